@@ -1,0 +1,351 @@
+"""``NASClassifier`` and ``NASRegressor``: the scikit-learn face of the search.
+
+This module validates, encodes and wires parts together; the algorithms live in
+:mod:`sknas.strategies`, :mod:`sknas.evaluation`, :mod:`sknas._search` and
+:mod:`sknas.ensemble`.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._search import run_search
+from .ensemble import FittedEnsemble
+from .evaluation import Evaluator, make_split
+from .exceptions import SearchFailedError
+from .history import SearchHistory
+from .preprocessing import make_tabular_preprocessor
+from .scoring import SCORINGS, get_prediction_scorer
+from .space import default_search_space
+from .strategies import HyperoptStrategy, RandomStrategy, Strategy
+from .trial import TrialResult
+from .utils._compat import HasMethods, Interval, StrOptions
+from .utils._device import resolve_device
+from .utils._logging import logger, verbose_logging
+
+__all__ = ["NASClassifier", "NASRegressor"]
+
+#: Budget used when neither ``time_budget`` nor ``n_trials`` is given (seconds).
+DEFAULT_TIME_BUDGET = 60.0
+
+_STRATEGIES = {"auto": HyperoptStrategy, "tpe": HyperoptStrategy, "random": RandomStrategy}
+
+
+def _log_trial(result: TrialResult, history: SearchHistory) -> None:
+    candidate = result.candidate
+    best = history.best()
+    logger.info(
+        "trial %3d %-11s %-12s %-8s score=%.4f best=%.4f epochs=%d %.1fs%s",
+        candidate.trial_id,
+        candidate.family,
+        candidate.proposer,
+        result.state.value,
+        result.score,
+        best.score if best else float("nan"),
+        result.n_epochs,
+        result.fit_time + result.predict_time,
+        f"  ({result.error})" if result.error else "",
+    )
+
+
+class _BaseNAS(BaseEstimator):
+    """Shared parameters, validation and search of the two estimators."""
+
+    _task: str
+
+    _parameter_constraints: dict = {
+        "time_budget": [Interval(Real, 0, None, closed="neither"), None],
+        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "families": [StrOptions({"auto"}), list, tuple],
+        "strategy": [
+            StrOptions(set(_STRATEGIES)),
+            HasMethods(["reset", "ask", "tell"]),
+        ],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "scoring": [StrOptions(set(SCORINGS["classification"] + SCORINGS["regression"])), None],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        time_budget: float | None = None,
+        n_trials: int | None = None,
+        families: str | list[str] | tuple[str, ...] = "auto",
+        strategy: str | Strategy = "auto",
+        max_epochs: int = 50,
+        validation_fraction: float = 0.2,
+        scoring: str | None = None,
+        device: str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.time_budget = time_budget
+        self.n_trials = n_trials
+        self.families = families
+        self.strategy = strategy
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "ensemble_")
+
+    def _validate_and_search(self, X: Any, y: Any) -> None:
+        """Validate, encode, search and set every fitted attribute (or none on failure)."""
+        started = time.monotonic()
+        self._validate_params()
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}.")
+        scorer = get_prediction_scorer(self.scoring, self._task)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            y_numeric=self._task == "regression",
+        )
+        y_encoded = self._encode_target(y)
+        device = resolve_device(self.device)
+
+        time_budget = self.time_budget
+        if time_budget is None and self.n_trials is None:
+            time_budget = DEFAULT_TIME_BUDGET
+        deadline = None if time_budget is None else started + time_budget
+
+        rng = check_random_state(self.random_state)
+        split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
+        preprocessor = make_tabular_preprocessor().fit(X)
+        split = make_split(
+            preprocessor.transform(X),
+            y_encoded,
+            task=self._task,
+            validation_fraction=self.validation_fraction,
+            seed=int(split_seed),
+        )
+        space = default_search_space(self._task, max_epochs=self.max_epochs, families=self.families)
+        if isinstance(self.strategy, str):
+            strategy = _STRATEGIES[self.strategy]()
+        else:
+            strategy = copy.deepcopy(self.strategy)  # never mutate what the user passed
+        strategy.reset(space, np.random.default_rng(int(strategy_seed)))
+        evaluator = Evaluator(split, scorer, device=device)
+
+        with verbose_logging(self.verbose):
+            history = run_search(
+                strategy,
+                evaluator,
+                n_trials=self.n_trials,
+                deadline=deadline,
+                callbacks=[_log_trial],
+            )
+        best = history.best()
+        if best is None:
+            if history.interrupted:
+                raise KeyboardInterrupt
+            errors = sorted({r.error or r.state.value for r in history.results})
+            raise SearchFailedError(
+                f"All {len(history.results)} trials of the search failed, so nothing was "
+                f"fitted. Errors: {'; '.join(errors[:5]) or 'no trial ran (budget too small)'}."
+            )
+        if history.interrupted:
+            warnings.warn(
+                f"The search was interrupted; the estimator is fitted from the "
+                f"{len(history.completed())} trials that completed.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.preprocessor_ = preprocessor
+        self.ensemble_ = FittedEnsemble([best.member], [1.0], [best.candidate.trial_id])
+        self.leaderboard_ = history.to_frame()
+        self.best_params_ = {
+            "family": best.candidate.family,
+            **best.candidate.params,
+            "genome": best.candidate.genome,
+        }
+        self.best_score_ = best.score
+        self.n_trials_ = len(history.results)
+        self.device_ = device
+
+    def _fit(self, X: Any, y: Any) -> _BaseNAS:
+        try:
+            self._validate_and_search(X, y)
+        except BaseException:
+            for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+                delattr(self, name)  # a failed fit leaves the estimator unfitted
+            raise
+        return self
+
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self.ensemble_.predict(self.preprocessor_.transform(X))
+
+    def _encode_target(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class NASClassifier(ClassifierMixin, _BaseNAS):
+    """Neural architecture search for classification, as a scikit-learn classifier.
+
+    ``fit`` searches model families and hyperparameters with hyperopt's TPE,
+    trains every candidate network through skorch with early stopping on a
+    held-out validation split, and predicts with the best one.
+
+    Parameters
+    ----------
+    time_budget : float, default=None
+        Wall-clock seconds for ``fit``. With ``n_trials`` also None, 60 seconds.
+    n_trials : int, default=None
+        Maximum number of trials. Give this (not ``time_budget``) for a run that
+        ``random_state`` makes exactly reproducible.
+    families : "auto" or list of str, default="auto"
+        Model families to search: ``"mlp"``, ``"resnet_mlp"``.
+    strategy : {"auto", "tpe", "random"} or Strategy, default="auto"
+        How candidates are proposed; ``"auto"`` is TPE.
+    max_epochs : int, default=50
+        Most epochs one candidate trains for (early stopping may stop it sooner).
+    validation_fraction : float, default=0.2
+        Share of the training rows held out (stratified) to score candidates.
+    scoring : str, default=None
+        Metric the search maximises, from :data:`sknas.scoring.SCORINGS`;
+        None means accuracy.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        ``"auto"`` trains on CUDA when a GPU is present.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the split, the search and every network.
+    verbose : int, default=0
+        Log one line per trial to stderr when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` had string column names.
+    leaderboard_ : pandas.DataFrame
+        One row per trial, best first.
+    best_params_ : dict
+        Family, training parameters and genome of the best trial.
+    best_score_ : float
+        Its validation score.
+    ensemble_ : FittedEnsemble
+        What ``predict`` uses.
+    n_trials_ : int
+    device_ : str
+        Device the search trained on.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknas import NASClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NASClassifier(n_trials=2, max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _task = "classification"
+
+    def fit(self, X: Any, y: Any) -> NASClassifier:
+        """Search, train and keep the best model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : NASClassifier
+        """
+        return self._fit(X, y)
+
+    def _encode_target(self, y: np.ndarray) -> np.ndarray:
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"NASClassifier needs samples of at least 2 classes in y; got 1 class "
+                f"({encoder.classes_[0]!r})."
+            )
+        self.classes_ = encoder.classes_
+        return encoder.transform(y)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes_``."""
+        return self._predict_raw(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class NASRegressor(RegressorMixin, _BaseNAS):
+    """Neural architecture search for regression, as a scikit-learn regressor.
+
+    Same search as :class:`NASClassifier`; targets are standardised internally and
+    predictions mapped back. ``scoring=None`` means R².
+
+    Parameters
+    ----------
+    time_budget, n_trials, families, strategy, max_epochs, validation_fraction, \
+scoring, device, random_state, verbose
+        As for :class:`NASClassifier`.
+
+    Attributes
+    ----------
+    n_features_in_, feature_names_in_, leaderboard_, best_params_, best_score_, \
+ensemble_, n_trials_, device_
+        As for :class:`NASClassifier`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sknas import NASRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> reg = NASRegressor(n_trials=2, max_epochs=30, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.8
+    True
+    """
+
+    _task = "regression"
+
+    def fit(self, X: Any, y: Any) -> NASRegressor:
+        """Search, train and keep the best model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : NASRegressor
+        """
+        return self._fit(X, y)
+
+    def _encode_target(self, y: np.ndarray) -> np.ndarray:
+        return y.astype(np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets."""
+        return self._predict_raw(X)

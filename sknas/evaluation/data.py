@@ -1,0 +1,145 @@
+"""The held-out split a search trains and scores on, and a fast batch iterator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch.utils.data import TensorDataset
+
+__all__ = ["DataSplit", "TensorBatchIterator", "make_split"]
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """Training and validation data, encoded for the networks.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    X_train, X_valid : ndarray of float32
+    y_train, y_valid : ndarray
+        int64 class codes, or float32 standardised targets of shape ``(n, 1)``.
+    y_valid_true : ndarray
+        What validation predictions are scored against: class codes, or the
+        float64 targets in their original scale.
+    n_outputs : int
+        Number of classes, or 1.
+    target_mean, target_scale : float
+        Standardisation of regression targets (0 and 1 for classification).
+    """
+
+    task: str
+    X_train: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    X_valid: np.ndarray = field(repr=False)
+    y_valid: np.ndarray = field(repr=False)
+    y_valid_true: np.ndarray = field(repr=False)
+    n_outputs: int
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features."""
+        return self.X_train.shape[1]
+
+
+def make_split(
+    X: np.ndarray, y: np.ndarray, *, task: str, validation_fraction: float, seed: int
+) -> DataSplit:
+    """Hold out validation data: stratified for classification where every class allows it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Preprocessed features.
+    y : ndarray of shape (n_samples,)
+        Class codes ``0..n_classes-1`` or real targets.
+    task : {"classification", "regression"}
+    validation_fraction : float
+        Share of rows held out (at least one row).
+    seed : int
+        Seed of the split.
+
+    Returns
+    -------
+    DataSplit
+    """
+    stratify = None
+    if task == "classification":
+        counts = np.bincount(y)
+        n_valid = max(1, int(round(validation_fraction * len(y))))
+        if counts.min() >= 2 and n_valid >= len(counts) and len(y) - n_valid >= len(counts):
+            stratify = y
+    X_train, X_valid, y_train, y_valid = train_test_split(
+        X, y, test_size=validation_fraction, random_state=seed, stratify=stratify
+    )
+    X_train = np.ascontiguousarray(X_train, dtype=np.float32)
+    X_valid = np.ascontiguousarray(X_valid, dtype=np.float32)
+    if task == "classification":
+        return DataSplit(
+            task,
+            X_train,
+            y_train.astype(np.int64),
+            X_valid,
+            y_valid.astype(np.int64),
+            y_valid_true=y_valid.astype(np.int64),
+            n_outputs=int(y.max()) + 1,
+        )
+    mean = float(np.mean(y_train))
+    scale = float(np.std(y_train)) or 1.0
+    return DataSplit(
+        task,
+        X_train,
+        ((y_train - mean) / scale).astype(np.float32).reshape(-1, 1),
+        X_valid,
+        ((y_valid - mean) / scale).astype(np.float32).reshape(-1, 1),
+        y_valid_true=y_valid.astype(np.float64),
+        n_outputs=1,
+        target_mean=mean,
+        target_scale=scale,
+    )
+
+
+class TensorBatchIterator:
+    """Mini-batches sliced from pre-made tensors: skorch's ``iterator_train``/``_valid``.
+
+    Replaces skorch's default ``DataLoader``, which collates every batch sample by
+    sample. A trailing batch of a single row is merged into the one before, so
+    batch normalisation always sees at least two rows.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.TensorDataset
+        Holds ``(X, y)`` tensors, already on the training device.
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation (from torch's global generator) every epoch.
+    """
+
+    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False) -> None:
+        self.tensors = dataset.tensors
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        n = len(self.tensors[0])
+        starts = list(range(0, n, self.batch_size))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        self._bounds = list(zip(starts, starts[1:] + [n]))
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        if not self.shuffle:
+            for start, stop in self._bounds:
+                yield tuple(tensor[start:stop] for tensor in self.tensors)
+            return
+        order = torch.randperm(len(self.tensors[0])).to(self.tensors[0].device)
+        for start, stop in self._bounds:
+            index = order[start:stop]
+            yield tuple(tensor[index] for tensor in self.tensors)

@@ -1,0 +1,87 @@
+"""The record of a search: every trial, and the leaderboard built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .trial import TrialResult
+
+__all__ = ["LEADERBOARD_COLUMNS", "SearchHistory"]
+
+LEADERBOARD_COLUMNS = (
+    "trial_id",
+    "family",
+    "proposer",
+    "parent_id",
+    "state",
+    "score",
+    "fit_time",
+    "predict_time",
+    "n_epochs",
+    "budget_epochs",
+    "n_parameters",
+    "seed",
+    "genome",
+    "params",
+    "error",
+)
+
+
+@dataclass
+class SearchHistory:
+    """Trial results in the order they finished.
+
+    Attributes
+    ----------
+    results : list of TrialResult
+    interrupted : bool
+        Whether the user interrupted the search (Ctrl-C).
+    """
+
+    results: list[TrialResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    def add(self, result: TrialResult) -> None:
+        """Record one finished trial."""
+        self.results.append(result)
+
+    def completed(self) -> list[TrialResult]:
+        """Trials that completed with a finite score."""
+        return [result for result in self.results if result.ok]
+
+    def best(self) -> TrialResult | None:
+        """The completed trial with the highest score (the earliest among ties)."""
+        completed = self.completed()
+        return max(completed, key=lambda r: r.score) if completed else None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per trial, sorted by score (best first, failures last)."""
+        rows = []
+        for result in self.results:
+            candidate = result.candidate
+            member = result.member
+            rows.append(
+                {
+                    "trial_id": candidate.trial_id,
+                    "family": candidate.family,
+                    "proposer": candidate.proposer,
+                    "parent_id": candidate.parent_id,
+                    "state": result.state.value,
+                    "score": result.score,
+                    "fit_time": result.fit_time,
+                    "predict_time": result.predict_time,
+                    "n_epochs": result.n_epochs,
+                    "budget_epochs": candidate.budget_epochs,
+                    "n_parameters": getattr(member, "n_parameters", None),
+                    "seed": candidate.seed,
+                    "genome": candidate.genome.key() if candidate.genome else None,
+                    "params": dict(candidate.params),
+                    "error": result.error,
+                }
+            )
+        frame = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))
+        frame = frame.astype({"parent_id": "Int64", "n_parameters": "Int64"})
+        frame = frame.sort_values(["score", "trial_id"], ascending=[False, True], na_position="last")
+        return frame.reset_index(drop=True)

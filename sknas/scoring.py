@@ -1,0 +1,128 @@
+"""Scoring from predictions: what validation, selection and ensembling optimise.
+
+sklearn scorers call an estimator; the search scores stored validation
+predictions instead (class probabilities or regression values), so each
+supported ``scoring`` name maps to a metric on predictions. Scores are
+"greater is better", as in sklearn (losses are negated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics
+
+__all__ = ["PredictionScorer", "SCORINGS", "get_prediction_scorer"]
+
+
+@dataclass(frozen=True)
+class PredictionScorer:
+    """A metric on stored predictions.
+
+    Parameters
+    ----------
+    name : str
+        sklearn scoring name.
+    metric : callable
+        ``metric(y_true, pred)``; ``pred`` is ``(n, n_classes)`` probabilities for
+        classification and ``(n,)`` values for regression.
+    """
+
+    name: str
+    metric: Callable[[np.ndarray, np.ndarray], float]
+
+    def __call__(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+        """The score, greater is better."""
+        return float(self.metric(y_true, pred))
+
+
+def _labels(proba: np.ndarray) -> np.ndarray:
+    return np.argmax(proba, axis=1)
+
+
+def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
+    if proba.shape[1] == 2:
+        return metrics.roc_auc_score(y, proba[:, 1])
+    return metrics.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+
+
+def _accuracy(y: np.ndarray, proba: np.ndarray) -> float:
+    return metrics.accuracy_score(y, _labels(proba))
+
+
+def _balanced_accuracy(y: np.ndarray, proba: np.ndarray) -> float:
+    return metrics.balanced_accuracy_score(y, _labels(proba))
+
+
+def _f1_macro(y: np.ndarray, proba: np.ndarray) -> float:
+    return metrics.f1_score(y, _labels(proba), average="macro")
+
+
+def _f1_weighted(y: np.ndarray, proba: np.ndarray) -> float:
+    return metrics.f1_score(y, _labels(proba), average="weighted")
+
+
+def _neg_log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    return -metrics.log_loss(y, proba, labels=np.arange(proba.shape[1]))
+
+
+def _neg_mean_squared_error(y: np.ndarray, pred: np.ndarray) -> float:
+    return -metrics.mean_squared_error(y, pred)
+
+
+def _neg_root_mean_squared_error(y: np.ndarray, pred: np.ndarray) -> float:
+    return -metrics.root_mean_squared_error(y, pred)
+
+
+def _neg_mean_absolute_error(y: np.ndarray, pred: np.ndarray) -> float:
+    return -metrics.mean_absolute_error(y, pred)
+
+
+_CLASSIFICATION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": _accuracy,
+    "balanced_accuracy": _balanced_accuracy,
+    "f1_macro": _f1_macro,
+    "f1_weighted": _f1_weighted,
+    "neg_log_loss": _neg_log_loss,
+    "roc_auc": _roc_auc,
+}
+_REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "r2": metrics.r2_score,
+    "neg_mean_squared_error": _neg_mean_squared_error,
+    "neg_root_mean_squared_error": _neg_root_mean_squared_error,
+    "neg_mean_absolute_error": _neg_mean_absolute_error,
+}
+#: Supported ``scoring`` names per task.
+SCORINGS = {"classification": tuple(_CLASSIFICATION), "regression": tuple(_REGRESSION)}
+
+
+def get_prediction_scorer(scoring: str | None, task: str) -> PredictionScorer:
+    """Resolve an estimator's ``scoring`` for ``task``.
+
+    Parameters
+    ----------
+    scoring : str or None
+        A name from :data:`SCORINGS`; None means accuracy (classification) or
+        R² (regression), matching the estimator's ``score``.
+    task : {"classification", "regression"}
+
+    Returns
+    -------
+    PredictionScorer
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> get_prediction_scorer(None, "classification")(np.array([0, 1]),
+    ...                                                np.array([[0.9, 0.1], [0.2, 0.8]]))
+    1.0
+    """
+    table = _CLASSIFICATION if task == "classification" else _REGRESSION
+    name = scoring or ("accuracy" if task == "classification" else "r2")
+    if name not in table:
+        raise ValueError(
+            f"scoring={scoring!r} is not supported for {task}; use one of {sorted(table)}."
+        )
+    return PredictionScorer(name, table[name])

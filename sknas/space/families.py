@@ -1,0 +1,203 @@
+"""Model families and the search space that holds them.
+
+A :class:`FamilySpace` names the dimensions of one model family and turns a
+sampled point into what a trial needs: ``params`` (skorch ``set_params`` paths
+such as ``lr`` or ``optimizer__weight_decay``) and a :class:`~sknas.space.Genome`.
+Architecture dimensions carry the prefix ``arch__``; every other dimension is a
+training parameter passed to the net unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .genome import ACTIVATIONS, Genome, LayerGene
+from .params import Categorical, Dimension, Float, Int
+
+__all__ = [
+    "ARCH_PREFIX",
+    "FamilySpace",
+    "SearchSpace",
+    "TABULAR_NEURAL_FAMILIES",
+    "default_search_space",
+]
+
+ARCH_PREFIX = "arch__"
+TABULAR_NEURAL_FAMILIES = ("mlp", "resnet_mlp")
+
+
+@dataclass(frozen=True)
+class FamilySpace:
+    """The dimensions of one model family.
+
+    Parameters
+    ----------
+    name : str
+        Family name, e.g. ``"mlp"``.
+    dimensions : mapping of str to Dimension
+        Training parameters (skorch paths) and ``arch__*`` architecture choices.
+    build_genome : callable or None
+        Maps the ``arch__*`` values (prefix removed) to a :class:`Genome`;
+        None for families without one.
+    """
+
+    name: str
+    dimensions: Mapping[str, Dimension]
+    build_genome: Callable[[dict[str, Any]], Genome] | None = field(default=None, compare=False)
+
+    def default_point(self) -> dict[str, Any]:
+        """The family's default configuration: a known-good first trial."""
+        return {name: dim.default_value for name, dim in self.dimensions.items()}
+
+    def sample_point(self, rng: Any) -> dict[str, Any]:
+        """Draw every dimension independently."""
+        return {name: dim.sample(rng) for name, dim in self.dimensions.items()}
+
+    def decode(self, point: Mapping[str, Any]) -> tuple[dict[str, Any], Genome | None]:
+        """Split a point into training ``params`` and an architecture genome."""
+        missing = set(self.dimensions) - set(point)
+        if missing:
+            raise ValueError(f"Point for family {self.name!r} lacks {sorted(missing)}.")
+        params = {k: v for k, v in point.items() if not k.startswith(ARCH_PREFIX)}
+        arch = {k[len(ARCH_PREFIX) :]: v for k, v in point.items() if k.startswith(ARCH_PREFIX)}
+        genome = self.build_genome(arch) if self.build_genome is not None else None
+        return params, genome
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The families a search chooses from.
+
+    Examples
+    --------
+    >>> space = default_search_space("classification", max_epochs=20)
+    >>> space.family_names
+    ('mlp', 'resnet_mlp')
+    """
+
+    families: tuple[FamilySpace, ...]
+
+    def __post_init__(self) -> None:
+        names = [family.name for family in self.families]
+        if not names:
+            raise ValueError("A SearchSpace needs at least one family.")
+        if len(set(names)) != len(names):
+            raise ValueError(f"Family names must be unique, got {names}.")
+
+    @property
+    def family_names(self) -> tuple[str, ...]:
+        """Names of the families, in order."""
+        return tuple(family.name for family in self.families)
+
+    def __getitem__(self, name: str) -> FamilySpace:
+        for family in self.families:
+            if family.name == name:
+                return family
+        raise KeyError(f"No family {name!r} in this space; it has {self.family_names}.")
+
+
+def _training_dimensions(max_epochs: int) -> dict[str, Dimension]:
+    return {
+        "lr": Float(1e-4, 3e-2, log=True, default=2e-3),
+        "batch_size": Categorical((32, 64, 128, 256, 512), default=64),
+        "optimizer": Categorical(("adamw", "adam", "sgd"), default="adamw"),
+        "optimizer__weight_decay": Float(1e-6, 1e-2, log=True, default=1e-4),
+        "max_epochs": Int(max(1, math.ceil(max_epochs / 3)), max_epochs, default=max_epochs),
+    }
+
+
+def _mlp_genome(arch: dict[str, Any]) -> Genome:
+    """``n_layers`` dense layers, constant width or halving towards the output."""
+    layers = []
+    for depth in range(int(arch["n_layers"])):
+        shrink = 2**depth if arch["shape"] == "funnel" else 1
+        width = max(8, int(arch["width"]) // shrink)
+        layers.append(
+            LayerGene("dense", width, arch["activation"], arch["dropout"], arch["norm"])
+        )
+    return Genome("mlp", tuple(layers))
+
+
+def _resnet_mlp_genome(arch: dict[str, Any]) -> Genome:
+    """A dense stem of size ``width`` followed by ``n_blocks`` residual blocks."""
+    width = int(arch["width"])
+    stem = LayerGene("dense", width, arch["activation"], 0.0, "none")
+    block = LayerGene(
+        "residual",
+        width * int(arch["hidden_factor"]),
+        arch["activation"],
+        arch["dropout"],
+        arch["norm"],
+    )
+    return Genome("resnet_mlp", (stem,) + (block,) * int(arch["n_blocks"]))
+
+
+def _arch(**dimensions: Dimension) -> dict[str, Dimension]:
+    return {ARCH_PREFIX + name: dim for name, dim in dimensions.items()}
+
+
+def _mlp_family(max_epochs: int) -> FamilySpace:
+    dimensions = _training_dimensions(max_epochs) | _arch(
+        n_layers=Int(1, 4, default=2),
+        width=Int(16, 1024, log=True, default=256),
+        shape=Categorical(("constant", "funnel"), default="constant"),
+        activation=Categorical(ACTIVATIONS, default="relu"),
+        dropout=Float(0.0, 0.5, default=0.1),
+        norm=Categorical(("none", "batch", "layer"), default="none"),
+    )
+    return FamilySpace("mlp", dimensions, _mlp_genome)
+
+
+def _resnet_mlp_family(max_epochs: int) -> FamilySpace:
+    dimensions = _training_dimensions(max_epochs) | _arch(
+        width=Int(16, 512, log=True, default=128),
+        n_blocks=Int(1, 4, default=2),
+        hidden_factor=Categorical((1, 2, 4), default=2),
+        activation=Categorical(ACTIVATIONS, default="relu"),
+        dropout=Float(0.0, 0.5, default=0.1),
+        norm=Categorical(("layer", "batch", "none"), default="layer"),
+    )
+    return FamilySpace("resnet_mlp", dimensions, _resnet_mlp_genome)
+
+
+_FAMILY_FACTORIES: dict[str, Callable[[int], FamilySpace]] = {
+    "mlp": _mlp_family,
+    "resnet_mlp": _resnet_mlp_family,
+}
+
+
+def default_search_space(
+    task: str, *, max_epochs: int, families: Sequence[str] | str = "auto"
+) -> SearchSpace:
+    """The default space for a task.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+        Not used by the neural families yet; kept so that task-specific families
+        (classical baselines) plug in here.
+    max_epochs : int
+        Upper bound of the searched epoch count.
+    families : "auto" or sequence of str
+        Family names to include; ``"auto"`` takes every family for tabular data.
+
+    Returns
+    -------
+    SearchSpace
+    """
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if isinstance(families, str):
+        names = TABULAR_NEURAL_FAMILIES if families == "auto" else (families,)
+    else:
+        names = tuple(families)
+    unknown = [name for name in names if name not in _FAMILY_FACTORIES]
+    if unknown or not names:
+        raise ValueError(
+            f"families must be 'auto' or a non-empty list of {sorted(_FAMILY_FACTORIES)}, "
+            f"got {list(names)}."
+        )
+    return SearchSpace(tuple(_FAMILY_FACTORIES[name](max_epochs) for name in names))

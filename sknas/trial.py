@@ -1,0 +1,97 @@
+"""The vocabulary every part of the search shares: candidates and trial results.
+
+Torch-free on purpose: strategies create :class:`Candidate` s, evaluators turn them
+into :class:`TrialResult` s, the search loop and the history read both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .space.genome import Genome
+
+__all__ = ["Candidate", "TrialResult", "TrialState"]
+
+
+class TrialState(str, Enum):
+    """How a trial ended."""
+
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+    PRUNED = "PRUNED"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration to train and score.
+
+    Parameters
+    ----------
+    trial_id : int
+        Unique, increasing id within a search.
+    family : str
+        Model family name.
+    params : dict
+        Training parameters as skorch ``set_params`` paths.
+    genome : Genome or None
+        Architecture of neural families.
+    seed : int
+        Seed for weight initialisation and batch order.
+    budget_epochs : int
+        Epochs this trial may train for.
+    proposer : str
+        Which strategy proposed it (``"tpe"``, ``"random"``, ``"default"``, ...).
+    parent_id : int or None
+        Trial this candidate was derived from, if any.
+    """
+
+    trial_id: int
+    family: str
+    params: dict[str, Any] = field(hash=False)
+    genome: Genome | None
+    seed: int
+    budget_epochs: int
+    proposer: str
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What one trial produced. Failures are data: ``state`` FAIL and ``error``.
+
+    Parameters
+    ----------
+    candidate : Candidate
+    state : TrialState
+    score : float
+        Validation score, higher is better; NaN unless COMPLETE.
+    fit_time, predict_time : float
+        Seconds spent training and predicting the validation data.
+    n_epochs : int
+        Epochs actually trained.
+    valid_pred : ndarray or None
+        Validation predictions (probabilities or values in the target's scale).
+    member : object or None
+        The trained model, trimmed for prediction.
+    error : str or None
+        Why the trial failed.
+    """
+
+    candidate: Candidate
+    state: TrialState
+    score: float = float("nan")
+    fit_time: float = 0.0
+    predict_time: float = 0.0
+    n_epochs: int = 0
+    valid_pred: np.ndarray | None = field(default=None, repr=False, compare=False)
+    member: Any = field(default=None, repr=False, compare=False)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the trial completed with a finite score."""
+        return self.state is TrialState.COMPLETE and bool(np.isfinite(self.score))

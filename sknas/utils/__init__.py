@@ -1,0 +1,1 @@
+"""Small helpers: the sklearn private-API import site, devices, logging."""
