@@ -113,7 +113,9 @@ class _BaseNAS(BaseEstimator):
         started = time.monotonic()
         self._validate_params()
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}.")
+            raise ValueError(
+                f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}."
+            )
         scorer = get_prediction_scorer(self.scoring, self._task)
         X, y = validate_data(
             self,
@@ -296,7 +298,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class NASRegressor(RegressorMixin, _BaseNAS):

@@ -50,6 +50,20 @@ def _interrupt_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _evaluate_one(
+    evaluate: Evaluate, candidate: Candidate, deadline: float | None, interrupted: threading.Event
+) -> TrialResult:
+    """Evaluate; a trial during which Ctrl-C was pressed is FAIL, even if skorch swallowed it."""
+    try:
+        result = evaluate(candidate, deadline)
+    except KeyboardInterrupt:
+        interrupted.set()
+        result = TrialResult(candidate, TrialState.FAIL)
+    if interrupted.is_set():
+        result = replace(result, state=TrialState.FAIL, error="interrupted by user", member=None)
+    return result
+
+
 def run_search(
     strategy: Strategy,
     evaluate: Evaluate,
@@ -93,17 +107,13 @@ def run_search(
         try:
             while budget_left() and not interrupted.is_set():
                 for candidate in strategy.ask(1):
-                    try:
-                        result = evaluate(candidate, deadline)
-                    except KeyboardInterrupt:
-                        interrupted.set()
-                        result = TrialResult(candidate, TrialState.FAIL)
-                    if interrupted.is_set():
-                        result = replace(result, state=TrialState.FAIL, error="interrupted by user")
+                    result = _evaluate_one(evaluate, candidate, deadline, interrupted)
                     history.add(result)
                     strategy.tell([result])
                     for callback in callbacks:
                         callback(result, history)
+        except KeyboardInterrupt:  # outside a trial: while asking, telling or in a callback
+            interrupted.set()
         except SearchAborted:
             raise KeyboardInterrupt from None
     history.interrupted = interrupted.is_set()

@@ -83,5 +83,7 @@ class SearchHistory:
             )
         frame = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))
         frame = frame.astype({"parent_id": "Int64", "n_parameters": "Int64"})
-        frame = frame.sort_values(["score", "trial_id"], ascending=[False, True], na_position="last")
+        frame = frame.sort_values(
+            ["score", "trial_id"], ascending=[False, True], na_position="last"
+        )
         return frame.reset_index(drop=True)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .space.genome import Genome
+
+if TYPE_CHECKING:  # fidelity.py imports this module
+    from .fidelity import Fidelity
 
 __all__ = ["Candidate", "TrialResult", "TrialState"]
 
@@ -47,6 +50,8 @@ class Candidate:
         Which strategy proposed it (``"tpe"``, ``"random"``, ``"default"``, ...).
     parent_id : int or None
         Trial this candidate was derived from, if any.
+    fidelity : Fidelity or None
+        Successive-halving rule the trial trains under (set by the search loop).
     """
 
     trial_id: int
@@ -57,6 +62,7 @@ class Candidate:
     budget_epochs: int
     proposer: str
     parent_id: int | None = None
+    fidelity: Fidelity | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class TrialResult:
         The trained model, trimmed for prediction.
     error : str or None
         Why the trial failed.
+    rung_scores : tuple of float
+        Validation scores at the successive-halving rungs the trial reached.
+    best_epoch : int
+        Epoch whose weights were kept (early stopping restores the best one).
     """
 
     candidate: Candidate
@@ -90,8 +100,15 @@ class TrialResult:
     valid_pred: np.ndarray | None = field(default=None, repr=False, compare=False)
     member: Any = field(default=None, repr=False, compare=False)
     error: str | None = None
+    rung_scores: tuple[float, ...] = ()
+    best_epoch: int = 0
 
     @property
     def ok(self) -> bool:
         """Whether the trial completed with a finite score."""
         return self.state is TrialState.COMPLETE and bool(np.isfinite(self.score))
+
+    @property
+    def scored(self) -> bool:
+        """Whether the trial has a finite validation score (completed or pruned)."""
+        return self.state is not TrialState.FAIL and bool(np.isfinite(self.score))

@@ -1,5 +1,6 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
 from .fitted import FittedEnsemble
+from .greedy import GreedyEnsembler
 
-__all__ = ["FittedEnsemble"]
+__all__ = ["FittedEnsemble", "GreedyEnsembler"]

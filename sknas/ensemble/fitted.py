@@ -45,11 +45,13 @@ class FittedEnsemble:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Weighted average of the members' predictions (float64)."""
         total = None
-        for member, weight in zip(self.members_, self.weights_):
+        for member, weight in zip(self.members_, self.weights_, strict=True):
             pred = weight * member.predict(X)
             total = pred if total is None else total + pred
         return total
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{t}: {w:.2f}" for t, w in zip(self.trial_ids_, self.weights_))
+        parts = ", ".join(
+            f"{t}: {w:.2f}" for t, w in zip(self.trial_ids_, self.weights_, strict=True)
+        )
         return f"FittedEnsemble({{{parts}}})"

@@ -13,7 +13,7 @@ from typing import Any
 
 from skorch.callbacks import Callback
 
-__all__ = ["FiniteLossGuard", "NonFiniteLossError", "TrainingDeadline"]
+__all__ = ["FiniteLossGuard", "NonFiniteLossError", "RungPruner", "TrainingDeadline"]
 
 
 class NonFiniteLossError(ValueError):
@@ -53,3 +53,34 @@ class FiniteLossGuard(Callback):
                     f"{key} became {value} in epoch {row['epoch']}; the training diverged "
                     "(learning rate too high?)."
                 )
+
+
+class RungPruner(Callback):
+    """Judge the trial at its successive-halving rungs; stop it when it falls behind.
+
+    Parameters
+    ----------
+    fidelity : Fidelity
+        Rungs and the scores other trials reached there.
+    score_now : callable
+        ``score_now(module) -> float``: the validation score of the current weights.
+    """
+
+    def __init__(self, fidelity: Any, score_now: Any) -> None:
+        self.fidelity = fidelity
+        self.score_now = score_now
+
+    def on_train_begin(self, net: Any, **kwargs: Any) -> None:
+        self.rung_scores_: list[float] = []
+        self.pruned_ = False
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        epoch = len(net.history)
+        if epoch not in self.fidelity.rungs[:-1]:
+            return
+        rung = self.fidelity.rungs.index(epoch)
+        score = self.score_now(net.module_)
+        self.rung_scores_.append(score)
+        if not self.fidelity.should_continue(rung, score):
+            self.pruned_ = True
+            raise KeyboardInterrupt  # skorch's own way to end fit_loop early

@@ -129,7 +129,7 @@ class TensorBatchIterator:
         starts = list(range(0, n, self.batch_size))
         if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
-        self._bounds = list(zip(starts, starts[1:] + [n]))
+        self._bounds = list(zip(starts, starts[1:] + [n], strict=True))
 
     def __len__(self) -> int:
         return len(self._bounds)

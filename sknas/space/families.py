@@ -92,6 +92,9 @@ class SearchSpace:
         """Names of the families, in order."""
         return tuple(family.name for family in self.families)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.family_names
+
     def __getitem__(self, name: str) -> FamilySpace:
         for family in self.families:
             if family.name == name:
@@ -115,9 +118,7 @@ def _mlp_genome(arch: dict[str, Any]) -> Genome:
     for depth in range(int(arch["n_layers"])):
         shrink = 2**depth if arch["shape"] == "funnel" else 1
         width = max(8, int(arch["width"]) // shrink)
-        layers.append(
-            LayerGene("dense", width, arch["activation"], arch["dropout"], arch["norm"])
-        )
+        layers.append(LayerGene("dense", width, arch["activation"], arch["dropout"], arch["norm"]))
     return Genome("mlp", tuple(layers))
 
 

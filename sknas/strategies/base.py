@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..space import SearchSpace
+from ..space import Genome, SearchSpace
 from ..trial import Candidate, TrialResult
 
-__all__ = ["Strategy"]
+__all__ = ["Strategy", "candidate_key"]
 
 
 class Strategy(ABC):
@@ -65,13 +65,25 @@ class Strategy(ABC):
         point: Mapping[str, Any],
         *,
         proposer: str | None = None,
+    ) -> Candidate:
+        """A candidate from a point of ``family``'s dimensions."""
+        params, genome = self.space_[family].decode(point)
+        return self._new_candidate(family, params, genome, proposer=proposer)
+
+    def _new_candidate(
+        self,
+        family: str,
+        params: Mapping[str, Any],
+        genome: Genome | None,
+        *,
+        proposer: str | None = None,
         parent_id: int | None = None,
     ) -> Candidate:
-        params, genome = self.space_[family].decode(point)
+        """Number a candidate and draw its seed."""
         candidate = Candidate(
             trial_id=self.next_trial_id_,
             family=family,
-            params=params,
+            params=dict(params),
             genome=genome,
             seed=int(self.rng_.integers(2**31 - 1)),
             budget_epochs=int(params["max_epochs"]),
@@ -80,3 +92,18 @@ class Strategy(ABC):
         )
         self.next_trial_id_ += 1
         return candidate
+
+
+def candidate_key(family: str, params: Mapping[str, Any], genome: Genome | None) -> str:
+    """Identity of a configuration, for deduplication (floats to 4 significant digits).
+
+    Examples
+    --------
+    >>> candidate_key("mlp", {"lr": 0.0012345, "batch_size": 64}, None)
+    'mlp|None|batch_size=64|lr=0.001234'
+    """
+    values = "|".join(
+        f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in sorted(params.items())
+    )
+    return f"{family}|{genome.key() if genome else None}|{values}"

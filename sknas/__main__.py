@@ -1,0 +1,5 @@
+"""``python -m sknas``."""
+
+from .cli import main
+
+raise SystemExit(main())

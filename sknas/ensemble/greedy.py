@@ -1,0 +1,77 @@
+"""Caruana ensemble selection: greedy forward selection with replacement.
+
+Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble Selection from Libraries of
+Models" (ICML 2004): start from nothing, repeatedly add (with replacement) the model
+whose addition maximises the validation score of the averaged predictions, and keep
+the best ensemble seen along the way. Weights are how often each model was picked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..scoring import PredictionScorer
+
+__all__ = ["GreedyEnsembler"]
+
+
+class GreedyEnsembler:
+    """Select ensemble weights on held-out predictions.
+
+    Parameters
+    ----------
+    ensemble_size : int, default=25
+        Selection rounds; weights are multiples of ``1 / rounds``.
+    max_candidates : int, default=50
+        Only the best this many models (by their own score) are considered.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknas.scoring import get_prediction_scorer
+    >>> y = np.array([0, 1, 1, 0])
+    >>> right = np.array([[.9, .1], [.2, .8], [.3, .7], [.8, .2]])   # 4 of 4 right
+    >>> wrong = np.array([[.6, .4], [.6, .4], [.1, .9], [.3, .7]])   # 2 of 4 right
+    >>> scorer = get_prediction_scorer(None, "classification")
+    >>> GreedyEnsembler(5).select([wrong, right], y, scorer).tolist()
+    [0.0, 1.0]
+    """
+
+    def __init__(self, ensemble_size: int = 25, max_candidates: int = 50) -> None:
+        self.ensemble_size = ensemble_size
+        self.max_candidates = max_candidates
+
+    def select(
+        self, predictions: Sequence[np.ndarray], y_true: np.ndarray, scorer: PredictionScorer
+    ) -> np.ndarray:
+        """Weights (summing to one) for ``predictions``, chosen to maximise ``scorer``.
+
+        Parameters
+        ----------
+        predictions : sequence of ndarray
+            Each model's validation predictions (probabilities or values).
+        y_true : ndarray
+            Validation targets.
+        scorer : PredictionScorer
+
+        Returns
+        -------
+        ndarray of shape (len(predictions),)
+        """
+        if len(predictions) == 0:
+            raise ValueError("Ensemble selection needs at least one model.")
+        own = np.array([scorer(y_true, p) for p in predictions])
+        library = np.argsort(-own, kind="stable")[: self.max_candidates]
+        counts = np.zeros(len(predictions))
+        total = np.zeros_like(predictions[library[0]], dtype=np.float64)
+        best_counts, best_score = None, -np.inf
+        for size in range(1, self.ensemble_size + 1):
+            scores = [scorer(y_true, (total + predictions[i]) / size) for i in library]
+            pick = library[int(np.argmax(scores))]  # ties: the better single model
+            counts[pick] += 1
+            total += predictions[pick]
+            if max(scores) > best_score:
+                best_counts, best_score = counts.copy(), max(scores)
+        return best_counts / best_counts.sum()

@@ -1,0 +1,105 @@
+"""Multi-fidelity: asynchronous successive halving over training epochs (ASHA).
+
+Li et al., "A System for Massively Parallel Hyperparameter Tuning" (MLSys 2020).
+Each trial is judged at rungs of growing epoch counts (for a budget of 50 epochs and
+reduction factor 3: after 6, 17 and 50 epochs). At a rung it continues only if its
+validation score is in the top ``1 / reduction_factor`` of the scores that trials
+reached at that rung so far; otherwise it stops there and is recorded as PRUNED.
+A trial that continues keeps training the same network, from where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .trial import Candidate, TrialResult
+
+__all__ = ["Fidelity", "SuccessiveHalving"]
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """The successive-halving rule one trial trains under.
+
+    Parameters
+    ----------
+    rungs : tuple of int
+        Increasing epoch counts at which the trial is judged; the last is its budget.
+    competitors : tuple of tuple of float
+        For each rung but the last, the scores other trials reached there.
+    reduction_factor : int
+        Keep the top ``1 / reduction_factor`` at each rung.
+    """
+
+    rungs: tuple[int, ...]
+    competitors: tuple[tuple[float, ...], ...]
+    reduction_factor: int
+
+    def should_continue(self, rung: int, score: float) -> bool:
+        """Whether a trial scoring ``score`` at rung index ``rung`` trains on.
+
+        Examples
+        --------
+        >>> rule = Fidelity((2, 6, 18), ((0.5, 0.6, 0.7, 0.8, 0.9), ()), 3)
+        >>> rule.should_continue(0, 0.85), rule.should_continue(0, 0.75)
+        (True, False)
+        >>> rule.should_continue(1, 0.1)  # the first to reach a rung always continues
+        True
+        """
+        if rung >= len(self.rungs) - 1:
+            return False
+        scores = sorted((*self.competitors[rung], score), reverse=True)
+        n_promoted = max(1, len(scores) // self.reduction_factor)
+        return score >= scores[n_promoted - 1]
+
+
+class SuccessiveHalving:
+    """The rung table of a search: hands each trial its :class:`Fidelity`, records results.
+
+    Parameters
+    ----------
+    reduction_factor : int, default=3
+    n_rungs : int, default=3
+        Rungs per trial: budget / factor**(n_rungs - 1), ..., budget / factor, budget.
+    """
+
+    def __init__(self, reduction_factor: int = 3, n_rungs: int = 3) -> None:
+        if reduction_factor < 2 or n_rungs < 1:
+            raise ValueError("SuccessiveHalving needs reduction_factor >= 2 and n_rungs >= 1.")
+        self.reduction_factor = reduction_factor
+        self.n_rungs = n_rungs
+        self.rung_scores: list[list[float]] = [[] for _ in range(n_rungs - 1)]
+
+    def rungs_for(self, budget_epochs: int) -> tuple[int, ...]:
+        """Epoch counts of the rungs for a trial with ``budget_epochs``.
+
+        Examples
+        --------
+        >>> SuccessiveHalving(3, 3).rungs_for(50)
+        (6, 17, 50)
+        >>> SuccessiveHalving(3, 3).rungs_for(2)
+        (1, 2)
+        """
+        rungs = [
+            max(1, math.ceil(budget_epochs / self.reduction_factor ** (self.n_rungs - 1 - k)))
+            for k in range(self.n_rungs)
+        ]
+        return tuple(sorted(set(rungs)))
+
+    def fidelity_for(self, candidate: Candidate) -> Fidelity:
+        """The rule ``candidate`` trains under, given the results recorded so far."""
+        rungs = self.rungs_for(candidate.budget_epochs)
+        offset = self.n_rungs - len(rungs)  # short budgets skip the lowest rungs
+        competitors = tuple(tuple(self.rung_scores[offset + k]) for k in range(len(rungs) - 1))
+        return Fidelity(rungs, competitors, self.reduction_factor)
+
+    def record(self, result: TrialResult) -> None:
+        """Add the scores ``result`` reached at its rungs to the table."""
+        fidelity = result.candidate.fidelity
+        if fidelity is None:
+            return
+        offset = self.n_rungs - len(fidelity.rungs)
+        for k, score in enumerate(result.rung_scores[: len(fidelity.rungs) - 1]):
+            if math.isfinite(score):
+                self.rung_scores[offset + k].append(float(score))

@@ -1,0 +1,175 @@
+"""Mutations: one small change to a candidate's genome or training parameters.
+
+Evolution applies exactly one mutation per child. Architecture mutations act on a
+:class:`Genome`; parameter mutations perturb one training parameter inside its
+:class:`~sknas.space.FamilySpace` dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .families import FamilySpace
+from .genome import ACTIVATIONS, NORMS, Genome, LayerGene
+from .params import Categorical, Float, Int
+
+__all__ = ["MAX_LAYERS", "MAX_WIDTH", "MIN_WIDTH", "mutate"]
+
+MAX_LAYERS = 8
+MIN_WIDTH = 8
+MAX_WIDTH = 2048
+
+Params = dict[str, Any]
+Mutation = Callable[[Genome, Params, FamilySpace, np.random.Generator], "tuple[Genome, Params]"]
+
+
+def _pick(rng: np.random.Generator, options: tuple | list) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+def _with_layer(genome: Genome, index: int, layer: LayerGene) -> Genome:
+    layers = list(genome.layers)
+    layers[index] = layer
+    return replace(genome, layers=tuple(layers))
+
+
+def _mutable_index(genome: Genome, rng: np.random.Generator) -> int:
+    """A layer to change; the stem of a residual network keeps its role."""
+    first = 1 if genome.family == "resnet_mlp" and len(genome.layers) > 1 else 0
+    return int(rng.integers(first, len(genome.layers)))
+
+
+def _add_layer(genome, params, family, rng):
+    index = int(rng.integers(len(genome.layers)))
+    copy_of = genome.layers[index]
+    layers = list(genome.layers)
+    layers.insert(index + 1, copy_of)
+    return replace(genome, layers=tuple(layers)), params
+
+
+def _remove_layer(genome, params, family, rng):
+    index = _mutable_index(genome, rng)
+    layers = list(genome.layers)
+    del layers[index]
+    return replace(genome, layers=tuple(layers)), params
+
+
+def _resize_layer(genome, params, family, rng):
+    index = _mutable_index(genome, rng)
+    layer = genome.layers[index]
+    factor = _pick(rng, (0.5, 2.0))
+    width = int(min(max(round(layer.width * factor), MIN_WIDTH), MAX_WIDTH))
+    if width == layer.width:
+        width = int(min(max(round(layer.width / factor), MIN_WIDTH), MAX_WIDTH))
+    return _with_layer(genome, index, replace(layer, width=width)), params
+
+
+def _change_activation(genome, params, family, rng):
+    index = _mutable_index(genome, rng)
+    layer = genome.layers[index]
+    activation = _pick(rng, [a for a in ACTIVATIONS if a != layer.activation])
+    return _with_layer(genome, index, replace(layer, activation=activation)), params
+
+
+def _change_norm(genome, params, family, rng):
+    index = _mutable_index(genome, rng)
+    layer = genome.layers[index]
+    norm = _pick(rng, [n for n in NORMS if n != layer.norm])
+    return _with_layer(genome, index, replace(layer, norm=norm)), params
+
+
+def _change_dropout(genome, params, family, rng):
+    index = _mutable_index(genome, rng)
+    layer = genome.layers[index]
+    steps = [round(layer.dropout + step, 2) for step in (-0.1, 0.1)]
+    dropout = _pick(rng, [d for d in steps if 0.0 <= d <= 0.6] or [0.0])
+    return _with_layer(genome, index, replace(layer, dropout=dropout)), params
+
+
+def _toggle_skip(genome, params, family, rng):
+    """Turn a dense layer (not the first) into a residual block of that hidden size, or back."""
+    index = int(rng.integers(1, len(genome.layers)))
+    layer = genome.layers[index]
+    kind = "dense" if layer.kind == "residual" else "residual"
+    return _with_layer(genome, index, replace(layer, kind=kind)), params
+
+
+def _perturb_param(genome, params, family, rng):
+    """Move one training parameter a small step inside its dimension."""
+    names = [n for n in params if n in family.dimensions]
+    name = _pick(rng, names)
+    dim = family.dimensions[name]
+    value = params[name]
+    if isinstance(dim, Categorical):
+        index = dim.choices.index(value) if value in dim.choices else 0
+        step = _pick(rng, (-1, 1))
+        new = dim.choices[int(np.clip(index + step, 0, len(dim.choices) - 1))]
+        if new == value:
+            new = dim.choices[int(np.clip(index - step, 0, len(dim.choices) - 1))]
+    elif isinstance(dim, Float) and dim.log:
+        new = dim.clip(value * math.exp(rng.normal(0.0, 0.5)))
+    elif isinstance(dim, Float):
+        new = dim.clip(value + rng.normal(0.0, 0.1 * (dim.high - dim.low)))
+    elif isinstance(dim, Int):
+        spread = max(1.0, 0.2 * value) if dim.log else max(1.0, 0.1 * (dim.high - dim.low))
+        new = dim.clip(value + _pick(rng, (-1, 1)) * spread)
+    else:  # pragma: no cover - every Dimension type is handled above
+        raise TypeError(f"Unknown dimension {dim!r}")
+    return genome, params | {name: new}
+
+
+def _applicable(genome: Genome) -> list[Mutation]:
+    mutations: list[Mutation] = [
+        _resize_layer,
+        _change_activation,
+        _change_norm,
+        _change_dropout,
+        _perturb_param,
+        _perturb_param,  # training parameters matter as much as the architecture
+    ]
+    if len(genome.layers) < MAX_LAYERS:
+        mutations.append(_add_layer)
+    if len(genome.layers) > (2 if genome.family == "resnet_mlp" else 1):
+        mutations.append(_remove_layer)
+    if len(genome.layers) > 1:
+        mutations.append(_toggle_skip)
+    return mutations
+
+
+def mutate(
+    genome: Genome, params: Mapping[str, Any], family: FamilySpace, rng: np.random.Generator
+) -> tuple[Genome, Params, str]:
+    """Apply one random mutation.
+
+    Parameters
+    ----------
+    genome : Genome
+    params : mapping
+        Training parameters (skorch paths).
+    family : FamilySpace
+        Bounds for parameter mutations.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    genome, params, name
+        The mutated genome and parameters, and the mutation's name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknas.space import default_search_space
+    >>> family = default_search_space("classification", max_epochs=10)["mlp"]
+    >>> params, genome = family.decode(family.default_point())
+    >>> child, child_params, name = mutate(genome, params, family, np.random.default_rng(0))
+    >>> (child, child_params) != (genome, params)
+    True
+    """
+    operation = _pick(rng, _applicable(genome))
+    child, child_params = operation(genome, dict(params), family, rng)
+    return child, child_params, operation.__name__.lstrip("_")

@@ -1,0 +1,161 @@
+"""Aging (regularized) evolution over genomes and training parameters.
+
+Real et al., "Regularized Evolution for Image Classifier Architecture Search"
+(AAAI 2019): a population of recent trials; each child is one mutation of the best
+of a random sample (tournament); the oldest member dies when a child joins, so an
+old lucky result cannot dominate forever.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..space import Genome, SearchSpace
+from ..space.mutations import mutate
+from ..trial import Candidate, TrialResult
+from .base import Strategy, candidate_key
+
+__all__ = ["RegularizedEvolutionStrategy", "ScoredConfiguration"]
+
+
+@dataclass(frozen=True)
+class ScoredConfiguration:
+    """A completed trial's configuration and score: what evolution keeps of it."""
+
+    trial_id: int
+    family: str
+    params: dict[str, Any]
+    genome: Genome
+    score: float
+
+    @classmethod
+    def from_result(cls, result: TrialResult) -> ScoredConfiguration:
+        """Keep the configuration of a completed trial (not its model)."""
+        c = result.candidate
+        return cls(c.trial_id, c.family, dict(c.params), c.genome, float(result.score))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready representation."""
+        return {
+            "trial_id": self.trial_id,
+            "family": self.family,
+            "params": dict(self.params),
+            "genome": self.genome.to_dict(),
+            "score": self.score,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScoredConfiguration:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            int(data["trial_id"]),
+            data["family"],
+            dict(data["params"]),
+            Genome.from_dict(data["genome"]),
+            float(data["score"]),
+        )
+
+
+class RegularizedEvolutionStrategy(Strategy):
+    """Aging evolution of the neural families' genomes.
+
+    Parameters
+    ----------
+    population_size : int, default=16
+        Most members alive at once; the oldest dies when a new one joins.
+    sample_size : int, default=4
+        Tournament size: the best of this many random members is the parent.
+        Evolution starts once this many trials completed; before, it proposes each
+        family's default configuration and then random ones.
+    max_retries : int, default=25
+        Mutations tried per child before accepting a configuration seen before.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknas.space import default_search_space
+    >>> strategy = RegularizedEvolutionStrategy()
+    >>> strategy.reset(default_search_space("regression", max_epochs=10),
+    ...                np.random.default_rng(0))
+    >>> [c.proposer for c in strategy.ask(3)]
+    ['default', 'default', 'evolution:init']
+    """
+
+    name = "evolution"
+
+    def __init__(self, population_size: int = 16, sample_size: int = 4, max_retries: int = 25):
+        self.population_size = population_size
+        self.sample_size = sample_size
+        self.max_retries = max_retries
+
+    def reset(self, space: SearchSpace, rng: np.random.Generator) -> None:
+        super().reset(space, rng)
+        self.population_: deque[ScoredConfiguration] = deque()
+        self.seen_: set[str] = set()
+        self.pending_defaults_ = list(space.family_names)
+
+    def seed_population(self, configurations: Sequence[ScoredConfiguration]) -> None:
+        """Replace the population (e.g. with another strategy's best trials).
+
+        The best configuration joins last, so it lives longest.
+        """
+        self.population_.clear()
+        for configuration in sorted(configurations, key=lambda m: m.score):
+            self._join(configuration)
+
+    def _propose(self) -> Candidate:
+        if self.pending_defaults_:
+            family = self.space_[self.pending_defaults_.pop(0)]
+            return self._unseen(family.name, family.default_point(), "default")
+        if len(self.population_) < min(self.sample_size, self.population_size):
+            family = self.space_.families[int(self.rng_.integers(len(self.space_.families)))]
+            return self._unseen(family.name, family.sample_point(self.rng_), f"{self.name}:init")
+        members = list(self.population_)
+        picks = self.rng_.choice(
+            len(members), size=min(self.sample_size, len(members)), replace=False
+        )
+        parent = max((members[i] for i in picks), key=lambda m: (m.score, -m.trial_id))
+        family = self.space_[parent.family]
+        for _ in range(self.max_retries):
+            genome, params, _ = mutate(parent.genome, parent.params, family, self.rng_)
+            key = candidate_key(parent.family, params, genome)
+            if key not in self.seen_:
+                break
+        self.seen_.add(key)
+        return self._new_candidate(parent.family, params, genome, parent_id=parent.trial_id)
+
+    def _unseen(self, family: str, point: Mapping[str, Any], proposer: str) -> Candidate:
+        candidate = self._make_candidate(family, point, proposer=proposer)
+        self.seen_.add(candidate_key(family, candidate.params, candidate.genome))
+        return candidate
+
+    def tell(self, results: Sequence[TrialResult]) -> None:
+        """Completed trials of neural families join the population (whoever proposed them)."""
+        for result in results:
+            candidate = result.candidate
+            self.seen_.add(candidate_key(candidate.family, candidate.params, candidate.genome))
+            if result.ok and candidate.genome is not None and candidate.family in self.space_:
+                self._join(ScoredConfiguration.from_result(result))
+
+    def _join(self, configuration: ScoredConfiguration) -> None:
+        self.population_.append(configuration)
+        while len(self.population_) > self.population_size:
+            self.population_.popleft()
+
+    def state_dict(self) -> dict[str, Any]:
+        return super().state_dict() | {
+            "population": [member.to_dict() for member in self.population_],
+            "seen": sorted(self.seen_),
+            "pending_defaults": list(self.pending_defaults_),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.population_ = deque(ScoredConfiguration.from_dict(m) for m in state["population"])
+        self.seen_ = set(state["seen"])
+        self.pending_defaults_ = list(state["pending_defaults"])

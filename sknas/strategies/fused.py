@@ -1,0 +1,144 @@
+"""AutoML and NAS in one strategy: TPE model selection, then evolution seeded from it.
+
+Phase 1 is pure TPE (:class:`HyperoptStrategy`): family defaults, random start-up,
+then TPE, to find the promising family and hyperparameter region. Phase 2 seeds a
+:class:`RegularizedEvolutionStrategy` population with the best trials so far and
+splits proposals between evolution (refining architectures) and TPE (still
+exploring). The split adapts: each proposer's share follows how often its recent
+trials landed in the top quarter of all scores.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..space import SearchSpace
+from ..trial import Candidate, TrialResult
+from .base import Strategy
+from .evolution import RegularizedEvolutionStrategy, ScoredConfiguration
+from .hyperopt import HyperoptStrategy
+
+__all__ = ["FusedStrategy"]
+
+
+class FusedStrategy(Strategy):
+    """TPE first, then aging evolution seeded by TPE's best, with an adaptive TPE share.
+
+    Parameters
+    ----------
+    n_tpe_trials : int, default=12
+        Completed trials before evolution starts.
+    n_seed : int, default=8
+        Best trials that seed the evolution population.
+    tpe_share_bounds : tuple of float, default=(0.15, 0.6)
+        Least and most share of phase-2 proposals that go to TPE.
+    window : int, default=12
+        Recent trials per proposer that decide the share.
+    population_size, sample_size : int
+        Passed to :class:`RegularizedEvolutionStrategy`.
+    n_startup_trials : int, default=8
+        Passed to :class:`HyperoptStrategy`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknas.space import default_search_space
+    >>> strategy = FusedStrategy()
+    >>> strategy.reset(default_search_space("classification", max_epochs=10),
+    ...                np.random.default_rng(0))
+    >>> [c.proposer for c in strategy.ask(2)]
+    ['default', 'default']
+    """
+
+    name = "fused"
+
+    def __init__(
+        self,
+        n_tpe_trials: int = 12,
+        n_seed: int = 8,
+        tpe_share_bounds: tuple[float, float] = (0.15, 0.6),
+        window: int = 12,
+        population_size: int = 16,
+        sample_size: int = 4,
+        n_startup_trials: int = 8,
+    ) -> None:
+        self.n_tpe_trials = n_tpe_trials
+        self.n_seed = n_seed
+        self.tpe_share_bounds = tpe_share_bounds
+        self.window = window
+        self.population_size = population_size
+        self.sample_size = sample_size
+        self.n_startup_trials = n_startup_trials
+
+    def reset(self, space: SearchSpace, rng: np.random.Generator) -> None:
+        super().reset(space, rng)
+        self.tpe_ = HyperoptStrategy(n_startup_trials=self.n_startup_trials)
+        self.evolution_ = RegularizedEvolutionStrategy(self.population_size, self.sample_size)
+        self.tpe_.reset(space, np.random.default_rng(int(rng.integers(2**63 - 1))))
+        self.evolution_.reset(space, np.random.default_rng(int(rng.integers(2**63 - 1))))
+        self.evolution_.pending_defaults_ = []  # TPE already proposes the defaults
+        self.completed_: list[ScoredConfiguration] = []
+        self.outcomes_: dict[str, deque[bool]] = {
+            "tpe": deque(maxlen=self.window),
+            "evolution": deque(maxlen=self.window),
+        }
+        self.evolving_ = False
+
+    @property
+    def tpe_share(self) -> float:
+        """Share of the next proposals that go to TPE (Beta(1, 1) smoothed success rates)."""
+        rates = {
+            name: (sum(outcomes) + 1) / (len(outcomes) + 2)
+            for name, outcomes in self.outcomes_.items()
+        }
+        low, high = self.tpe_share_bounds
+        return float(np.clip(rates["tpe"] / (rates["tpe"] + rates["evolution"]), low, high))
+
+    def _propose(self) -> Candidate:
+        if not self.evolving_ and len(self.completed_) >= self.n_tpe_trials:
+            best = sorted(self.completed_, key=lambda m: m.score)[-self.n_seed :]
+            self.evolution_.seed_population([m for m in best if m.genome is not None])
+            self.evolving_ = True
+        use_tpe = not self.evolving_ or self.rng_.random() < self.tpe_share
+        proposer = self.tpe_ if use_tpe else self.evolution_
+        proposer.next_trial_id_ = self.next_trial_id_  # one numbering for both
+        [candidate] = proposer.ask(1)
+        self.next_trial_id_ = proposer.next_trial_id_
+        return candidate
+
+    def tell(self, results: Sequence[TrialResult]) -> None:
+        """Tell both proposers; credit the proposer of every trial in the top quarter."""
+        self.tpe_.tell(results)
+        self.evolution_.tell(results)
+        for result in results:
+            kind = "evolution" if result.candidate.proposer.startswith("evolution") else "tpe"
+            if result.ok:
+                self.completed_.append(ScoredConfiguration.from_result(result))
+                scores = [m.score for m in self.completed_]
+                success = result.score >= np.quantile(scores, 0.75)
+            else:
+                success = False
+            if self.evolving_:
+                self.outcomes_[kind].append(bool(success))
+
+    def state_dict(self) -> dict[str, Any]:
+        return super().state_dict() | {
+            "tpe": self.tpe_.state_dict(),
+            "evolution": self.evolution_.state_dict(),
+            "completed": [m.to_dict() for m in self.completed_],
+            "outcomes": {name: list(values) for name, values in self.outcomes_.items()},
+            "evolving": self.evolving_,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.tpe_.load_state_dict(state["tpe"])
+        self.evolution_.load_state_dict(state["evolution"])
+        self.completed_ = [ScoredConfiguration.from_dict(m) for m in state["completed"]]
+        for name, values in state["outcomes"].items():
+            self.outcomes_[name] = deque(values, maxlen=self.window)
+        self.evolving_ = bool(state["evolving"])

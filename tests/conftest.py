@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny data sets and settings that keep searches fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_iris, make_regression
+
+#: Estimator settings for fast but meaningful searches in tests.
+TINY = {"n_trials": 2, "max_epochs": 20, "random_state": 0}
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def regression_data():
+    X, y = make_regression(n_samples=200, n_features=6, noise=5.0, random_state=0)
+    return X, y + 100.0
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

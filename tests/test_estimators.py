@@ -1,0 +1,222 @@
+"""Behaviour of NASClassifier / NASRegressor that users rely on."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from conftest import TINY
+from helpers import ScriptedStrategy
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknas import NASClassifier, NASRegressor, SearchFailedError
+
+LEADERBOARD_MUST_HAVE = {
+    "trial_id",
+    "family",
+    "proposer",
+    "state",
+    "score",
+    "fit_time",
+    "n_epochs",
+    "params",
+}
+
+
+@pytest.fixture(scope="module")
+def fitted_classifier(iris):
+    X, y = iris
+    return NASClassifier(**TINY).fit(X, y)
+
+
+def test_classifier_learns_and_reports(fitted_classifier, iris):
+    X, y = iris
+    clf = fitted_classifier
+    assert clf.score(X, y) > 0.9
+    assert list(clf.classes_) == [0, 1, 2]
+    assert clf.n_features_in_ == 4
+    assert clf.n_trials_ == 2 and len(clf.leaderboard_) == 2
+    assert LEADERBOARD_MUST_HAVE <= set(clf.leaderboard_.columns)
+    assert clf.best_score_ == clf.leaderboard_["score"].max()
+    assert clf.best_params_["family"] in ("mlp", "resnet_mlp")
+    assert {"lr", "batch_size", "optimizer", "genome"} <= set(clf.best_params_)
+    assert clf.device_ == "cpu"
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_regressor_learns_in_original_target_scale(regression_data):
+    X, y = regression_data
+    reg = NASRegressor(**TINY).fit(X, y)
+    assert reg.score(X, y) > 0.8
+    assert abs(reg.predict(X).mean() - y.mean()) < 0.2 * y.std()
+
+
+def test_string_labels_and_feature_names_round_trip(iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = NASClassifier(**TINY).fit(frame, labels)
+    assert list(clf.feature_names_in_) == ["sl", "sw", "pl", "pw"]
+    assert set(clf.predict(frame)) <= set(labels)
+    assert (clf.predict(frame) == labels).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.array([[np.nan, 1.0]] * 10), np.arange(10) % 2, "NaN"),
+        (np.array([[np.inf, 1.0]] * 10), np.arange(10) % 2, "infinity"),
+        (np.ones((10, 2)), np.r_[np.arange(9) % 2, np.nan], "NaN"),
+        (np.empty((0, 3)), np.empty(0), "0 sample"),
+        (np.arange(10.0), np.arange(10) % 2, "Expected 2D array"),
+        (np.ones((10, 2)), np.linspace(0, 1, 10), "Unknown label type"),
+        (np.ones((10, 2)), np.zeros(10), "at least 2 classes"),
+        (np.ones((1, 2)), np.zeros(1), "1 sample"),
+    ],
+)
+def test_bad_input_gets_clear_value_error(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        NASClassifier(**TINY).fit(X, y)
+
+
+def test_sparse_input_gets_clear_type_error(iris):
+    X, y = iris
+    with pytest.raises(TypeError, match="dense data is required"):
+        NASClassifier(**TINY).fit(sp.csr_matrix(X), y)
+
+
+def test_wrong_feature_count_and_unfitted_predict(fitted_classifier, iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="X has 3 features, but NASClassifier is expecting 4"):
+        fitted_classifier.predict(X[:, :3])
+    with pytest.raises(NotFittedError):
+        NASClassifier().predict(X)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"time_budget": -1}, "time_budget"),
+        ({"families": ["mlp", "transformer"]}, "families"),
+        ({"scoring": "r2"}, "scoring"),
+        ({"device": "tpu"}, "device"),
+        ({"validation_fraction": 1.5}, "validation_fraction"),
+    ],
+)
+def test_bad_parameters_get_clear_errors(iris, params, match):
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        NASClassifier(**(TINY | params)).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_gpu_is_a_clear_error(iris):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        NASClassifier(**TINY, device="cuda").fit(*iris)
+
+
+def test_fit_does_not_mutate_inputs_or_parameters(iris):
+    X, y = iris
+    X_frozen, y_frozen = X.copy(), y.copy()
+    strategy = ScriptedStrategy([("mlp", {})])
+    clf = NASClassifier(**TINY, strategy=strategy).fit(X, y)
+    np.testing.assert_array_equal(X, X_frozen)
+    np.testing.assert_array_equal(y, y_frozen)
+    assert clf.strategy is strategy and not hasattr(strategy, "space_")
+
+
+def test_failed_and_diverging_trials_are_recorded_and_search_goes_on(iris):
+    X, y = iris
+    script = [
+        ("mlp", {"optimizer__no_such_option": 1.0}),  # raises inside skorch/torch
+        ("mlp", {"lr": 1e6, "optimizer": "sgd", "arch__norm": "none"}),  # diverges to NaN
+        ("mlp", {}),
+    ]
+    clf = NASClassifier(
+        n_trials=3, max_epochs=20, random_state=0, strategy=ScriptedStrategy(script)
+    ).fit(X, y)
+    board = clf.leaderboard_.set_index("trial_id")
+    assert board.loc[0, "state"] == "FAIL" and "no_such_option" in board.loc[0, "error"]
+    assert board.loc[1, "state"] == "FAIL"
+    assert "NonFiniteLossError" in board.loc[1, "error"]
+    assert board.loc[2, "state"] == "COMPLETE"
+    assert clf.ensemble_.trial_ids_ == [2]
+    assert clf.score(X, y) > 0.9
+
+
+def test_all_trials_failing_raises_and_leaves_estimator_unfitted(iris):
+    X, y = iris
+    clf = NASClassifier(n_trials=2, strategy=ScriptedStrategy([("mlp", {"optimizer__bad": 1})]))
+    with pytest.raises(
+        SearchFailedError, match="All 2 trials .* failed.*unexpected keyword argument 'bad'"
+    ):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert not [name for name in vars(clf) if name.endswith("_")]
+
+
+def test_same_seed_same_search_and_caller_rng_untouched(iris, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X, y = iris
+    np.random.seed(123)
+    random.seed(123)
+    torch.manual_seed(123)
+    states = (np.random.get_state()[1].copy(), random.getstate(), torch.get_rng_state().clone())
+
+    first = NASClassifier(n_trials=3, max_epochs=10, random_state=0).fit(X, y)
+    second = NASClassifier(n_trials=3, max_epochs=10, random_state=0).fit(X, y)
+
+    np.testing.assert_array_equal(first.leaderboard_["score"], second.leaderboard_["score"])
+    np.testing.assert_array_equal(first.leaderboard_["seed"], second.leaderboard_["seed"])
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    np.testing.assert_array_equal(np.random.get_state()[1], states[0])
+    assert random.getstate() == states[1]
+    assert torch.equal(torch.get_rng_state(), states[2])
+    assert list(tmp_path.iterdir()) == []  # fit writes no files
+
+
+def test_time_budget_is_respected():
+    X, y = make_classification(n_samples=6000, n_features=30, random_state=0)
+    budget = 4.0
+    start = time.monotonic()
+    clf = NASClassifier(time_budget=budget, max_epochs=200, random_state=0).fit(X, y)
+    elapsed = time.monotonic() - start
+    assert elapsed <= 1.1 * budget + 2, elapsed
+    assert clf.n_trials_ >= 1 and clf.score(X, y) > 0.8
+
+
+def test_pickle_round_trip_predicts_identically(fitted_classifier, iris):
+    X, _ = iris
+    restored = pickle.loads(pickle.dumps(fitted_classifier))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted_classifier.predict_proba(X))
+    pd.testing.assert_frame_equal(restored.leaderboard_, fitted_classifier.leaderboard_)
+
+
+def test_works_in_pipeline_cross_validation_grid_search_and_clone(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), NASClassifier(**TINY))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.85
+
+    grid = GridSearchCV(NASClassifier(**TINY), param_grid={"max_epochs": [5, 20]}, cv=2)
+    grid.fit(X, y)
+    assert grid.best_params_["max_epochs"] in (5, 20)
+    assert grid.score(X, y) > 0.85
+
+    clf = NASClassifier(**TINY, families=["mlp"])
+    twin = clone(clf)
+    assert twin.get_params() == clf.get_params() and twin is not clf

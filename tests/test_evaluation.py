@@ -1,0 +1,143 @@
+"""Training one candidate: batches, callbacks, failures, members."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification, make_regression
+from torch.utils.data import TensorDataset
+
+from sknas.evaluation import Evaluator, TensorBatchIterator, make_split
+from sknas.evaluation.members import predict_module
+from sknas.scoring import get_prediction_scorer
+from sknas.space import default_search_space
+from sknas.trial import Candidate, TrialState
+
+
+def _candidate(task="classification", family="mlp", seed=0, **overrides):
+    space = default_search_space(task, max_epochs=15)
+    params, genome = space[family].decode(space[family].default_point() | overrides)
+    return Candidate(0, family, params, genome, seed, params["max_epochs"], "test")
+
+
+@pytest.fixture(scope="module")
+def classification_split():
+    X, y = make_classification(
+        n_samples=400, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    return make_split(X, y, task="classification", validation_fraction=0.25, seed=0)
+
+
+@pytest.fixture(scope="module")
+def evaluator(classification_split):
+    return Evaluator(classification_split, get_prediction_scorer(None, "classification"))
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(10, 3), (9, 4), (1, 4), (8, 8), (5, 64)])
+def test_batches_cover_every_row_once_and_never_hold_a_single_row(n, batch_size):
+    dataset = TensorDataset(torch.arange(n).float().reshape(-1, 1), torch.arange(n))
+    for shuffle in (False, True):
+        batches = list(TensorBatchIterator(dataset, batch_size, shuffle=shuffle))
+        rows = torch.cat([y for _, y in batches]).sort().values
+        assert torch.equal(rows, torch.arange(n))
+        assert n == 1 or min(len(y) for _, y in batches) >= 2
+        assert len(batches) == len(TensorBatchIterator(dataset, batch_size))
+
+
+def test_split_is_stratified_and_regression_targets_standardised():
+    X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
+    split = make_split(X, y, task="classification", validation_fraction=0.2, seed=0)
+    assert split.y_valid.sum() == round(0.2 * y.sum())  # stratified minority count
+    X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    split = make_split(X, y * 50 + 7, task="regression", validation_fraction=0.2, seed=0)
+    assert abs(split.y_train.mean()) < 1e-5 and abs(split.y_train.std() - 1) < 1e-4
+    np.testing.assert_allclose(
+        split.y_valid[:, 0] * split.target_scale + split.target_mean, split.y_valid_true, rtol=1e-5
+    )
+
+
+def test_complete_trial_scores_its_validation_predictions(evaluator, classification_split):
+    result = evaluator(_candidate())
+    assert result.state is TrialState.COMPLETE and result.error is None
+    assert result.score > 0.6 and 1 <= result.n_epochs <= 15
+    assert result.valid_pred.shape == (len(classification_split.y_valid), 3)
+    member_pred = result.member.predict(classification_split.X_valid)
+    np.testing.assert_allclose(member_pred, result.valid_pred, atol=1e-5)
+
+
+def test_same_seed_same_result_different_seed_different_result(evaluator):
+    a, b, c = (
+        evaluator(_candidate(seed=1)),
+        evaluator(_candidate(seed=1)),
+        evaluator(_candidate(seed=2)),
+    )
+    np.testing.assert_array_equal(a.valid_pred, b.valid_pred)
+    assert not np.array_equal(a.valid_pred, c.valid_pred)
+
+
+def test_exceptions_and_divergence_become_fail_results(evaluator):
+    crashed = evaluator(_candidate(optimizer__betas="not a tuple"))
+    assert crashed.state is TrialState.FAIL and crashed.member is None
+    assert "betas" in crashed.error or "TypeError" in crashed.error or "Error" in crashed.error
+    diverged = evaluator(_candidate(lr=1e6, optimizer="sgd"))
+    assert diverged.state is TrialState.FAIL and "NonFiniteLossError" in diverged.error
+
+
+def test_deadline_stops_training_inside_an_epoch():
+    X, y = make_classification(n_samples=20000, n_features=40, random_state=0)
+    split = make_split(X, y, task="classification", validation_fraction=0.2, seed=0)
+    evaluator = Evaluator(split, get_prediction_scorer(None, "classification"), patience=1000)
+    candidate = _candidate(batch_size=32, max_epochs=15)
+    start = time.monotonic()
+    result = evaluator(candidate, deadline=start + 0.5)
+    assert time.monotonic() - start < 2.0
+    assert result.state is TrialState.COMPLETE and result.n_epochs < 15
+
+
+def test_regression_member_predicts_in_the_target_scale():
+    X, y = make_regression(n_samples=300, n_features=5, noise=1, random_state=0)
+    split = make_split(X, 1000 + 30 * y, task="regression", validation_fraction=0.2, seed=0)
+    result = Evaluator(split, get_prediction_scorer(None, "regression"))(
+        _candidate("regression", "resnet_mlp")
+    )
+    assert result.state is TrialState.COMPLETE and result.score > 0.8
+    pred = result.member.predict(split.X_valid)
+    assert abs(pred.mean() - split.y_valid_true.mean()) < 0.05 * split.y_valid_true.std()
+
+
+def test_member_pickles_without_torch_objects_and_is_batch_independent(
+    evaluator, classification_split
+):
+    member = evaluator(_candidate(family="resnet_mlp", arch__norm="batch")).member
+    payload = pickle.dumps(member)
+    assert b"torch" not in payload
+    restored = pickle.loads(payload)
+    X = classification_split.X_valid
+    full = restored.predict(X)
+    np.testing.assert_array_equal(full, member.predict(X))
+    np.testing.assert_allclose(
+        np.concatenate([restored.predict(X[:7]), restored.predict(X[7:])]), full, rtol=0, atol=1e-12
+    )
+
+
+def test_predict_module_restores_training_mode():
+    module = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5)).train()
+    predict_module(module, np.ones((4, 3)), task="classification", dtype=torch.float32)
+    assert module.training
+
+
+@pytest.mark.gpu
+def test_training_on_cuda_gives_a_cpu_member(classification_split):
+    evaluator = Evaluator(
+        classification_split, get_prediction_scorer(None, "classification"), device="cuda"
+    )
+    result = evaluator(_candidate())
+    assert result.state is TrialState.COMPLETE, result.error
+    assert all(isinstance(w, np.ndarray) for w in result.member.weights.values())
+    np.testing.assert_allclose(
+        result.member.predict(classification_split.X_valid), result.valid_pred, atol=1e-4
+    )

@@ -1,0 +1,118 @@
+"""run_search: budgets, callbacks and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from sknas import NASClassifier
+from sknas._search import run_search
+from sknas.space import default_search_space
+from sknas.strategies import RandomStrategy
+from sknas.trial import TrialResult, TrialState
+
+
+def _strategy():
+    strategy = RandomStrategy()
+    strategy.reset(default_search_space("classification", max_epochs=5), np.random.default_rng(0))
+    return strategy
+
+
+def _instant(candidate, deadline):
+    return TrialResult(candidate, TrialState.COMPLETE, score=float(candidate.trial_id))
+
+
+def test_trial_budget_and_callbacks():
+    seen = []
+    history = run_search(
+        _strategy(),
+        _instant,
+        n_trials=4,
+        callbacks=[lambda r, h: seen.append((r.candidate.trial_id, len(h.results)))],
+    )
+    assert [r.candidate.trial_id for r in history.results] == [0, 1, 2, 3]
+    assert seen == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert history.best().candidate.trial_id == 3 and not history.interrupted
+
+
+def test_deadline_budget_and_deadline_passed_to_trials():
+    deadlines = []
+
+    def slow(candidate, deadline):
+        deadlines.append(deadline)
+        time.sleep(0.05)
+        return _instant(candidate, deadline)
+
+    deadline = time.monotonic() + 0.3
+    history = run_search(_strategy(), slow, deadline=deadline)
+    assert time.monotonic() < deadline + 0.1
+    assert 3 <= len(history.results) <= 7 and set(deadlines) == {deadline}
+
+
+def test_a_budget_is_required():
+    with pytest.raises(ValueError, match="budget"):
+        run_search(_strategy(), _instant)
+
+
+def test_ctrl_c_swallowed_inside_a_trial_still_stops_the_search():
+    def swallowing(candidate, deadline):
+        if candidate.trial_id == 2:
+            try:  # what skorch does with KeyboardInterrupt in partial_fit
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        return _instant(candidate, deadline)
+
+    history = run_search(_strategy(), swallowing, n_trials=10)
+    assert history.interrupted
+    assert [r.state for r in history.results] == [TrialState.COMPLETE] * 2 + [TrialState.FAIL]
+    assert history.results[-1].error == "interrupted by user"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _interrupt_after(*delays):
+    def send():
+        for delay in delays:
+            time.sleep(delay)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=send, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def larger_data():
+    return make_classification(n_samples=5000, n_features=20, random_state=0)
+
+
+def test_ctrl_c_during_fit_returns_a_fitted_estimator_with_a_warning(larger_data):
+    X, y = larger_data
+    clf = NASClassifier(time_budget=60, max_epochs=4, random_state=0)
+    _interrupt_after(4.0)
+    start = time.monotonic()
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert time.monotonic() - start < 10
+    assert clf.score(X, y) > 0.8
+    assert (clf.leaderboard_["state"] == "COMPLETE").sum() >= 1
+
+
+def test_second_ctrl_c_aborts_at_once():
+    def swallowing_twice(candidate, deadline):
+        for _ in range(2):
+            try:  # skorch swallows KeyboardInterrupt, but not the second Ctrl-C's exception
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        return _instant(candidate, deadline)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(_strategy(), swallowing_twice, n_trials=10)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -1,0 +1,122 @@
+"""Dimensions, genomes, families and the module built from a genome."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sknas.space import (
+    Categorical,
+    Float,
+    Genome,
+    Int,
+    LayerGene,
+    default_search_space,
+)
+from sknas.space.modules import GenomeNet
+
+
+@pytest.mark.parametrize(
+    "dim",
+    [
+        Float(1e-4, 1e-1, log=True),
+        Float(0.0, 0.5),
+        Int(1, 4),
+        Int(16, 1024, log=True),
+        Categorical(("a", "b", "c")),
+    ],
+)
+def test_dimensions_sample_inside_their_range(dim, rng):
+    values = [dim.sample(rng) for _ in range(500)]
+    assert all(dim.contains(v) for v in values)
+    assert dim.contains(dim.default_value)
+    assert len(set(values)) > 2
+
+
+def test_log_int_reaches_both_ends(rng):
+    values = {Int(1, 4, log=True).sample(rng) for _ in range(2000)}
+    assert values == {1, 2, 3, 4}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Float(1.0, 1.0),
+        lambda: Float(0.0, 1.0, log=True),
+        lambda: Int(3, 2),
+        lambda: Categorical(()),
+        lambda: Categorical(("a",), default="b"),
+    ],
+)
+def test_invalid_dimensions_are_refused(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_genome_is_frozen_hashable_and_keyed():
+    a = Genome("mlp", [LayerGene("dense", 64, dropout=0.1), LayerGene("residual", 32)])
+    b = Genome("mlp", (LayerGene("dense", 64.0, dropout=0.1000001), LayerGene("residual", 32)))
+    assert a == b and hash(a) == hash(b) and a.key() == b.key()
+    assert Genome.from_dict(a.to_dict()) == a
+    with pytest.raises(AttributeError):
+        a.family = "other"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kind": "conv", "width": 8},
+        {"kind": "dense", "width": 0},
+        {"kind": "dense", "width": 8, "activation": "swish"},
+        {"kind": "dense", "width": 8, "dropout": 1.0},
+        {"kind": "dense", "width": 8, "norm": "group"},
+    ],
+)
+def test_invalid_layer_genes_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        LayerGene(**kwargs)
+
+
+@pytest.mark.parametrize("family", ["mlp", "resnet_mlp"])
+def test_every_sampled_genome_builds_a_working_network(family, rng):
+    space = default_search_space("classification", max_epochs=10)
+    for _ in range(20):
+        params, genome = space[family].decode(space[family].sample_point(rng))
+        assert genome.family == family and 1 <= params["max_epochs"] <= 10
+        net = GenomeNet(genome, n_features=7, n_outputs=3).train()
+        out = net(torch.randn(4, 7))
+        assert out.shape == (4, 3) and torch.isfinite(out).all()
+
+
+def test_residual_block_adds_its_branch_to_the_input():
+    genome = Genome("resnet_mlp", (LayerGene("dense", 8), LayerGene("residual", 16)))
+    net = GenomeNet(genome, n_features=3, n_outputs=2).eval()
+    block = net.body[1]
+    torch.nn.init.zeros_(block.branch[-1].weight)
+    torch.nn.init.zeros_(block.branch[-1].bias)
+    x = torch.randn(5, 8)
+    torch.testing.assert_close(block(x), x)
+
+
+def test_default_space_families_and_errors():
+    assert default_search_space("regression", max_epochs=5).family_names == ("mlp", "resnet_mlp")
+    assert default_search_space("regression", max_epochs=5, families="mlp").family_names == ("mlp",)
+    with pytest.raises(ValueError, match="families must be"):
+        default_search_space("regression", max_epochs=5, families=["cnn"])
+    with pytest.raises(KeyError, match="No family"):
+        default_search_space("regression", max_epochs=5)["cnn"]
+
+
+def test_default_point_is_the_documented_default():
+    family = default_search_space("classification", max_epochs=30)["mlp"]
+    params, genome = family.decode(family.default_point())
+    assert params == {
+        "lr": 2e-3,
+        "batch_size": 64,
+        "optimizer": "adamw",
+        "optimizer__weight_decay": 1e-4,
+        "max_epochs": 30,
+    }
+    assert genome.key() == "mlp:dense256-relu-d0.1-none|dense256-relu-d0.1-none"
+    assert np.isclose(family.dimensions["lr"].default_value, 2e-3)

@@ -1,0 +1,182 @@
+"""The contract every strategy inherits, plus what is specific to each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sknas.space import ARCH_PREFIX, default_search_space
+from sknas.strategies import (
+    FusedStrategy,
+    HyperoptStrategy,
+    RandomStrategy,
+    RegularizedEvolutionStrategy,
+)
+from sknas.strategies.base import candidate_key
+from sknas.trial import TrialResult, TrialState
+
+
+def _space():
+    return default_search_space("classification", max_epochs=12)
+
+
+def _fake_score(candidate):
+    """A deterministic, configuration-dependent score (lower lr is better here)."""
+    return -abs(np.log10(candidate.params["lr"]) + 3.0)
+
+
+def _run(strategy, n, seed, fail_every=0):
+    strategy.reset(_space(), np.random.default_rng(seed))
+    candidates = []
+    for i in range(n):
+        [candidate] = strategy.ask(1)
+        failed = fail_every and i % fail_every == 0
+        state = TrialState.FAIL if failed else TrialState.COMPLETE
+        score = float("nan") if failed else _fake_score(candidate)
+        strategy.tell(
+            [TrialResult(candidate, state, score=score, error="boom" if failed else None)]
+        )
+        candidates.append(candidate)
+    return candidates
+
+
+class StrategyContract:
+    """Inherit and define ``make()`` to run the contract on a strategy."""
+
+    def make(self):
+        raise NotImplementedError
+
+    def test_proposals_lie_in_the_space(self):
+        space = _space()
+        for candidate in _run(self.make(), 25, seed=0):
+            family = space[candidate.family]
+            for name, value in candidate.params.items():
+                assert family.dimensions[name].contains(value), (name, value)
+            assert candidate.genome.family == candidate.family
+            assert candidate.budget_epochs == candidate.params["max_epochs"]
+            assert not any(name.startswith(ARCH_PREFIX) for name in candidate.params)
+
+    def test_trial_ids_count_up_and_seeds_differ(self):
+        candidates = _run(self.make(), 10, seed=0)
+        assert [c.trial_id for c in candidates] == list(range(10))
+        assert len({c.seed for c in candidates}) == 10
+
+    def test_failures_can_be_told(self):
+        candidates = _run(self.make(), 15, seed=1, fail_every=2)
+        assert len(candidates) == 15
+
+    def test_same_seed_same_proposals(self):
+        first = _run(self.make(), 15, seed=3)
+        second = _run(self.make(), 15, seed=3)
+        other = _run(self.make(), 15, seed=4)
+        assert first == second
+        assert first != other
+
+    def test_state_dict_round_trips(self):
+        strategy = self.make()
+        _run(strategy, 8, seed=5)
+        state = strategy.state_dict()
+        twin = self.make()
+        twin.reset(_space(), np.random.default_rng(999))
+        twin.load_state_dict(state)
+        assert strategy.ask(3) == twin.ask(3)
+
+    def test_ask_before_reset_is_an_error(self):
+        with pytest.raises(RuntimeError, match="reset"):
+            self.make().ask(1)
+
+
+class TestRandomStrategy(StrategyContract):
+    def make(self):
+        return RandomStrategy()
+
+
+class TestHyperoptStrategy(StrategyContract):
+    def make(self):
+        return HyperoptStrategy(n_startup_trials=5)
+
+    def test_starts_with_family_defaults_then_startup_then_tpe(self):
+        proposers = [c.proposer for c in _run(self.make(), 9, seed=0)]
+        assert proposers[:2] == ["default", "default"]
+        assert proposers[2:5] == ["tpe:startup"] * 3
+        assert proposers[5:] == ["tpe"] * 4
+
+    def test_tpe_concentrates_on_the_good_region(self):
+        # _fake_score peaks at lr = 1e-3: TPE should end up sampling nearer to it than random.
+        def distance(candidates):
+            return np.mean([abs(np.log10(c.params["lr"]) + 3.0) for c in candidates[-30:]])
+
+        ratios = [
+            distance(_run(HyperoptStrategy(n_startup_trials=10), 60, seed))
+            / distance(_run(RandomStrategy(), 60, seed))
+            for seed in range(3)
+        ]
+        assert np.mean(ratios) < 0.9, ratios
+
+
+class TestRegularizedEvolutionStrategy(StrategyContract):
+    def make(self):
+        return RegularizedEvolutionStrategy(population_size=6, sample_size=3)
+
+    def test_children_are_one_mutation_of_a_population_member_and_never_repeat(self):
+        candidates = _run(self.make(), 40, seed=0)
+        by_id = {c.trial_id: c for c in candidates}
+        children = [c for c in candidates if c.proposer == "evolution"]
+        assert len(children) >= 30
+        for child in children:
+            parent = by_id[child.parent_id]
+            assert parent.trial_id < child.trial_id and parent.family == child.family
+            changed_params = {k for k in child.params if child.params[k] != parent.params[k]}
+            assert (child.genome != parent.genome) + len(changed_params) == 1
+        keys = [candidate_key(c.family, c.params, c.genome) for c in candidates]
+        assert len(set(keys)) == len(keys)
+
+    def test_population_ages_out_its_oldest_member(self):
+        strategy = self.make()
+        _run(strategy, 20, seed=0)
+        ids = [m.trial_id for m in strategy.population_]
+        assert len(ids) == 6 and ids == sorted(ids) and ids[-1] == 19
+
+    def test_evolution_improves_on_its_initial_population(self):
+        candidates = _run(RegularizedEvolutionStrategy(), 80, seed=0)
+        scores = [_fake_score(c) for c in candidates]
+        assert np.mean(scores[-20:]) > np.mean(scores[:10])
+
+
+class TestFusedStrategy(StrategyContract):
+    def make(self):
+        return FusedStrategy(n_tpe_trials=6, n_startup_trials=4)
+
+    def test_tpe_phase_then_both_proposers_with_parents_recorded(self):
+        candidates = _run(self.make(), 40, seed=0)
+        assert all(not c.proposer.startswith("evolution") for c in candidates[:6])
+        later = [c.proposer for c in candidates[6:]]
+        assert "evolution" in later and "tpe" in later
+        assert all(c.parent_id is not None for c in candidates if c.proposer == "evolution")
+
+    def test_evolution_is_seeded_with_the_best_tpe_trials(self):
+        strategy = self.make()
+        candidates = _run(strategy, 7, seed=1)
+        best = sorted(candidates[:6], key=_fake_score)[-1]
+        parents = [c.parent_id for c in _run_more(strategy, 10) if c.parent_id is not None]
+        assert parents and best.trial_id in {m.trial_id for m in strategy.evolution_.population_}
+
+    def test_share_moves_towards_the_proposer_that_succeeds(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(0))
+        strategy.evolving_ = True
+        strategy.outcomes_["evolution"].extend([True] * 12)
+        strategy.outcomes_["tpe"].extend([False] * 12)
+        assert strategy.tpe_share == strategy.tpe_share_bounds[0]
+        strategy.outcomes_["evolution"].extend([False] * 12)
+        strategy.outcomes_["tpe"].extend([True] * 12)
+        assert strategy.tpe_share == strategy.tpe_share_bounds[1]
+
+
+def _run_more(strategy, n):
+    candidates = []
+    for _ in range(n):
+        [candidate] = strategy.ask(1)
+        strategy.tell([TrialResult(candidate, TrialState.COMPLETE, score=_fake_score(candidate))])
+        candidates.append(candidate)
+    return candidates
