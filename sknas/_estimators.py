@@ -21,14 +21,21 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._search import run_search
-from .ensemble import FittedEnsemble
+from .ensemble import build_ensemble
 from .evaluation import Evaluator, make_split
 from .exceptions import SearchFailedError
+from .fidelity import SuccessiveHalving
 from .history import SearchHistory
 from .preprocessing import make_tabular_preprocessor
 from .scoring import SCORINGS, get_prediction_scorer
 from .space import default_search_space
-from .strategies import HyperoptStrategy, RandomStrategy, Strategy
+from .strategies import (
+    FusedStrategy,
+    HyperoptStrategy,
+    RandomStrategy,
+    RegularizedEvolutionStrategy,
+    Strategy,
+)
 from .trial import TrialResult
 from .utils._compat import HasMethods, Interval, StrOptions
 from .utils._device import resolve_device
@@ -38,8 +45,16 @@ __all__ = ["NASClassifier", "NASRegressor"]
 
 #: Budget used when neither ``time_budget`` nor ``n_trials`` is given (seconds).
 DEFAULT_TIME_BUDGET = 60.0
+#: Share of ``time_budget`` kept back from the search for ensembling and refitting.
+REFIT_RESERVE = 0.15
 
-_STRATEGIES = {"auto": HyperoptStrategy, "tpe": HyperoptStrategy, "random": RandomStrategy}
+_STRATEGIES = {
+    "auto": FusedStrategy,
+    "fused": FusedStrategy,
+    "tpe": HyperoptStrategy,
+    "evolution": RegularizedEvolutionStrategy,
+    "random": RandomStrategy,
+}
 
 
 def _log_trial(result: TrialResult, history: SearchHistory) -> None:
@@ -73,7 +88,10 @@ class _BaseNAS(BaseEstimator):
             HasMethods(["reset", "ask", "tell"]),
         ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "successive_halving": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
+        "refit": ["boolean"],
         "scoring": [StrOptions(set(SCORINGS["classification"] + SCORINGS["regression"])), None],
         "device": [str],
         "random_state": ["random_state"],
@@ -88,7 +106,10 @@ class _BaseNAS(BaseEstimator):
         families: str | list[str] | tuple[str, ...] = "auto",
         strategy: str | Strategy = "auto",
         max_epochs: int = 50,
+        successive_halving: bool = True,
         validation_fraction: float = 0.2,
+        ensemble_size: int = 25,
+        refit: bool = True,
         scoring: str | None = None,
         device: str = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -99,7 +120,10 @@ class _BaseNAS(BaseEstimator):
         self.families = families
         self.strategy = strategy
         self.max_epochs = max_epochs
+        self.successive_halving = successive_halving
         self.validation_fraction = validation_fraction
+        self.ensemble_size = ensemble_size
+        self.refit = refit
         self.scoring = scoring
         self.device = device
         self.random_state = random_state
@@ -132,6 +156,8 @@ class _BaseNAS(BaseEstimator):
         if time_budget is None and self.n_trials is None:
             time_budget = DEFAULT_TIME_BUDGET
         deadline = None if time_budget is None else started + time_budget
+        reserve = REFIT_RESERVE * time_budget if time_budget and self.refit else 0.0
+        search_deadline = None if deadline is None else deadline - reserve
 
         rng = check_random_state(self.random_state)
         split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
@@ -156,10 +182,12 @@ class _BaseNAS(BaseEstimator):
                 strategy,
                 evaluator,
                 n_trials=self.n_trials,
-                deadline=deadline,
+                deadline=search_deadline,
+                halving=SuccessiveHalving() if self.successive_halving else None,
                 callbacks=[_log_trial],
             )
-        best = history.best()
+        scored = [r for r in history.results if r.scored]
+        best = history.best() or max(scored, key=lambda r: r.score, default=None)
         if best is None:
             if history.interrupted:
                 raise KeyboardInterrupt
@@ -175,8 +203,17 @@ class _BaseNAS(BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
+        ensemble = build_ensemble(
+            history,
+            split.y_valid_true,
+            scorer,
+            ensemble_size=self.ensemble_size,
+            refit_with=evaluator if self.refit else None,
+            refit_data_ratio=(len(split.X_train) + len(split.X_valid)) / len(split.X_train),
+            deadline=deadline,
+        )
         self.preprocessor_ = preprocessor
-        self.ensemble_ = FittedEnsemble([best.member], [1.0], [best.candidate.trial_id])
+        self.ensemble_ = ensemble
         self.leaderboard_ = history.to_frame()
         self.best_params_ = {
             "family": best.candidate.family,
@@ -208,9 +245,11 @@ class _BaseNAS(BaseEstimator):
 class NASClassifier(ClassifierMixin, _BaseNAS):
     """Neural architecture search for classification, as a scikit-learn classifier.
 
-    ``fit`` searches model families and hyperparameters with hyperopt's TPE,
-    trains every candidate network through skorch with early stopping on a
-    held-out validation split, and predicts with the best one.
+    ``fit`` selects model families and hyperparameters with hyperopt's TPE, then
+    refines architectures by aging evolution seeded from TPE's best trials. Every
+    candidate network trains through skorch with early stopping on a held-out
+    validation split, under successive halving so that weak candidates stop early.
+    ``predict`` uses a Caruana ensemble of the trained candidates, refit on all data.
 
     Parameters
     ----------
@@ -221,15 +260,24 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         ``random_state`` makes exactly reproducible.
     families : "auto" or list of str, default="auto"
         Model families to search: ``"mlp"``, ``"resnet_mlp"``.
-    strategy : {"auto", "tpe", "random"} or Strategy, default="auto"
-        How candidates are proposed; ``"auto"`` is TPE.
+    strategy : {"auto", "fused", "tpe", "evolution", "random"} or Strategy, default="auto"
+        How candidates are proposed; ``"auto"`` is ``"fused"`` (TPE, then evolution).
     max_epochs : int, default=50
         Most epochs one candidate trains for (early stopping may stop it sooner).
+    successive_halving : bool, default=True
+        Judge candidates after 1/9 and 1/3 of their epochs and stop those outside
+        the top third (recorded as PRUNED).
     validation_fraction : float, default=0.2
         Share of the training rows held out (stratified) to score candidates.
+    ensemble_size : int, default=25
+        Rounds of greedy ensemble selection on validation predictions; 1 predicts
+        with the best single trial.
+    refit : bool, default=True
+        Retrain the ensemble's members on all rows (with the epochs they reached)
+        when the time budget allows; 15% of ``time_budget`` is kept for this.
     scoring : str, default=None
-        Metric the search maximises, from :data:`sknas.scoring.SCORINGS`;
-        None means accuracy.
+        Metric the search and the ensemble selection maximise, from
+        :data:`sknas.scoring.SCORINGS`; None means accuracy.
     device : {"auto", "cpu", "cuda"}, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present.
     random_state : int, RandomState instance or None, default=None
@@ -250,7 +298,7 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     best_score_ : float
         Its validation score.
     ensemble_ : FittedEnsemble
-        What ``predict`` uses.
+        What ``predict`` uses: ``members_``, ``weights_`` and ``trial_ids_``.
     n_trials_ : int
     device_ : str
         Device the search trained on.
@@ -310,8 +358,8 @@ class NASRegressor(RegressorMixin, _BaseNAS):
 
     Parameters
     ----------
-    time_budget, n_trials, families, strategy, max_epochs, validation_fraction, \
-scoring, device, random_state, verbose
+    time_budget, n_trials, families, strategy, max_epochs, successive_halving, \
+validation_fraction, ensemble_size, refit, scoring, device, random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes

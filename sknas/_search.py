@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
+from .fidelity import SuccessiveHalving
 from .history import SearchHistory
 from .strategies import Strategy
 from .trial import Candidate, TrialResult, TrialState
@@ -70,6 +71,7 @@ def run_search(
     *,
     n_trials: int | None = None,
     deadline: float | None = None,
+    halving: SuccessiveHalving | None = None,
     callbacks: Sequence[SearchCallback] = (),
 ) -> SearchHistory:
     """Ask, evaluate and tell until the trial budget or the deadline is spent.
@@ -85,6 +87,8 @@ def run_search(
         Maximum number of trials.
     deadline : float or None
         ``time.monotonic()`` value after which no trial starts and running ones stop.
+    halving : SuccessiveHalving or None
+        Multi-fidelity schedule: each trial gets its rungs and may be PRUNED at one.
     callbacks : sequence of callable
         Called as ``callback(result, history)`` after every trial.
 
@@ -107,7 +111,11 @@ def run_search(
         try:
             while budget_left() and not interrupted.is_set():
                 for candidate in strategy.ask(1):
+                    if halving is not None:
+                        candidate = replace(candidate, fidelity=halving.fidelity_for(candidate))
                     result = _evaluate_one(evaluate, candidate, deadline, interrupted)
+                    if halving is not None:
+                        halving.record(result)
                     history.add(result)
                     strategy.tell([result])
                     for callback in callbacks:

@@ -5,6 +5,8 @@ Each trial is judged at rungs of growing epoch counts (for a budget of 50 epochs
 reduction factor 3: after 6, 17 and 50 epochs). At a rung it continues only if its
 validation score is in the top ``1 / reduction_factor`` of the scores that trials
 reached at that rung so far; otherwise it stops there and is recorded as PRUNED.
+The decision is made when the trial reaches the rung (as Optuna's successive-halving
+pruner does), so no trial waits for others and none is checkpointed.
 A trial that continues keeps training the same network, from where it stopped.
 """
 
@@ -39,18 +41,25 @@ class Fidelity:
     def should_continue(self, rung: int, score: float) -> bool:
         """Whether a trial scoring ``score`` at rung index ``rung`` trains on.
 
+        It continues when it ranks in the top ``ceil(n / reduction_factor)`` of the
+        ``n`` scores at that rung (its own included); the first ``reduction_factor``
+        trials to reach a rung always continue, so early decisions rest on more
+        than one comparison.
+
         Examples
         --------
-        >>> rule = Fidelity((2, 6, 18), ((0.5, 0.6, 0.7, 0.8, 0.9), ()), 3)
+        >>> rule = Fidelity((2, 6, 18), ((0.5, 0.6, 0.7, 0.8, 0.9), (0.1,)), 3)
         >>> rule.should_continue(0, 0.85), rule.should_continue(0, 0.75)
         (True, False)
-        >>> rule.should_continue(1, 0.1)  # the first to reach a rung always continues
+        >>> rule.should_continue(1, 0.0)  # only two trials reached rung 1
         True
         """
         if rung >= len(self.rungs) - 1:
             return False
         scores = sorted((*self.competitors[rung], score), reverse=True)
-        n_promoted = max(1, len(scores) // self.reduction_factor)
+        if len(scores) <= self.reduction_factor:
+            return True
+        n_promoted = math.ceil(len(scores) / self.reduction_factor)
         return score >= scores[n_promoted - 1]
 
 

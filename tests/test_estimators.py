@@ -220,3 +220,34 @@ def test_works_in_pipeline_cross_validation_grid_search_and_clone(iris):
     clf = NASClassifier(**TINY, families=["mlp"])
     twin = clone(clf)
     assert twin.get_params() == clf.get_params() and twin is not clf
+
+
+def test_fused_search_records_proposers_parents_pruning_and_ensemble(iris):
+    X, y = iris
+    clf = NASClassifier(n_trials=24, max_epochs=9, random_state=0).fit(X, y)
+    board = clf.leaderboard_
+    children = board[board["proposer"] == "evolution"]
+    assert len(children) >= 3 and children["parent_id"].notna().all()
+    assert set(children["parent_id"]) <= set(board["trial_id"])
+    assert "PRUNED" in set(board["state"])
+    weights = clf.ensemble_.weights_
+    assert weights.sum() == pytest.approx(1.0) and len(clf.ensemble_.members_) == len(weights)
+    assert set(clf.ensemble_.trial_ids_) <= set(board.loc[board["state"] != "FAIL", "trial_id"])
+    assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe", "evolution"])
+def test_every_named_strategy_runs_without_successive_halving(iris, strategy):
+    X, y = iris
+    clf = NASClassifier(
+        n_trials=5,
+        max_epochs=5,
+        strategy=strategy,
+        successive_halving=False,
+        ensemble_size=1,
+        refit=False,
+        random_state=0,
+    ).fit(X, y)
+    assert set(clf.leaderboard_["state"]) == {"COMPLETE"}
+    assert len(clf.ensemble_.members_) == 1
+    assert clf.ensemble_.trial_ids_[0] == clf.leaderboard_["trial_id"].iloc[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -13,7 +14,7 @@ from torch.utils.data import TensorDataset
 
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
-from .callbacks import FiniteLossGuard, NonFiniteLossError, TrainingDeadline
+from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
 from .data import DataSplit
 from .members import NeuralMember, predict_module
 from .nets import make_net
@@ -39,13 +40,13 @@ class Evaluator:
     scorer : PredictionScorer
     device : str, default="cpu"
         Torch device the trial trains on.
-    patience : int, default=5
+    patience : int, default=10
         Early-stopping patience in epochs (on validation loss; the best epoch's
         weights are kept).
     """
 
     def __init__(
-        self, split: DataSplit, scorer: PredictionScorer, device: str = "cpu", patience: int = 5
+        self, split: DataSplit, scorer: PredictionScorer, device: str = "cpu", patience: int = 10
     ) -> None:
         self.split = split
         self.scorer = scorer
@@ -53,47 +54,42 @@ class Evaluator:
         self.patience = patience
 
     def __call__(self, candidate: Candidate, deadline: float | None = None) -> TrialResult:
-        """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value."""
+        """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value.
+
+        Under a successive-halving ``candidate.fidelity`` the trial may stop at a rung:
+        it is then PRUNED, with the score and weights it had there.
+        """
         start = time.perf_counter()
         fit_time = 0.0
         try:
             train, valid = self._datasets()
+            early_stopping = EarlyStopping(patience=self.patience, load_best=True)
+            callbacks = [("finite_loss", FiniteLossGuard())]
+            pruner = None
+            if candidate.fidelity is not None:
+                pruner = RungPruner(candidate.fidelity, self._score_module)
+                callbacks.append(("pruner", pruner))
+            callbacks += [
+                ("early_stopping", early_stopping),
+                ("deadline", TrainingDeadline(deadline)),
+            ]
             with seeded_torch(candidate.seed, self.device):
-                net = make_net(
-                    candidate,
-                    task=self.split.task,
-                    n_features=self.split.n_features,
-                    n_outputs=self.split.n_outputs,
-                    valid_dataset=valid,
-                    callbacks=[
-                        ("finite_loss", FiniteLossGuard()),
-                        ("early_stopping", EarlyStopping(patience=self.patience, load_best=True)),
-                        ("deadline", TrainingDeadline(deadline)),
-                    ],
-                    device=self.device,
-                )
+                net = self._net(candidate, valid, callbacks)
                 net.fit(train, None)
             fit_time = time.perf_counter() - start
             valid_pred = self._predict_valid(net.module_)
-            score = self.scorer(self.split.y_valid_true, valid_pred)
-            member = NeuralMember.from_module(
-                net.module_,
-                genome=candidate.genome,
-                n_features=self.split.n_features,
-                n_outputs=self.split.n_outputs,
-                task=self.split.task,
-                target_mean=self.split.target_mean,
-                target_scale=self.split.target_scale,
-            )
+            pruned = pruner is not None and pruner.pruned_
             return TrialResult(
                 candidate,
-                TrialState.COMPLETE,
-                score=score,
+                TrialState.PRUNED if pruned else TrialState.COMPLETE,
+                score=self.scorer(self.split.y_valid_true, valid_pred),
                 fit_time=fit_time,
                 predict_time=time.perf_counter() - start - fit_time,
                 n_epochs=sum("valid_loss" in row for row in net.history),
                 valid_pred=valid_pred,
-                member=member,
+                member=self._member(candidate, net.module_),
+                rung_scores=tuple(pruner.rung_scores_) if pruner else (),
+                best_epoch=int(early_stopping.best_epoch_),
             )
         except Exception as exc:  # a failed candidate never kills the search
             return TrialResult(
@@ -105,6 +101,56 @@ class Evaluator:
         finally:
             if self.device.startswith("cuda"):
                 torch.cuda.empty_cache()
+
+    def refit(
+        self, candidate: Candidate, n_epochs: int, deadline: float | None = None
+    ) -> NeuralMember | None:
+        """Retrain ``candidate`` on training plus validation data for ``n_epochs`` epochs.
+
+        Returns None when the deadline cut the training short or it failed, so the
+        caller keeps the member trained on the training part.
+        """
+        train, valid = self._datasets()
+        everything = TensorDataset(
+            *(torch.cat([a, b]) for a, b in zip(train.tensors, valid.tensors, strict=True))
+        )
+        deadline_callback = TrainingDeadline(deadline)
+        refit_candidate = replace(candidate, budget_epochs=max(1, n_epochs), fidelity=None)
+        callbacks = [("finite_loss", FiniteLossGuard()), ("deadline", deadline_callback)]
+        try:
+            with seeded_torch(candidate.seed, self.device):
+                net = self._net(refit_candidate, None, callbacks)
+                net.fit(everything, None)
+        except Exception:  # keep the member trained on the training part
+            return None
+        if deadline_callback.reached_:
+            return None
+        return self._member(candidate, net.module_)
+
+    def _net(self, candidate: Candidate, valid: TensorDataset | None, callbacks: list):
+        return make_net(
+            candidate,
+            task=self.split.task,
+            n_features=self.split.n_features,
+            n_outputs=self.split.n_outputs,
+            valid_dataset=valid,
+            callbacks=callbacks,
+            device=self.device,
+        )
+
+    def _member(self, candidate: Candidate, module: torch.nn.Module) -> NeuralMember:
+        return NeuralMember.from_module(
+            module,
+            genome=candidate.genome,
+            n_features=self.split.n_features,
+            n_outputs=self.split.n_outputs,
+            task=self.split.task,
+            target_mean=self.split.target_mean,
+            target_scale=self.split.target_scale,
+        )
+
+    def _score_module(self, module: torch.nn.Module) -> float:
+        return self.scorer(self.split.y_valid_true, self._predict_valid(module))
 
     def _datasets(self) -> tuple[TensorDataset, TensorDataset]:
         """Training and validation tensors on the device, made once per evaluator."""

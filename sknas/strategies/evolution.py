@@ -135,11 +135,15 @@ class RegularizedEvolutionStrategy(Strategy):
         return candidate
 
     def tell(self, results: Sequence[TrialResult]) -> None:
-        """Completed trials of neural families join the population (whoever proposed them)."""
+        """Scored trials of neural families join the population (whoever proposed them).
+
+        Pruned trials join with their lower-fidelity score, so they rarely win a
+        tournament but still count as explored.
+        """
         for result in results:
             candidate = result.candidate
             self.seen_.add(candidate_key(candidate.family, candidate.params, candidate.genome))
-            if result.ok and candidate.genome is not None and candidate.family in self.space_:
+            if result.scored and candidate.genome is not None and candidate.family in self.space_:
                 self._join(ScoredConfiguration.from_result(result))
 
     def _join(self, configuration: ScoredConfiguration) -> None:

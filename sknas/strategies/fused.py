@@ -31,7 +31,7 @@ class FusedStrategy(Strategy):
     Parameters
     ----------
     n_tpe_trials : int, default=12
-        Completed trials before evolution starts.
+        Scored (completed or pruned) trials before evolution starts.
     n_seed : int, default=8
         Best trials that seed the evolution population.
     tpe_share_bounds : tuple of float, default=(0.15, 0.6)
@@ -81,7 +81,7 @@ class FusedStrategy(Strategy):
         self.tpe_.reset(space, np.random.default_rng(int(rng.integers(2**63 - 1))))
         self.evolution_.reset(space, np.random.default_rng(int(rng.integers(2**63 - 1))))
         self.evolution_.pending_defaults_ = []  # TPE already proposes the defaults
-        self.completed_: list[ScoredConfiguration] = []
+        self.scored_: list[ScoredConfiguration] = []
         self.outcomes_: dict[str, deque[bool]] = {
             "tpe": deque(maxlen=self.window),
             "evolution": deque(maxlen=self.window),
@@ -99,8 +99,8 @@ class FusedStrategy(Strategy):
         return float(np.clip(rates["tpe"] / (rates["tpe"] + rates["evolution"]), low, high))
 
     def _propose(self) -> Candidate:
-        if not self.evolving_ and len(self.completed_) >= self.n_tpe_trials:
-            best = sorted(self.completed_, key=lambda m: m.score)[-self.n_seed :]
+        if not self.evolving_ and len(self.scored_) >= self.n_tpe_trials:
+            best = sorted(self.scored_, key=lambda m: m.score)[-self.n_seed :]
             self.evolution_.seed_population([m for m in best if m.genome is not None])
             self.evolving_ = True
         use_tpe = not self.evolving_ or self.rng_.random() < self.tpe_share
@@ -116,9 +116,9 @@ class FusedStrategy(Strategy):
         self.evolution_.tell(results)
         for result in results:
             kind = "evolution" if result.candidate.proposer.startswith("evolution") else "tpe"
-            if result.ok:
-                self.completed_.append(ScoredConfiguration.from_result(result))
-                scores = [m.score for m in self.completed_]
+            if result.scored:
+                self.scored_.append(ScoredConfiguration.from_result(result))
+                scores = [m.score for m in self.scored_]
                 success = result.score >= np.quantile(scores, 0.75)
             else:
                 success = False
@@ -129,7 +129,7 @@ class FusedStrategy(Strategy):
         return super().state_dict() | {
             "tpe": self.tpe_.state_dict(),
             "evolution": self.evolution_.state_dict(),
-            "completed": [m.to_dict() for m in self.completed_],
+            "scored": [m.to_dict() for m in self.scored_],
             "outcomes": {name: list(values) for name, values in self.outcomes_.items()},
             "evolving": self.evolving_,
         }
@@ -138,7 +138,7 @@ class FusedStrategy(Strategy):
         super().load_state_dict(state)
         self.tpe_.load_state_dict(state["tpe"])
         self.evolution_.load_state_dict(state["evolution"])
-        self.completed_ = [ScoredConfiguration.from_dict(m) for m in state["completed"]]
+        self.scored_ = [ScoredConfiguration.from_dict(m) for m in state["scored"]]
         for name, values in state["outcomes"].items():
             self.outcomes_[name] = deque(values, maxlen=self.window)
         self.evolving_ = bool(state["evolving"])

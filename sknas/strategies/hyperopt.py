@@ -143,7 +143,7 @@ class HyperoptStrategy(Strategy):
                 continue  # not proposed by this strategy (e.g. seeded from elsewhere)
             doc = docs[tid]
             doc["state"] = JOB_STATE_DONE
-            if result.ok:
+            if result.scored:  # pruned trials count with their lower-fidelity score
                 doc["result"] = {"status": STATUS_OK, "loss": -float(result.score)}
             else:
                 doc["result"] = {"status": STATUS_FAIL}

@@ -1,0 +1,121 @@
+"""Caruana ensemble selection and the fitted ensemble."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from sknas.ensemble import FittedEnsemble, GreedyEnsembler, build_ensemble
+from sknas.history import SearchHistory
+from sknas.scoring import get_prediction_scorer
+from sknas.trial import Candidate, TrialResult, TrialState
+
+ACCURACY = get_prediction_scorer(None, "classification")
+
+
+def _complementary(rng, n=300):
+    """Three noisy probability models; each is right on a different two thirds."""
+    y = rng.integers(0, 2, n)
+    preds = []
+    for k in range(3):
+        proba = np.full((n, 2), 0.5)
+        right = (np.arange(n) % 3) != k
+        proba[np.arange(n), y] = np.where(right, 0.8, 0.3)
+        proba[np.arange(n), 1 - y] = 1 - proba[np.arange(n), y]
+        preds.append(proba)
+    return y, preds
+
+
+def test_selection_combines_complementary_models_and_beats_each(rng):
+    y, preds = _complementary(rng)
+    weights = GreedyEnsembler(10).select(preds, y, ACCURACY)
+    assert weights.sum() == pytest.approx(1.0)
+    assert (weights > 0).sum() >= 2
+    ensemble = sum(w * p for w, p in zip(weights, preds, strict=True))
+    assert ACCURACY(y, ensemble) == 1.0
+    assert max(ACCURACY(y, p) for p in preds) < 0.7
+
+
+def test_selection_never_does_worse_than_the_best_single_model_on_validation(rng):
+    y = rng.integers(0, 3, 200)
+    preds = [rng.dirichlet(np.ones(3), 200) for _ in range(6)]
+    for size in (1, 3, 25):
+        weights = GreedyEnsembler(size).select(preds, y, ACCURACY)
+        ensemble = sum(w * p for w, p in zip(weights, preds, strict=True))
+        assert ACCURACY(y, ensemble) >= max(ACCURACY(y, p) for p in preds)
+
+
+def test_regression_selection_averages_unbiased_noisy_models(rng):
+    y = rng.normal(size=500)
+    preds = [y + rng.normal(scale=1.0, size=500) for _ in range(4)]
+    scorer = get_prediction_scorer("neg_mean_squared_error", "regression")
+    weights = GreedyEnsembler(20).select(preds, y, scorer)
+    assert (weights > 0).sum() >= 3
+
+
+class _Member:
+    def __init__(self, value):
+        self.value = value
+
+    def predict(self, X):
+        return np.full((len(X), 2), [1 - self.value, self.value])
+
+
+def test_fitted_ensemble_averages_members_by_weight():
+    ensemble = FittedEnsemble([_Member(0.2), _Member(0.8)], [1, 3], [4, 9])
+    np.testing.assert_allclose(ensemble.predict(np.zeros((2, 1)))[0], [0.35, 0.65])
+    assert ensemble.trial_ids_ == [4, 9] and ensemble.weights_.tolist() == [0.25, 0.75]
+    with pytest.raises(ValueError, match="non-negative"):
+        FittedEnsemble([_Member(0.2)], [-1], [0])
+    with pytest.raises(ValueError, match="one weight"):
+        FittedEnsemble([_Member(0.2)], [1, 2], [0])
+
+
+class _Refitter:
+    def __init__(self):
+        self.calls = []
+
+    def refit(self, candidate, n_epochs, deadline):
+        self.calls.append((candidate.trial_id, n_epochs))
+        return _Member(0.5)
+
+
+def _history(rng):
+    y, preds = _complementary(rng)
+    history = SearchHistory()
+    for i, pred in enumerate(preds):
+        candidate = Candidate(i, "mlp", {"max_epochs": 9}, None, i, 9, "test")
+        history.add(
+            TrialResult(
+                candidate,
+                TrialState.COMPLETE,
+                score=ACCURACY(y, pred),
+                fit_time=1.0,
+                n_epochs=9,
+                valid_pred=pred,
+                member=_Member(i / 10),
+                best_epoch=6,
+            )
+        )
+    return history, y
+
+
+def test_build_ensemble_refits_members_with_the_epochs_they_reached(rng):
+    history, y = _history(rng)
+    refitter = _Refitter()
+    ensemble = build_ensemble(history, y, ACCURACY, ensemble_size=10, refit_with=refitter)
+    assert len(refitter.calls) == len(ensemble.members_) >= 2
+    assert {epochs for _, epochs in refitter.calls} == {6}
+    assert all(member.value == 0.5 for member in ensemble.members_)
+
+
+def test_build_ensemble_skips_refits_that_do_not_fit_the_deadline(rng):
+    history, y = _history(rng)
+    refitter = _Refitter()
+    ensemble = build_ensemble(
+        history, y, ACCURACY, ensemble_size=1, refit_with=refitter, deadline=time.monotonic() + 0.1
+    )
+    assert refitter.calls == [] and len(ensemble.members_) == 1
+    assert ensemble.members_[0].value in (0.0, 0.1, 0.2)
