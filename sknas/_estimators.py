@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._search import run_search
-from .ensemble import build_ensemble
+from .ensemble import FittedEnsemble, refit_members, select_members
 from .evaluation import Evaluator, make_split
 from .exceptions import SearchFailedError
 from .fidelity import SuccessiveHalving
@@ -46,7 +46,7 @@ __all__ = ["NASClassifier", "NASRegressor"]
 #: Budget used when neither ``time_budget`` nor ``n_trials`` is given (seconds).
 DEFAULT_TIME_BUDGET = 60.0
 #: Share of ``time_budget`` kept back from the search for ensembling and refitting.
-REFIT_RESERVE = 0.15
+REFIT_RESERVE = 0.10
 
 _STRATEGIES = {
     "auto": FusedStrategy,
@@ -203,15 +203,28 @@ class _BaseNAS(BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        ensemble = build_ensemble(
+        search_done = time.monotonic()
+        smooth = "neg_log_loss" if self._task == "classification" else "neg_mean_squared_error"
+        selection = select_members(
             history,
             split.y_valid_true,
             scorer,
             ensemble_size=self.ensemble_size,
-            refit_with=evaluator if self.refit else None,
-            refit_data_ratio=(len(split.X_train) + len(split.X_valid)) / len(split.X_train),
-            deadline=deadline,
+            tie_breaker=get_prediction_scorer(smooth, self._task),
         )
+        selection_done = time.monotonic()
+        members = [result.member for result, _ in selection]
+        if self.refit:
+            members = refit_members(
+                selection,
+                evaluator,
+                data_ratio=(len(split.X_train) + len(split.X_valid)) / len(split.X_train),
+                deadline=deadline,
+            )
+        ensemble = FittedEnsemble(
+            members, [w for _, w in selection], [r.candidate.trial_id for r, _ in selection]
+        )
+        finished = time.monotonic()
         self.preprocessor_ = preprocessor
         self.ensemble_ = ensemble
         self.leaderboard_ = history.to_frame()
@@ -223,6 +236,13 @@ class _BaseNAS(BaseEstimator):
         self.best_score_ = best.score
         self.n_trials_ = len(history.results)
         self.device_ = device
+        self.timings_ = {
+            "search": search_done - started,
+            "trials": sum(r.fit_time + r.predict_time for r in history.results),
+            "ensemble_selection": selection_done - search_done,
+            "refit": finished - selection_done,
+            "total": finished - started,
+        }
 
     def _fit(self, X: Any, y: Any) -> _BaseNAS:
         try:
@@ -274,7 +294,7 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         with the best single trial.
     refit : bool, default=True
         Retrain the ensemble's members on all rows (with the epochs they reached)
-        when the time budget allows; 15% of ``time_budget`` is kept for this.
+        when the time budget allows; 10% of ``time_budget`` is kept for this.
     scoring : str, default=None
         Metric the search and the ensemble selection maximise, from
         :data:`sknas.scoring.SCORINGS`; None means accuracy.
@@ -302,6 +322,10 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     n_trials_ : int
     device_ : str
         Device the search trained on.
+    timings_ : dict
+        Seconds spent in ``fit``: ``search`` (from the start of ``fit``), ``trials``
+        (training and validation prediction, summed over trials),
+        ``ensemble_selection``, ``refit`` and ``total``.
 
     Examples
     --------
@@ -365,7 +389,7 @@ validation_fraction, ensemble_size, refit, scoring, device, random_state, verbos
     Attributes
     ----------
     n_features_in_, feature_names_in_, leaderboard_, best_params_, best_score_, \
-ensemble_, n_trials_, device_
+ensemble_, n_trials_, device_, timings_
         As for :class:`NASClassifier`.
 
     Examples

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from sknas.ensemble import FittedEnsemble, GreedyEnsembler, build_ensemble
+from sknas.ensemble import FittedEnsemble, GreedyEnsembler, refit_members, select_members
 from sknas.history import SearchHistory
 from sknas.scoring import get_prediction_scorer
 from sknas.trial import Candidate, TrialResult, TrialState
@@ -102,20 +102,31 @@ def _history(rng):
     return history, y
 
 
-def test_build_ensemble_refits_members_with_the_epochs_they_reached(rng):
+def test_selected_members_are_refit_with_the_epochs_they_reached(rng):
     history, y = _history(rng)
+    selection = select_members(history, y, ACCURACY, ensemble_size=10)
+    assert len(selection) >= 2 and sum(w for _, w in selection) == pytest.approx(1.0)
     refitter = _Refitter()
-    ensemble = build_ensemble(history, y, ACCURACY, ensemble_size=10, refit_with=refitter)
-    assert len(refitter.calls) == len(ensemble.members_) >= 2
+    members = refit_members(selection, refitter)
+    assert len(refitter.calls) == len(members) == len(selection)
     assert {epochs for _, epochs in refitter.calls} == {6}
-    assert all(member.value == 0.5 for member in ensemble.members_)
+    assert all(member.value == 0.5 for member in members)
 
 
-def test_build_ensemble_skips_refits_that_do_not_fit_the_deadline(rng):
+def test_refits_that_do_not_fit_the_deadline_are_skipped(rng):
     history, y = _history(rng)
+    selection = select_members(history, y, ACCURACY, ensemble_size=1)
     refitter = _Refitter()
-    ensemble = build_ensemble(
-        history, y, ACCURACY, ensemble_size=1, refit_with=refitter, deadline=time.monotonic() + 0.1
-    )
-    assert refitter.calls == [] and len(ensemble.members_) == 1
-    assert ensemble.members_[0].value in (0.0, 0.1, 0.2)
+    members = refit_members(selection, refitter, deadline=time.monotonic() + 0.1)
+    assert refitter.calls == [] and len(members) == 1
+    assert members[0] is selection[0][0].member
+
+
+def test_ties_in_accuracy_are_broken_by_the_smoother_metric():
+    y = np.array([0, 1, 1, 0])
+    confident = np.array([[0.9, 0.1], [0.1, 0.9], [0.2, 0.8], [0.8, 0.2]])
+    hesitant = np.array([[0.6, 0.4], [0.4, 0.6], [0.45, 0.55], [0.55, 0.45]])
+    log_loss = get_prediction_scorer("neg_log_loss", "classification")
+    weights = GreedyEnsembler(1, tie_breaker=log_loss).select([hesitant, confident], y, ACCURACY)
+    assert weights.tolist() == [0.0, 1.0]
+    assert GreedyEnsembler(1).select([hesitant, confident], y, ACCURACY).tolist() == [1.0, 0.0]

@@ -1,7 +1,7 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
-from .build import build_ensemble
+from .build import refit_members, select_members
 from .fitted import FittedEnsemble
 from .greedy import GreedyEnsembler
 
-__all__ = ["FittedEnsemble", "GreedyEnsembler", "build_ensemble"]
+__all__ = ["FittedEnsemble", "GreedyEnsembler", "refit_members", "select_members"]

@@ -26,6 +26,9 @@ class GreedyEnsembler:
         Selection rounds; weights are multiples of ``1 / rounds``.
     max_candidates : int, default=50
         Only the best this many models (by their own score) are considered.
+    tie_breaker : PredictionScorer or None, default=None
+        A smooth second metric (e.g. log loss) that decides between additions with
+        the same score, which is common for accuracy on small validation sets.
 
     Examples
     --------
@@ -39,9 +42,15 @@ class GreedyEnsembler:
     [0.0, 1.0]
     """
 
-    def __init__(self, ensemble_size: int = 25, max_candidates: int = 50) -> None:
+    def __init__(
+        self,
+        ensemble_size: int = 25,
+        max_candidates: int = 50,
+        tie_breaker: PredictionScorer | None = None,
+    ) -> None:
         self.ensemble_size = ensemble_size
         self.max_candidates = max_candidates
+        self.tie_breaker = tie_breaker
 
     def select(
         self, predictions: Sequence[np.ndarray], y_true: np.ndarray, scorer: PredictionScorer
@@ -62,16 +71,23 @@ class GreedyEnsembler:
         """
         if len(predictions) == 0:
             raise ValueError("Ensemble selection needs at least one model.")
-        own = np.array([scorer(y_true, p) for p in predictions])
-        library = np.argsort(-own, kind="stable")[: self.max_candidates]
+
+        def score(pred: np.ndarray) -> tuple[float, float]:
+            second = self.tie_breaker(y_true, pred) if self.tie_breaker is not None else 0.0
+            return scorer(y_true, pred), second
+
+        own = [score(p) for p in predictions]
+        library = sorted(range(len(predictions)), key=lambda i: own[i], reverse=True)
+        library = library[: self.max_candidates]
         counts = np.zeros(len(predictions))
         total = np.zeros_like(predictions[library[0]], dtype=np.float64)
-        best_counts, best_score = None, -np.inf
+        best_counts, best_score = None, (-np.inf, -np.inf)
         for size in range(1, self.ensemble_size + 1):
-            scores = [scorer(y_true, (total + predictions[i]) / size) for i in library]
-            pick = library[int(np.argmax(scores))]  # ties: the better single model
+            scores = [score((total + predictions[i]) / size) for i in library]
+            position = max(range(len(library)), key=lambda k: scores[k])  # first of equals
+            pick = library[position]
             counts[pick] += 1
             total += predictions[pick]
-            if max(scores) > best_score:
-                best_counts, best_score = counts.copy(), max(scores)
+            if scores[position] > best_score:
+                best_counts, best_score = counts.copy(), scores[position]
         return best_counts / best_counts.sum()
