@@ -133,7 +133,7 @@ class _BaseNAS(BaseEstimator):
         return hasattr(self, "ensemble_")
 
     def _validate_and_search(self, X: Any, y: Any) -> None:
-        """Validate, encode, search and set every fitted attribute (or none on failure)."""
+        """Validate, search, ensemble, and set every fitted attribute (or raise first)."""
         started = time.monotonic()
         self._validate_params()
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
@@ -151,13 +151,10 @@ class _BaseNAS(BaseEstimator):
         )
         y_encoded = self._encode_target(y)
         device = resolve_device(self.device)
-
         time_budget = self.time_budget
         if time_budget is None and self.n_trials is None:
             time_budget = DEFAULT_TIME_BUDGET
         deadline = None if time_budget is None else started + time_budget
-        reserve = REFIT_RESERVE * time_budget if time_budget and self.refit else 0.0
-        search_deadline = None if deadline is None else deadline - reserve
 
         rng = check_random_state(self.random_state)
         split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
@@ -169,23 +166,60 @@ class _BaseNAS(BaseEstimator):
             validation_fraction=self.validation_fraction,
             seed=int(split_seed),
         )
+        evaluator = Evaluator(split, scorer, device=device)
+        history = self._search(evaluator, int(strategy_seed), deadline, time_budget)
+        best = self._best_trial(history)
+        search_done = time.monotonic()
+        ensemble, selection_seconds = self._ensemble(history, evaluator, deadline)
+
+        self.preprocessor_ = preprocessor
+        self.ensemble_ = ensemble
+        self.leaderboard_ = history.to_frame()
+        self.best_params_ = {
+            "family": best.candidate.family,
+            **best.candidate.params,
+            "genome": best.candidate.genome,
+        }
+        self.best_score_ = best.score
+        self.n_trials_ = len(history.results)
+        self.device_ = device
+        finished = time.monotonic()
+        self.timings_ = {
+            "search": search_done - started,
+            "trials": sum(r.fit_time + r.predict_time for r in history.results),
+            "ensemble_selection": selection_seconds,
+            "refit": finished - search_done - selection_seconds,
+            "total": finished - started,
+        }
+
+    def _search(
+        self,
+        evaluator: Evaluator,
+        seed: int,
+        deadline: float | None,
+        time_budget: float | None,
+    ) -> SearchHistory:
+        """Run the strategy; with ``refit``, part of the time budget is kept back for it."""
         space = default_search_space(self._task, max_epochs=self.max_epochs, families=self.families)
         if isinstance(self.strategy, str):
             strategy = _STRATEGIES[self.strategy]()
         else:
             strategy = copy.deepcopy(self.strategy)  # never mutate what the user passed
-        strategy.reset(space, np.random.default_rng(int(strategy_seed)))
-        evaluator = Evaluator(split, scorer, device=device)
-
+        strategy.reset(space, np.random.default_rng(seed))
+        if deadline is not None and self.refit:
+            deadline -= REFIT_RESERVE * time_budget
         with verbose_logging(self.verbose):
-            history = run_search(
+            return run_search(
                 strategy,
                 evaluator,
                 n_trials=self.n_trials,
-                deadline=search_deadline,
+                deadline=deadline,
                 halving=SuccessiveHalving() if self.successive_halving else None,
                 callbacks=[_log_trial],
             )
+
+    def _best_trial(self, history: SearchHistory) -> TrialResult:
+        """The best scored trial; raise when there is none, warn when interrupted."""
         scored = [r for r in history.results if r.scored]
         best = history.best() or max(scored, key=lambda r: r.score, default=None)
         if best is None:
@@ -199,22 +233,29 @@ class _BaseNAS(BaseEstimator):
         if history.interrupted:
             warnings.warn(
                 f"The search was interrupted; the estimator is fitted from the "
-                f"{len(history.completed())} trials that completed.",
+                f"{len(scored)} trials that were scored.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
-        search_done = time.monotonic()
+        return best
+
+    def _ensemble(
+        self, history: SearchHistory, evaluator: Evaluator, deadline: float | None
+    ) -> tuple[FittedEnsemble, float]:
+        """Select members on validation predictions, then refit them while time allows."""
+        started = time.monotonic()
         smooth = "neg_log_loss" if self._task == "classification" else "neg_mean_squared_error"
         selection = select_members(
             history,
-            split.y_valid_true,
-            scorer,
+            evaluator.split.y_valid_true,
+            evaluator.scorer,
             ensemble_size=self.ensemble_size,
             tie_breaker=get_prediction_scorer(smooth, self._task),
         )
-        selection_done = time.monotonic()
+        selection_seconds = time.monotonic() - started
         members = [result.member for result, _ in selection]
         if self.refit:
+            split = evaluator.split
             members = refit_members(
                 selection,
                 evaluator,
@@ -224,25 +265,7 @@ class _BaseNAS(BaseEstimator):
         ensemble = FittedEnsemble(
             members, [w for _, w in selection], [r.candidate.trial_id for r, _ in selection]
         )
-        finished = time.monotonic()
-        self.preprocessor_ = preprocessor
-        self.ensemble_ = ensemble
-        self.leaderboard_ = history.to_frame()
-        self.best_params_ = {
-            "family": best.candidate.family,
-            **best.candidate.params,
-            "genome": best.candidate.genome,
-        }
-        self.best_score_ = best.score
-        self.n_trials_ = len(history.results)
-        self.device_ = device
-        self.timings_ = {
-            "search": search_done - started,
-            "trials": sum(r.fit_time + r.predict_time for r in history.results),
-            "ensemble_selection": selection_done - search_done,
-            "refit": finished - selection_done,
-            "total": finished - started,
-        }
+        return ensemble, selection_seconds
 
     def _fit(self, X: Any, y: Any) -> _BaseNAS:
         try:
