@@ -23,8 +23,11 @@ Run::
 
     python benchmarks/ablation.py --time-budget 30 --seeds 0 1 2
 
-It takes about (6 problems x seeds x 5 configurations x time budget).
-Run it on an otherwise idle machine.
+It takes about (6 problems x seeds x 5 configurations x time budget). Results are
+appended to ``benchmarks/results/ablation_<budget>s.jsonl`` as they come; a rerun
+skips the runs already there (delete the file to start afresh). Run it on an
+otherwise idle machine: with the other core busy, torch's two threads slow down
+many times over and the comparison is meaningless.
 """
 
 from __future__ import annotations
@@ -63,9 +66,11 @@ def run_one(problem: str, seed: int, config: str, time_budget: float) -> dict:
     est.fit(X_train, y_train)
     wall = time.monotonic() - started
     X_prep = est.preprocessor_.transform(X_test)
-    best_trial = int(est.leaderboard_["trial_id"].iloc[0])
-    member = est.ensemble_.members_[est.ensemble_.trial_ids_.index(best_trial)]
-    pred = member.predict(X_prep)
+    # The ensemble's best single member: the one whose trial had the best validation score.
+    valid_score = est.leaderboard_.set_index("trial_id")["score"]
+    ensemble = est.ensemble_
+    best = max(range(len(ensemble.members_)), key=lambda i: valid_score[ensemble.trial_ids_[i]])
+    pred = ensemble.members_[best].predict(X_prep)
     if task == "classification":
         best_member = float(np.mean(est.classes_[pred.argmax(axis=1)] == y_test))
     else:
@@ -144,10 +149,19 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"ablation_{args.time_budget:g}s.jsonl"
+    done = [json.loads(line) for line in out.open()] if out.exists() else []
     rows = []
     for problem in args.problems:
         for seed in args.seeds:
             for config in args.configs:
+                previous = [
+                    r
+                    for r in done
+                    if (r["problem"], r["seed"], r["config"]) == (problem, seed, config)
+                ]
+                if previous:  # resume an interrupted run
+                    rows.append(previous[0])
+                    continue
                 row = run_one(problem, seed, config, args.time_budget)
                 rows.append(row)
                 with out.open("a") as f:

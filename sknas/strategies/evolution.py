@@ -121,12 +121,12 @@ class RegularizedEvolutionStrategy(Strategy):
         )
         parent = max((members[i] for i in picks), key=lambda m: (m.score, -m.trial_id))
         family = self.space_[parent.family]
-        for _ in range(self.max_retries):
-            genome, params, _ = mutate(parent.genome, parent.params, family, self.rng_)
-            key = candidate_key(parent.family, params, genome)
-            if key not in self.seen_:
+        genome, params, _ = mutate(parent.genome, parent.params, family, self.rng_)
+        for _ in range(self.max_retries - 1):
+            if candidate_key(parent.family, params, genome) not in self.seen_:
                 break
-        self.seen_.add(key)
+            genome, params, _ = mutate(parent.genome, parent.params, family, self.rng_)
+        self.seen_.add(candidate_key(parent.family, params, genome))
         return self._new_candidate(parent.family, params, genome, parent_id=parent.trial_id)
 
     def _unseen(self, family: str, point: Mapping[str, Any], proposer: str) -> Candidate:
