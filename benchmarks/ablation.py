@@ -104,10 +104,11 @@ def report(frame: pd.DataFrame, time_budget: float) -> str:
     strategies["rank"] = strategies.groupby(["problem", "seed"])["test_score"].rank(
         ascending=False, method="average"
     )
+    present = [name for name in STRATEGIES if name in set(strategies["config"])]
     scores = strategies.pivot_table(
         index="problem", columns="config", values="test_score", aggfunc=_mean_std
-    )[list(STRATEGIES)]
-    ranks = strategies.groupby("config")["rank"].mean()[list(STRATEGIES)]
+    )[present]
+    ranks = strategies.groupby("config")["rank"].mean()[present]
     scores.loc["**mean rank**"] = [f"**{r:.2f}**" for r in ranks]
 
     default = frame[frame["config"] == "fused"]
