@@ -220,7 +220,7 @@ class _BaseNAS(BaseEstimator):
 
     def _best_trial(self, history: SearchHistory) -> TrialResult:
         """The best scored trial; raise when there is none, warn when interrupted."""
-        scored = [r for r in history.results if r.scored]
+        scored = history.scored()
         best = history.best() or max(scored, key=lambda r: r.score, default=None)
         if best is None:
             if history.interrupted:

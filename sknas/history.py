@@ -51,6 +51,10 @@ class SearchHistory:
         """Trials that completed with a finite score."""
         return [result for result in self.results if result.ok]
 
+    def scored(self) -> list[TrialResult]:
+        """Trials with a finite validation score: completed or pruned."""
+        return [result for result in self.results if result.scored]
+
     def best(self) -> TrialResult | None:
         """The completed trial with the highest score (the earliest among ties)."""
         completed = self.completed()

@@ -42,7 +42,7 @@ def select_members(
     list of (TrialResult, weight)
         Heaviest first; weights sum to one.
     """
-    scored = [r for r in history.results if r.scored and r.member is not None]
+    scored = [r for r in history.scored() if r.member is not None]
     if not scored:
         raise ValueError("No trial with a validation score to build an ensemble from.")
     if ensemble_size <= 1:
