@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hyperopt import space_eval, tpe
 
 from sknas.space import ARCH_PREFIX, default_search_space
 from sknas.strategies import (
@@ -112,6 +113,35 @@ class TestHyperoptStrategy(StrategyContract):
             for seed in range(3)
         ]
         assert np.mean(ratios) < 0.9, ratios
+
+    def test_proposes_exactly_what_hyperopt_tpe_suggest_proposes(self):
+        # The strategy caches hyperopt's posterior graph and observations; the points
+        # (and their decoding) must be those of tpe.suggest and space_eval themselves.
+        strategy = HyperoptStrategy(n_startup_trials=5)
+        strategy.reset(_space(), np.random.default_rng(0))
+        for i in range(40):
+            tid = strategy.trials_.new_trial_ids(1)[0]
+            ours = strategy._tpe.suggest(tid, strategy.trials_, seed=i)
+            reference = tpe.suggest(
+                [tid], strategy.domain_, strategy.trials_, i, n_startup_jobs=0, verbose=False
+            )[0]
+            assert ours["misc"]["vals"] == reference["misc"]["vals"]
+            family, point = strategy._decode(ours)
+            assignment = {k: v[0] for k, v in ours["misc"]["vals"].items() if v}
+            expected = space_eval(strategy.expr_, assignment)
+            assert family == expected["family"]
+            assert point == pytest.approx(expected["point"])
+            [candidate] = strategy.ask(1)
+            failed = i % 6 == 0
+            strategy.tell(
+                [
+                    TrialResult(
+                        candidate,
+                        TrialState.FAIL if failed else TrialState.COMPLETE,
+                        score=float("nan") if failed else _fake_score(candidate),
+                    )
+                ]
+            )
 
 
 class TestRegularizedEvolutionStrategy(StrategyContract):
