@@ -3,7 +3,8 @@
 For every problem (sklearn's digits, breast_cancer, wine, diabetes and two generated
 sets of 5,000 rows) and seed, a 25 % test split is held out (stratified for
 classification) and one estimator is fitted per configuration with the same
-``time_budget`` and ``random_state``:
+``time_budget`` and ``random_state``, searching the neural families (``mlp``,
+``resnet_mlp``: the classical families are compared in ``compare.py``):
 
 * ``random``, ``tpe``, ``evolution``, ``fused``: the four strategies (successive
   halving, ensembling and refit on, as by default);
@@ -46,10 +47,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _report import PROBLEMS, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
+from sknas.space import TABULAR_NEURAL_FAMILIES  # noqa: E402
 
 STRATEGIES = ("random", "tpe", "evolution", "fused")
-CONFIGS = {name: {"strategy": name} for name in STRATEGIES} | {
-    "fused-no-sh": {"strategy": "fused", "successive_halving": False}
+# The strategies differ in how they search the networks (evolution mutates genomes),
+# so the ablation searches the neural families only.
+NEURAL = {"families": list(TABULAR_NEURAL_FAMILIES)}
+CONFIGS = {name: NEURAL | {"strategy": name} for name in STRATEGIES} | {
+    "fused-no-sh": NEURAL | {"strategy": "fused", "successive_halving": False}
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

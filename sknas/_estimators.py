@@ -16,9 +16,14 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._search import run_search
 from .ensemble import FittedEnsemble, refit_members, select_members
@@ -26,7 +31,7 @@ from .evaluation import Evaluator, make_split
 from .exceptions import SearchFailedError
 from .fidelity import SuccessiveHalving
 from .history import SearchHistory
-from .preprocessing import make_tabular_preprocessor
+from .preprocessing import categorical_columns, make_tabular_preprocessor
 from .scoring import SCORINGS, get_prediction_scorer
 from .space import default_search_space
 from .strategies import (
@@ -37,7 +42,7 @@ from .strategies import (
     Strategy,
 )
 from .trial import TrialResult
-from .utils._compat import HasMethods, Interval, StrOptions
+from .utils._compat import HasMethods, Interval, StrOptions, check_sample_weight
 from .utils._device import resolve_device
 from .utils._logging import logger, verbose_logging
 
@@ -72,6 +77,22 @@ def _log_trial(result: TrialResult, history: SearchHistory) -> None:
         result.fit_time + result.predict_time,
         f"  ({result.error})" if result.error else "",
     )
+
+
+def _drop_zero_weight_rows(
+    X: Any, y: np.ndarray, sample_weight: np.ndarray
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Rows of weight zero are dropped before anything is fitted: exactly as if absent."""
+    keep = sample_weight > 0
+    if keep.sum() < 2:
+        raise ValueError(
+            f"sample_weight has {keep.sum()} positive value(s); at least 2 rows need a "
+            "positive weight."
+        )
+    if keep.all():
+        return X, y, sample_weight
+    rows = X.iloc[keep] if hasattr(X, "iloc") else X[keep]
+    return rows, y[keep], sample_weight[keep]
 
 
 class _BaseNAS(BaseEstimator):
@@ -132,7 +153,46 @@ class _BaseNAS(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "ensemble_")
 
-    def _validate_and_search(self, X: Any, y: Any) -> None:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # imputed, with missing-value indicators
+        tags.input_tags.categorical = True  # DataFrame columns: one-hot encoded
+        tags.input_tags.string = True
+        return tags
+
+    def _validate_training_data(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+        """Validated ``X`` (an ndarray, or a DataFrame kept as is when it has
+        categorical, string or bool columns) and 1-d ``y``."""
+        regression = self._task == "regression"
+        if not categorical_columns(X):
+            return validate_data(
+                self,
+                X,
+                y,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=2,
+                y_numeric=regression,
+            )
+        X = validate_data(self, X, skip_check_array=True)
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is required."
+            )
+        y = check_array(y, ensure_2d=False, dtype="numeric" if regression else None, input_name="y")
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        return X, y
+
+    def _validated_X(self, X: Any) -> Any:
+        """``X`` checked against what ``fit`` saw (feature count and names)."""
+        if categorical_columns(X):
+            return validate_data(self, X, reset=False, skip_check_array=True)
+        return validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+
+    def _validate_and_search(self, X: Any, y: Any, sample_weight: Any) -> None:
         """Validate, search, ensemble, and set every fitted attribute (or raise first)."""
         started = time.monotonic()
         self._validate_params()
@@ -141,14 +201,10 @@ class _BaseNAS(BaseEstimator):
                 f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}."
             )
         scorer = get_prediction_scorer(self.scoring, self._task)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-            y_numeric=self._task == "regression",
-        )
+        X, y = self._validate_training_data(X, y)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            X, y, sample_weight = _drop_zero_weight_rows(X, y, sample_weight)
         y_encoded = self._encode_target(y)
         device = resolve_device(self.device)
         time_budget = self.time_budget
@@ -158,15 +214,16 @@ class _BaseNAS(BaseEstimator):
 
         rng = check_random_state(self.random_state)
         split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        preprocessor = make_tabular_preprocessor().fit(X)
+        preprocessor = make_tabular_preprocessor(X).fit(X)
         split = make_split(
             preprocessor.transform(X),
             y_encoded,
             task=self._task,
             validation_fraction=self.validation_fraction,
             seed=int(split_seed),
+            sample_weight=sample_weight,
         )
-        evaluator = Evaluator(split, scorer, device=device)
+        evaluator = Evaluator(split, scorer.weighted(split.w_valid), device=device)
         history = self._search(evaluator, int(strategy_seed), deadline, time_budget)
         best = self._best_trial(history)
         search_done = time.monotonic()
@@ -244,18 +301,18 @@ class _BaseNAS(BaseEstimator):
     ) -> tuple[FittedEnsemble, float]:
         """Select members on validation predictions, then refit them while time allows."""
         started = time.monotonic()
+        split = evaluator.split
         smooth = "neg_log_loss" if self._task == "classification" else "neg_mean_squared_error"
         selection = select_members(
             history,
             evaluator.split.y_valid_true,
             evaluator.scorer,
             ensemble_size=self.ensemble_size,
-            tie_breaker=get_prediction_scorer(smooth, self._task),
+            tie_breaker=get_prediction_scorer(smooth, self._task).weighted(split.w_valid),
         )
         selection_seconds = time.monotonic() - started
         members = [result.member for result, _ in selection]
         if self.refit:
-            split = evaluator.split
             members = refit_members(
                 selection,
                 evaluator,
@@ -267,9 +324,9 @@ class _BaseNAS(BaseEstimator):
         )
         return ensemble, selection_seconds
 
-    def _fit(self, X: Any, y: Any) -> _BaseNAS:
+    def _fit(self, X: Any, y: Any, sample_weight: Any) -> _BaseNAS:
         try:
-            self._validate_and_search(X, y)
+            self._validate_and_search(X, y, sample_weight)
         except BaseException:
             for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
                 delattr(self, name)  # a failed fit leaves the estimator unfitted
@@ -278,7 +335,7 @@ class _BaseNAS(BaseEstimator):
 
     def _predict_raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validated_X(X)
         return self.ensemble_.predict(self.preprocessor_.transform(X))
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
@@ -302,7 +359,10 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         Maximum number of trials. Give this (not ``time_budget``) for a run that
         ``random_state`` makes exactly reproducible.
     families : "auto" or list of str, default="auto"
-        Model families to search: ``"mlp"``, ``"resnet_mlp"``.
+        Model families to search: the networks ``"mlp"`` and ``"resnet_mlp"``, and
+        the classical ``"hist_gbdt"`` (histogram gradient boosting), ``"linear"``
+        (logistic regression or ridge) and ``"random_forest"`` (random forest or
+        extra trees). ``"auto"`` searches all of them.
     strategy : {"auto", "fused", "tpe", "evolution", "random"} or Strategy, default="auto"
         How candidates are proposed; ``"auto"`` is ``"fused"`` (TPE, then evolution).
     max_epochs : int, default=50
@@ -362,19 +422,24 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
 
     _task = "classification"
 
-    def fit(self, X: Any, y: Any) -> NASClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NASClassifier:
         """Search, train and keep the best model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Numeric values (NaN allowed); a DataFrame may also have categorical,
+            string and bool columns.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, honoured by every family's training, by
+            validation scoring and by ensemble selection.
 
         Returns
         -------
         self : NASClassifier
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         check_classification_targets(y)
@@ -427,19 +492,24 @@ ensemble_, n_trials_, device_, timings_
 
     _task = "regression"
 
-    def fit(self, X: Any, y: Any) -> NASRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NASRegressor:
         """Search, train and keep the best model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Numeric values (NaN allowed); a DataFrame may also have categorical,
+            string and bool columns.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, honoured by every family's training, by
+            validation scoring and by ensemble selection.
 
         Returns
         -------
         self : NASRegressor
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         return y.astype(np.float64)

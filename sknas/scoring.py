@@ -14,12 +14,15 @@ and tests check them against sklearn's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn import metrics
 
 __all__ = ["PredictionScorer", "SCORINGS", "get_prediction_scorer"]
+
+Weights = np.ndarray | None
+Metric = Callable[[np.ndarray, np.ndarray, Weights], float]
 
 
 @dataclass(frozen=True)
@@ -31,69 +34,77 @@ class PredictionScorer:
     name : str
         sklearn scoring name.
     metric : callable
-        ``metric(y_true, pred)``; ``pred`` is ``(n, n_classes)`` probabilities for
-        classification and ``(n,)`` values for regression.
+        ``metric(y_true, pred, sample_weight)``; ``pred`` is ``(n, n_classes)``
+        probabilities for classification and ``(n,)`` values for regression.
+    sample_weight : ndarray or None, default=None
+        Weights of the rows this scorer is applied to (the validation rows).
     """
 
     name: str
-    metric: Callable[[np.ndarray, np.ndarray], float]
+    metric: Metric
+    sample_weight: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, y_true: np.ndarray, pred: np.ndarray) -> float:
         """The score, greater is better."""
-        return float(self.metric(y_true, pred))
+        return float(self.metric(y_true, pred, self.sample_weight))
+
+    def weighted(self, sample_weight: np.ndarray | None) -> PredictionScorer:
+        """The same metric, weighting rows by ``sample_weight``."""
+        return replace(self, sample_weight=sample_weight)
 
 
 def _labels(proba: np.ndarray) -> np.ndarray:
     return np.argmax(proba, axis=1)
 
 
-def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
+def _roc_auc(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
     if proba.shape[1] == 2:
-        return metrics.roc_auc_score(y, proba[:, 1])
-    return metrics.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+        return metrics.roc_auc_score(y, proba[:, 1], sample_weight=w)
+    labels = np.arange(proba.shape[1])
+    return metrics.roc_auc_score(y, proba, multi_class="ovr", labels=labels, sample_weight=w)
 
 
-def _accuracy(y: np.ndarray, proba: np.ndarray) -> float:
-    return float(np.mean(_labels(proba) == y))
+def _accuracy(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
+    return float(np.average(_labels(proba) == y, weights=w))
 
 
-def _balanced_accuracy(y: np.ndarray, proba: np.ndarray) -> float:
-    return metrics.balanced_accuracy_score(y, _labels(proba))
+def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
+    return metrics.balanced_accuracy_score(y, _labels(proba), sample_weight=w)
 
 
-def _f1_macro(y: np.ndarray, proba: np.ndarray) -> float:
-    return metrics.f1_score(y, _labels(proba), average="macro")
+def _f1_macro(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
+    return metrics.f1_score(y, _labels(proba), average="macro", sample_weight=w)
 
 
-def _f1_weighted(y: np.ndarray, proba: np.ndarray) -> float:
-    return metrics.f1_score(y, _labels(proba), average="weighted")
+def _f1_weighted(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
+    return metrics.f1_score(y, _labels(proba), average="weighted", sample_weight=w)
 
 
-def _neg_log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+def _neg_log_loss(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
     eps = np.finfo(proba.dtype).eps
-    return float(np.mean(np.log(np.clip(proba[np.arange(len(y)), y], eps, 1.0))))
+    return float(np.average(np.log(np.clip(proba[np.arange(len(y)), y], eps, 1.0)), weights=w))
 
 
-def _neg_mean_squared_error(y: np.ndarray, pred: np.ndarray) -> float:
-    return -float(np.mean((y - pred) ** 2))
+def _neg_mean_squared_error(y: np.ndarray, pred: np.ndarray, w: Weights) -> float:
+    return -float(np.average((y - pred) ** 2, weights=w))
 
 
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    total = np.sum((y - np.mean(y)) ** 2)
+def _r2(y: np.ndarray, pred: np.ndarray, w: Weights) -> float:
+    total = np.average((y - np.average(y, weights=w)) ** 2, weights=w)
     if total == 0:  # as sklearn: perfect predictions score 1, others 0
         return 1.0 if np.sum((y - pred) ** 2) == 0 else 0.0
-    return float(1.0 - np.sum((y - pred) ** 2) / total)
+    return float(1.0 - np.average((y - pred) ** 2, weights=w) / total)
 
 
-def _neg_root_mean_squared_error(y: np.ndarray, pred: np.ndarray) -> float:
-    return -metrics.root_mean_squared_error(y, pred)
+def _neg_root_mean_squared_error(y: np.ndarray, pred: np.ndarray, w: Weights) -> float:
+    return -metrics.root_mean_squared_error(y, pred, sample_weight=w)
 
 
-def _neg_mean_absolute_error(y: np.ndarray, pred: np.ndarray) -> float:
-    return -metrics.mean_absolute_error(y, pred)
+def _neg_mean_absolute_error(y: np.ndarray, pred: np.ndarray, w: Weights) -> float:
+    return -metrics.mean_absolute_error(y, pred, sample_weight=w)
 
 
-_CLASSIFICATION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+_CLASSIFICATION: dict[str, Metric] = {
     "accuracy": _accuracy,
     "balanced_accuracy": _balanced_accuracy,
     "f1_macro": _f1_macro,
@@ -101,7 +112,7 @@ _CLASSIFICATION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "neg_log_loss": _neg_log_loss,
     "roc_auc": _roc_auc,
 }
-_REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+_REGRESSION: dict[str, Metric] = {
     "r2": _r2,
     "neg_mean_squared_error": _neg_mean_squared_error,
     "neg_root_mean_squared_error": _neg_root_mean_squared_error,

@@ -77,7 +77,6 @@ def test_string_labels_and_feature_names_round_trip(iris):
 @pytest.mark.parametrize(
     ("X", "y", "match"),
     [
-        (np.array([[np.nan, 1.0]] * 10), np.arange(10) % 2, "NaN"),
         (np.array([[np.inf, 1.0]] * 10), np.arange(10) % 2, "infinity"),
         (np.ones((10, 2)), np.r_[np.arange(9) % 2, np.nan], "NaN"),
         (np.empty((0, 3)), np.empty(0), "0 sample"),

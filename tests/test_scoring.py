@@ -17,41 +17,71 @@ def classification(rng):
     return y, proba
 
 
+@pytest.fixture(params=["unweighted", "weighted"])
+def weights(request, rng):
+    """None, or weights with zeros (rows that must not count) and integers."""
+    return None if request.param == "unweighted" else rng.integers(0, 4, 200).astype(float)
+
+
 @pytest.mark.parametrize(
     ("name", "reference"),
     [
-        ("accuracy", lambda y, p: metrics.accuracy_score(y, p.argmax(1))),
-        ("neg_log_loss", lambda y, p: -metrics.log_loss(y, p, labels=[0, 1, 2])),
-        ("balanced_accuracy", lambda y, p: metrics.balanced_accuracy_score(y, p.argmax(1))),
-        ("f1_macro", lambda y, p: metrics.f1_score(y, p.argmax(1), average="macro")),
-        ("roc_auc", lambda y, p: metrics.roc_auc_score(y, p, multi_class="ovr")),
+        ("accuracy", lambda y, p, w: metrics.accuracy_score(y, p.argmax(1), sample_weight=w)),
+        (
+            "neg_log_loss",
+            lambda y, p, w: -metrics.log_loss(y, p, labels=[0, 1, 2], sample_weight=w),
+        ),
+        (
+            "balanced_accuracy",
+            lambda y, p, w: metrics.balanced_accuracy_score(y, p.argmax(1), sample_weight=w),
+        ),
+        (
+            "f1_macro",
+            lambda y, p, w: metrics.f1_score(y, p.argmax(1), average="macro", sample_weight=w),
+        ),
+        (
+            "roc_auc",
+            lambda y, p, w: metrics.roc_auc_score(y, p, multi_class="ovr", sample_weight=w),
+        ),
     ],
 )
-def test_classification_scorers_match_sklearn(classification, name, reference):
+def test_classification_scorers_match_sklearn(classification, weights, name, reference):
     y, proba = classification
-    assert get_prediction_scorer(name, "classification")(y, proba) == pytest.approx(
-        reference(y, proba), rel=1e-9, abs=1e-12
-    )
+    scorer = get_prediction_scorer(name, "classification").weighted(weights)
+    assert scorer(y, proba) == pytest.approx(reference(y, proba, weights), rel=1e-9, abs=1e-12)
 
 
 @pytest.mark.parametrize(
     ("name", "reference"),
     [
         ("r2", metrics.r2_score),
-        ("neg_mean_squared_error", lambda y, p: -metrics.mean_squared_error(y, p)),
-        ("neg_root_mean_squared_error", lambda y, p: -metrics.root_mean_squared_error(y, p)),
-        ("neg_mean_absolute_error", lambda y, p: -metrics.mean_absolute_error(y, p)),
+        ("neg_mean_squared_error", lambda *a, **k: -metrics.mean_squared_error(*a, **k)),
+        (
+            "neg_root_mean_squared_error",
+            lambda *a, **k: -metrics.root_mean_squared_error(*a, **k),
+        ),
+        ("neg_mean_absolute_error", lambda *a, **k: -metrics.mean_absolute_error(*a, **k)),
     ],
 )
-def test_regression_scorers_match_sklearn(rng, name, reference):
-    y = rng.normal(size=100)
-    pred = y + rng.normal(scale=0.5, size=100)
-    scorer = get_prediction_scorer(name, "regression")
-    assert scorer(y, pred) == pytest.approx(reference(y, pred), rel=1e-9)
-    constant = np.ones(10)
-    assert scorer(constant, constant + 0.1 * (name != "r2")) == pytest.approx(
-        reference(constant, constant + 0.1 * (name != "r2"))
+def test_regression_scorers_match_sklearn(rng, weights, name, reference):
+    y = rng.normal(size=200)
+    pred = y + rng.normal(scale=0.5, size=200)
+    scorer = get_prediction_scorer(name, "regression").weighted(weights)
+    assert scorer(y, pred) == pytest.approx(reference(y, pred, sample_weight=weights), rel=1e-9)
+    constant, offset = np.ones(10), 0.1 * (name != "r2")
+    unweighted = get_prediction_scorer(name, "regression")
+    assert unweighted(constant, constant + offset) == pytest.approx(
+        reference(constant, constant + offset)
     )
+
+
+def test_integer_weights_score_as_repeated_rows(classification):
+    y, proba = classification
+    counts = np.arange(len(y)) % 3  # 0, 1 or 2 copies of each row
+    for name in ("accuracy", "neg_log_loss", "balanced_accuracy"):
+        scorer = get_prediction_scorer(name, "classification")
+        repeated = scorer(np.repeat(y, counts), np.repeat(proba, counts, axis=0))
+        assert scorer.weighted(counts.astype(float))(y, proba) == pytest.approx(repeated)
 
 
 def test_unknown_or_wrong_task_scoring_is_a_clear_error():

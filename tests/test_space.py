@@ -7,6 +7,9 @@ import pytest
 import torch
 
 from sknas.space import (
+    CLASSICAL_FAMILIES,
+    TABULAR_FAMILIES,
+    TABULAR_NEURAL_FAMILIES,
     Categorical,
     Float,
     Genome,
@@ -100,7 +103,8 @@ def test_residual_block_adds_its_branch_to_the_input():
 
 
 def test_default_space_families_and_errors():
-    assert default_search_space("regression", max_epochs=5).family_names == ("mlp", "resnet_mlp")
+    assert default_search_space("regression", max_epochs=5).family_names == TABULAR_FAMILIES
+    assert set(TABULAR_FAMILIES) == set(TABULAR_NEURAL_FAMILIES) | set(CLASSICAL_FAMILIES)
     assert default_search_space("regression", max_epochs=5, families="mlp").family_names == ("mlp",)
     with pytest.raises(ValueError, match="families must be"):
         default_search_space("regression", max_epochs=5, families=["cnn"])
@@ -117,6 +121,7 @@ def test_default_point_is_the_documented_default():
         "optimizer": "adamw",
         "optimizer__weight_decay": 1e-4,
         "max_epochs": 30,
+        "class_weight": None,
     }
     assert genome.key() == "mlp:dense256-relu-d0.1-none|dense256-relu-d0.1-none"
     assert np.isclose(family.dimensions["lr"].default_value, 2e-3)

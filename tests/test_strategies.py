@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hyperopt import space_eval, tpe
 
-from sknas.space import ARCH_PREFIX, default_search_space
+from sknas.space import ARCH_PREFIX, TABULAR_FAMILIES, default_search_space
 from sknas.strategies import (
     FusedStrategy,
     HyperoptStrategy,
@@ -22,7 +22,9 @@ def _space():
 
 
 def _fake_score(candidate):
-    """A deterministic, configuration-dependent score (lower lr is better here)."""
+    """A deterministic, configuration-dependent score (networks near lr=1e-3 are best)."""
+    if "lr" not in candidate.params:  # a classical family: middling
+        return -1.5
     return -abs(np.log10(candidate.params["lr"]) + 3.0)
 
 
@@ -53,9 +55,13 @@ class StrategyContract:
             family = space[candidate.family]
             for name, value in candidate.params.items():
                 assert family.dimensions[name].contains(value), (name, value)
-            assert candidate.genome.family == candidate.family
-            assert candidate.budget_epochs == candidate.params["max_epochs"]
             assert not any(name.startswith(ARCH_PREFIX) for name in candidate.params)
+            if family.is_neural:
+                assert candidate.genome.family == candidate.family
+                assert candidate.budget_epochs == candidate.params["max_epochs"]
+            else:
+                assert candidate.genome is None and candidate.budget_epochs == 1
+                assert set(candidate.params) == set(family.dimensions)
 
     def test_trial_ids_count_up_and_seeds_differ(self):
         candidates = _run(self.make(), 10, seed=0)
@@ -97,15 +103,16 @@ class TestHyperoptStrategy(StrategyContract):
         return HyperoptStrategy(n_startup_trials=5)
 
     def test_starts_with_family_defaults_then_startup_then_tpe(self):
-        proposers = [c.proposer for c in _run(self.make(), 9, seed=0)]
-        assert proposers[:2] == ["default", "default"]
-        assert proposers[2:5] == ["tpe:startup"] * 3
+        candidates = _run(self.make(), 9, seed=0)
+        proposers = [c.proposer for c in candidates]
+        assert [c.family for c in candidates[:5]] == list(TABULAR_FAMILIES)
+        assert proposers[:5] == ["default"] * 5  # the defaults count as start-up trials
         assert proposers[5:] == ["tpe"] * 4
 
     def test_tpe_concentrates_on_the_good_region(self):
         # _fake_score peaks at lr = 1e-3: TPE should end up sampling nearer to it than random.
         def distance(candidates):
-            return np.mean([abs(np.log10(c.params["lr"]) + 3.0) for c in candidates[-30:]])
+            return np.mean([-_fake_score(c) for c in candidates[-30:]])
 
         ratios = [
             distance(_run(HyperoptStrategy(n_startup_trials=10), 60, seed))

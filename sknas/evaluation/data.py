@@ -10,7 +10,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
-__all__ = ["DataSplit", "TensorBatchIterator", "make_split"]
+__all__ = ["DataSplit", "TensorBatchIterator", "balanced_weights", "make_split"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class DataSplit:
         Number of classes, or 1.
     target_mean, target_scale : float
         Standardisation of regression targets (0 and 1 for classification).
+    w_train, w_valid : ndarray of float32 or None
+        Sample weights, each scaled to mean one; None when ``fit`` got none.
     """
 
     task: str
@@ -41,6 +43,8 @@ class DataSplit:
     n_outputs: int
     target_mean: float = 0.0
     target_scale: float = 1.0
+    w_train: np.ndarray | None = field(default=None, repr=False)
+    w_valid: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -48,8 +52,24 @@ class DataSplit:
         return self.X_train.shape[1]
 
 
+def _mean_one(weights: np.ndarray, part: str) -> np.ndarray:
+    total = float(np.sum(weights))
+    if total <= 0:
+        raise ValueError(
+            f"sample_weight is zero on every row of the {part} part of the data; give "
+            "positive weight to more rows."
+        )
+    return (weights * (len(weights) / total)).astype(np.float32)
+
+
 def make_split(
-    X: np.ndarray, y: np.ndarray, *, task: str, validation_fraction: float, seed: int
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    task: str,
+    validation_fraction: float,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
 ) -> DataSplit:
     """Hold out validation data: stratified for classification where every class allows it.
 
@@ -64,6 +84,8 @@ def make_split(
         Share of rows held out (at least one row).
     seed : int
         Seed of the split.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative row weights.
 
     Returns
     -------
@@ -75,9 +97,17 @@ def make_split(
         n_valid = max(1, int(round(validation_fraction * len(y))))
         if counts.min() >= 2 and n_valid >= len(counts) and len(y) - n_valid >= len(counts):
             stratify = y
-    X_train, X_valid, y_train, y_valid = train_test_split(
-        X, y, test_size=validation_fraction, random_state=seed, stratify=stratify
+    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+    parts = train_test_split(
+        *arrays, test_size=validation_fraction, random_state=seed, stratify=stratify
     )
+    X_train, X_valid, y_train, y_valid = parts[:4]
+    weights = {}
+    if sample_weight is not None:
+        weights = {
+            "w_train": _mean_one(parts[4], "training"),
+            "w_valid": _mean_one(parts[5], "validation"),
+        }
     X_train = np.ascontiguousarray(X_train, dtype=np.float32)
     X_valid = np.ascontiguousarray(X_valid, dtype=np.float32)
     if task == "classification":
@@ -89,9 +119,11 @@ def make_split(
             y_valid.astype(np.int64),
             y_valid_true=y_valid.astype(np.int64),
             n_outputs=int(y.max()) + 1,
+            **weights,
         )
-    mean = float(np.mean(y_train))
-    scale = float(np.std(y_train)) or 1.0
+    w_train = None if sample_weight is None else parts[4]
+    mean = float(np.average(y_train, weights=w_train))
+    scale = float(np.sqrt(np.average((y_train - mean) ** 2, weights=w_train))) or 1.0
     return DataSplit(
         task,
         X_train,
@@ -102,7 +134,32 @@ def make_split(
         n_outputs=1,
         target_mean=mean,
         target_scale=scale,
+        **weights,
     )
+
+
+def balanced_weights(y: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Row weights that give every class the same total weight, scaled to mean one.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class codes.
+    weights : ndarray or None
+        Row weights to balance (None: all ones).
+
+    Examples
+    --------
+    >>> balanced_weights(np.array([0, 0, 0, 1]), None).tolist()
+    [0.6666666865348816, 0.6666666865348816, 0.6666666865348816, 2.0]
+    """
+    weights = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    totals = np.bincount(y, weights=weights)
+    present = totals > 0
+    factors = np.zeros_like(totals)
+    factors[present] = totals.sum() / (present.sum() * totals[present])
+    balanced = weights * factors[y]
+    return (balanced * (len(y) / balanced.sum())).astype(np.float32)
 
 
 class TensorBatchIterator:

@@ -1,4 +1,9 @@
-"""Train and score one candidate; every failure becomes a FAIL result, never a crash."""
+"""Train and score one candidate; every failure becomes a FAIL result, never a crash.
+
+Neural candidates (with a genome) train through skorch; classical ones (without)
+are scikit-learn estimators fitted on the same split. Both are scored on the same
+validation rows and trimmed to members the ensemble can serve.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,9 +21,10 @@ from torch.utils.data import TensorDataset
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
 from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
-from .data import DataSplit
+from .classical import ClassicalMember, make_classical_estimator
+from .data import DataSplit, balanced_weights
 from .members import NeuralMember, predict_module
-from .nets import make_net
+from .nets import SearchNet, make_net
 
 __all__ = ["Evaluator", "seeded_torch"]
 
@@ -56,78 +63,127 @@ class Evaluator:
     def __call__(self, candidate: Candidate, deadline: float | None = None) -> TrialResult:
         """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value.
 
-        Under a successive-halving ``candidate.fidelity`` the trial may stop at a rung:
-        it is then PRUNED, with the score and weights it had there.
+        Under a successive-halving ``candidate.fidelity`` a network may stop at a rung:
+        it is then PRUNED, with the score and weights it had there. Classical
+        candidates train in one go (the deadline cannot interrupt them).
         """
         start = time.perf_counter()
-        fit_time = 0.0
         try:
-            train, valid = self._datasets()
-            early_stopping = EarlyStopping(patience=self.patience, load_best=True)
-            callbacks = [("finite_loss", FiniteLossGuard())]
-            pruner = None
-            if candidate.fidelity is not None:
-                pruner = RungPruner(candidate.fidelity, self._score_module)
-                callbacks.append(("pruner", pruner))
-            callbacks += [
-                ("early_stopping", early_stopping),
-                ("deadline", TrainingDeadline(deadline)),
-            ]
-            with seeded_torch(candidate.seed, self.device):
-                net = self._net(candidate, valid, callbacks)
-                net.fit(train, None)
-            fit_time = time.perf_counter() - start
-            valid_pred = self._predict_valid(net.module_)
-            pruned = pruner is not None and pruner.pruned_
-            return TrialResult(
-                candidate,
-                TrialState.PRUNED if pruned else TrialState.COMPLETE,
-                score=self.scorer(self.split.y_valid_true, valid_pred),
-                fit_time=fit_time,
-                predict_time=time.perf_counter() - start - fit_time,
-                n_epochs=sum("valid_loss" in row for row in net.history),
-                valid_pred=valid_pred,
-                member=self._member(candidate, net.module_),
-                rung_scores=tuple(pruner.rung_scores_) if pruner else (),
-                best_epoch=int(early_stopping.best_epoch_),
-            )
+            if candidate.genome is None:
+                return self._evaluate_classical(candidate, start)
+            return self._evaluate_neural(candidate, deadline, start)
         except Exception as exc:  # a failed candidate never kills the search
             return TrialResult(
                 candidate,
                 TrialState.FAIL,
-                fit_time=fit_time or time.perf_counter() - start,
+                fit_time=time.perf_counter() - start,
                 error=f"{type(exc).__name__}: {exc}",
             )
         finally:
             if self.device.startswith("cuda"):
                 torch.cuda.empty_cache()
 
+    def _evaluate_classical(self, candidate: Candidate, start: float) -> TrialResult:
+        split = self.split
+        estimator = make_classical_estimator(
+            candidate.family, candidate.params, task=split.task, seed=candidate.seed
+        )
+        estimator.fit(
+            split.X_train, self._classical_targets(split.y_train), sample_weight=split.w_train
+        )
+        member = self._classical_member(estimator)
+        fit_time = time.perf_counter() - start
+        valid_pred = member.predict(split.X_valid)
+        self._check_finite(valid_pred)
+        return TrialResult(
+            candidate,
+            TrialState.COMPLETE,
+            score=self.scorer(split.y_valid_true, valid_pred),
+            fit_time=fit_time,
+            predict_time=time.perf_counter() - start - fit_time,
+            n_epochs=1,
+            valid_pred=valid_pred,
+            member=member,
+            best_epoch=1,
+        )
+
+    def _evaluate_neural(
+        self, candidate: Candidate, deadline: float | None, start: float
+    ) -> TrialResult:
+        train, valid = self._datasets(candidate)
+        early_stopping = EarlyStopping(patience=self.patience, load_best=True)
+        callbacks = [("finite_loss", FiniteLossGuard())]
+        pruner = None
+        if candidate.fidelity is not None:
+            pruner = RungPruner(candidate.fidelity, self._score_module)
+            callbacks.append(("pruner", pruner))
+        callbacks += [
+            ("early_stopping", early_stopping),
+            ("deadline", TrainingDeadline(deadline)),
+        ]
+        with seeded_torch(candidate.seed, self.device):
+            net = self._net(candidate, valid, callbacks, weighted=len(train.tensors) > 2)
+            net.fit(train, None)
+        fit_time = time.perf_counter() - start
+        valid_pred = self._predict_valid(net.module_)
+        pruned = pruner is not None and pruner.pruned_
+        return TrialResult(
+            candidate,
+            TrialState.PRUNED if pruned else TrialState.COMPLETE,
+            score=self.scorer(self.split.y_valid_true, valid_pred),
+            fit_time=fit_time,
+            predict_time=time.perf_counter() - start - fit_time,
+            n_epochs=sum("valid_loss" in row for row in net.history),
+            valid_pred=valid_pred,
+            member=self._member(candidate, net.module_),
+            rung_scores=tuple(pruner.rung_scores_) if pruner else (),
+            best_epoch=int(early_stopping.best_epoch_),
+        )
+
     def refit(
         self, candidate: Candidate, n_epochs: int, deadline: float | None = None
-    ) -> NeuralMember | None:
-        """Retrain ``candidate`` on training plus validation data for ``n_epochs`` epochs.
+    ) -> NeuralMember | ClassicalMember | None:
+        """Retrain ``candidate`` on training plus validation data (networks: ``n_epochs``).
 
         Returns None when the deadline cut the training short or it failed, so the
         caller keeps the member trained on the training part.
         """
-        train, valid = self._datasets()
-        everything = TensorDataset(
-            *(torch.cat([a, b]) for a, b in zip(train.tensors, valid.tensors, strict=True))
-        )
-        deadline_callback = TrainingDeadline(deadline)
-        refit_candidate = replace(candidate, budget_epochs=max(1, n_epochs), fidelity=None)
-        callbacks = [("finite_loss", FiniteLossGuard()), ("deadline", deadline_callback)]
+        split = self.split
+        y_all = np.concatenate([split.y_train, split.y_valid])
+        w_all = None
+        if split.w_train is not None:
+            w_all = np.concatenate([split.w_train, split.w_valid])
         try:
+            if candidate.genome is None:
+                estimator = make_classical_estimator(
+                    candidate.family, candidate.params, task=split.task, seed=candidate.seed
+                )
+                X_all = np.concatenate([split.X_train, split.X_valid])
+                estimator.fit(X_all, self._classical_targets(y_all), sample_weight=w_all)
+                return self._classical_member(estimator)
+            tensors = [torch.cat(pair) for pair in zip(*self._tensors(), strict=True)]
+            weights = self._training_weights(candidate, y_all, w_all)
+            if weights is not None:
+                tensors.append(torch.from_numpy(weights).to(self.device))
+            deadline_callback = TrainingDeadline(deadline)
+            refit_candidate = replace(candidate, budget_epochs=max(1, n_epochs), fidelity=None)
+            callbacks = [("finite_loss", FiniteLossGuard()), ("deadline", deadline_callback)]
             with seeded_torch(candidate.seed, self.device):
-                net = self._net(refit_candidate, None, callbacks)
-                net.fit(everything, None)
+                net = self._net(refit_candidate, None, callbacks, weighted=weights is not None)
+                net.fit(TensorDataset(*tensors), None)
         except Exception:  # keep the member trained on the training part
             return None
         if deadline_callback.reached_:
             return None
         return self._member(candidate, net.module_)
 
-    def _net(self, candidate: Candidate, valid: TensorDataset | None, callbacks: list):
+    def _net(
+        self,
+        candidate: Candidate,
+        valid: TensorDataset | None,
+        callbacks: list,
+        weighted: bool,
+    ) -> SearchNet:
         return make_net(
             candidate,
             task=self.split.task,
@@ -136,6 +192,7 @@ class Evaluator:
             valid_dataset=valid,
             callbacks=callbacks,
             device=self.device,
+            weighted=weighted,
         )
 
     def _member(self, candidate: Candidate, module: torch.nn.Module) -> NeuralMember:
@@ -149,27 +206,64 @@ class Evaluator:
             target_scale=self.split.target_scale,
         )
 
+    def _classical_member(self, estimator: Any) -> ClassicalMember:
+        split = self.split
+        return ClassicalMember(
+            estimator, split.task, split.n_outputs, split.target_mean, split.target_scale
+        )
+
+    @staticmethod
+    def _classical_targets(y: np.ndarray) -> np.ndarray:
+        """Class codes, or the standardised regression targets as a 1-d array."""
+        return y if y.ndim == 1 else y[:, 0]
+
+    @staticmethod
+    def _training_weights(
+        candidate: Candidate, y: np.ndarray, weights: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Row weights of a network's loss: the user's, balanced by class if searched so."""
+        if candidate.params.get("class_weight") == "balanced":
+            return balanced_weights(y, weights)
+        return weights
+
     def _score_module(self, module: torch.nn.Module) -> float:
         return self.scorer(self.split.y_valid_true, self._predict_valid(module))
 
-    def _datasets(self) -> tuple[TensorDataset, TensorDataset]:
-        """Training and validation tensors on the device, made once per evaluator."""
+    def _tensors(self) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+        """``(X, y)`` tensors of the training and validation rows, on the device, made once."""
         if getattr(self, "_cached_device", None) != self.device:
             split, device = self.split, self.device
             self._cached = tuple(
-                TensorDataset(torch.from_numpy(X).to(device), torch.from_numpy(y).to(device))
+                (torch.from_numpy(X).to(device), torch.from_numpy(y).to(device))
                 for X, y in ((split.X_train, split.y_train), (split.X_valid, split.y_valid))
             )
             self._cached_device = device
         return self._cached
+
+    def _datasets(self, candidate: Candidate) -> tuple[TensorDataset, TensorDataset]:
+        """Training and validation datasets, with a weight tensor when rows are weighted."""
+        split = self.split
+        (X_train, y_train), (X_valid, y_valid) = self._tensors()
+        w_train = self._training_weights(candidate, split.y_train, split.w_train)
+        if w_train is None and split.w_valid is None:
+            return TensorDataset(X_train, y_train), TensorDataset(X_valid, y_valid)
+        w_valid = split.w_valid if split.w_valid is not None else np.ones(len(y_valid), np.float32)
+        return (
+            TensorDataset(X_train, y_train, torch.from_numpy(w_train).to(self.device)),
+            TensorDataset(X_valid, y_valid, torch.from_numpy(w_valid).to(self.device)),
+        )
 
     def _predict_valid(self, module: torch.nn.Module) -> np.ndarray:
         split = self.split
         pred = predict_module(
             module, split.X_valid, task=split.task, dtype=torch.float32, device=self.device
         )
-        if not np.all(np.isfinite(pred)):
-            raise NonFiniteLossError("the trained network predicts NaN or infinite values.")
+        self._check_finite(pred)
         if split.task == "regression":
             pred = pred * split.target_scale + split.target_mean
         return pred
+
+    @staticmethod
+    def _check_finite(pred: np.ndarray) -> None:
+        if not np.all(np.isfinite(pred)):
+            raise NonFiniteLossError("the trained model predicts NaN or infinite values.")

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from torch.utils.data import TensorDataset
 
@@ -29,18 +28,38 @@ class SearchNet(NeuralNet):
     training and validation passes. This brings skorch's loop close to a hand-written
     one (see ``benchmarks/training_throughput.py``). Batches arrive on the device
     already (:class:`TensorBatchIterator`). The ``on_grad_computed`` hook is not called.
+
+    A batch ``(X, y, weight)`` carries sample weights (scaled to mean one over the
+    data); the criterion then has ``reduction="none"`` and the loss is the mean of
+    the weighted per-row losses.
     """
 
     def train_step(self, batch, **fit_params):
         if not self.module_.training:
             self._set_training(True)
         self.optimizer_.zero_grad()
-        Xi, yi = unpack_data(batch)
+        Xi, yi, *weight = batch
         y_pred = self.module_(Xi)
-        loss = self.criterion_(y_pred, yi)
+        loss = self._batch_loss(y_pred, yi, weight)
         loss.backward()
         self.optimizer_.step()
         return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi, *weight = batch
+        with torch.no_grad():
+            y_pred = self.module_(Xi)
+            loss = self._batch_loss(y_pred, yi, weight)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _batch_loss(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, weight: list[torch.Tensor]
+    ) -> torch.Tensor:
+        loss = self.criterion_(y_pred, y_true)
+        if weight:
+            loss = (loss.reshape(len(y_true), -1).mean(dim=1) * weight[0]).mean()
+        return loss
 
 
 def make_net(
@@ -52,10 +71,12 @@ def make_net(
     valid_dataset: TensorDataset | None,
     callbacks: Sequence[tuple[str, Callback]],
     device: str = "cpu",
+    weighted: bool = False,
 ) -> SearchNet:
     """A ``skorch.NeuralNet`` for ``candidate``, validating on ``valid_dataset`` every epoch.
 
     With ``valid_dataset=None`` the net trains without validation (refitting).
+    ``weighted=True`` when the datasets carry a third tensor of sample weights.
 
     ``candidate.params`` are skorch parameter paths and go to the net unchanged,
     except ``optimizer`` (a name from :data:`OPTIMIZERS`) and ``max_epochs``
@@ -64,6 +85,9 @@ def make_net(
     params = dict(candidate.params)
     optimizer = OPTIMIZERS[params.pop("optimizer", "adamw")]
     params.pop("max_epochs", None)
+    params.pop("class_weight", None)  # applied to the sample weights by the evaluator
+    if weighted:
+        params["criterion__reduction"] = "none"
     if optimizer is torch.optim.SGD:
         params |= {"optimizer__momentum": 0.9, "optimizer__nesterov": True}
     criterion = torch.nn.CrossEntropyLoss if task == "classification" else torch.nn.MSELoss

@@ -5,6 +5,8 @@ Only :mod:`sknas.space.modules` imports torch; everything else here is plain dat
 
 from .families import (
     ARCH_PREFIX,
+    CLASSICAL_FAMILIES,
+    TABULAR_FAMILIES,
     TABULAR_NEURAL_FAMILIES,
     FamilySpace,
     SearchSpace,
@@ -15,6 +17,8 @@ from .params import Categorical, Dimension, Float, Int
 
 __all__ = [
     "ARCH_PREFIX",
+    "CLASSICAL_FAMILIES",
+    "TABULAR_FAMILIES",
     "TABULAR_NEURAL_FAMILIES",
     "Categorical",
     "Dimension",

@@ -1,10 +1,11 @@
 """Model families and the search space that holds them.
 
 A :class:`FamilySpace` names the dimensions of one model family and turns a
-sampled point into what a trial needs: ``params`` (skorch ``set_params`` paths
-such as ``lr`` or ``optimizer__weight_decay``) and a :class:`~sknas.space.Genome`.
-Architecture dimensions carry the prefix ``arch__``; every other dimension is a
-training parameter passed to the net unchanged.
+sampled point into what a trial needs: ``params`` and, for the neural families,
+a :class:`~sknas.space.Genome`. Neural ``params`` are skorch ``set_params`` paths
+(``lr``, ``optimizer__weight_decay``); architecture dimensions carry the prefix
+``arch__``. The classical families (scikit-learn baselines) have no genome: their
+``params`` are the estimator's constructor arguments.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ from .params import Categorical, Dimension, Float, Int
 
 __all__ = [
     "ARCH_PREFIX",
+    "CLASSICAL_FAMILIES",
     "FamilySpace",
     "SearchSpace",
+    "TABULAR_FAMILIES",
     "TABULAR_NEURAL_FAMILIES",
     "default_search_space",
 ]
 
 ARCH_PREFIX = "arch__"
 TABULAR_NEURAL_FAMILIES = ("mlp", "resnet_mlp")
+CLASSICAL_FAMILIES = ("hist_gbdt", "linear", "random_forest")
+#: The default for tabular data; each family's default configuration is tried in this order.
+TABULAR_FAMILIES = ("mlp", "hist_gbdt", "resnet_mlp", "linear", "random_forest")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,11 @@ class FamilySpace:
     name: str
     dimensions: Mapping[str, Dimension]
     build_genome: Callable[[dict[str, Any]], Genome] | None = field(default=None, compare=False)
+
+    @property
+    def is_neural(self) -> bool:
+        """Whether the family is a network described by a genome."""
+        return self.build_genome is not None
 
     def default_point(self) -> dict[str, Any]:
         """The family's default configuration: a known-good first trial."""
@@ -75,7 +86,7 @@ class SearchSpace:
     --------
     >>> space = default_search_space("classification", max_epochs=20)
     >>> space.family_names
-    ('mlp', 'resnet_mlp')
+    ('mlp', 'hist_gbdt', 'resnet_mlp', 'linear', 'random_forest')
     """
 
     families: tuple[FamilySpace, ...]
@@ -102,14 +113,21 @@ class SearchSpace:
         raise KeyError(f"No family {name!r} in this space; it has {self.family_names}.")
 
 
-def _training_dimensions(max_epochs: int) -> dict[str, Dimension]:
+def _class_weight(task: str) -> dict[str, Dimension]:
+    """``class_weight`` ("balanced" reweights rows inversely to class frequency)."""
+    if task != "classification":
+        return {}
+    return {"class_weight": Categorical((None, "balanced"), default=None)}
+
+
+def _training_dimensions(task: str, max_epochs: int) -> dict[str, Dimension]:
     return {
         "lr": Float(1e-4, 3e-2, log=True, default=2e-3),
         "batch_size": Categorical((32, 64, 128, 256, 512), default=64),
         "optimizer": Categorical(("adamw", "adam", "sgd"), default="adamw"),
         "optimizer__weight_decay": Float(1e-6, 1e-2, log=True, default=1e-4),
         "max_epochs": Int(max(1, math.ceil(max_epochs / 3)), max_epochs, default=max_epochs),
-    }
+    } | _class_weight(task)
 
 
 def _mlp_genome(arch: dict[str, Any]) -> Genome:
@@ -140,8 +158,8 @@ def _arch(**dimensions: Dimension) -> dict[str, Dimension]:
     return {ARCH_PREFIX + name: dim for name, dim in dimensions.items()}
 
 
-def _mlp_family(max_epochs: int) -> FamilySpace:
-    dimensions = _training_dimensions(max_epochs) | _arch(
+def _mlp_family(task: str, max_epochs: int) -> FamilySpace:
+    dimensions = _training_dimensions(task, max_epochs) | _arch(
         n_layers=Int(1, 4, default=2),
         width=Int(16, 1024, log=True, default=256),
         shape=Categorical(("constant", "funnel"), default="constant"),
@@ -152,8 +170,8 @@ def _mlp_family(max_epochs: int) -> FamilySpace:
     return FamilySpace("mlp", dimensions, _mlp_genome)
 
 
-def _resnet_mlp_family(max_epochs: int) -> FamilySpace:
-    dimensions = _training_dimensions(max_epochs) | _arch(
+def _resnet_mlp_family(task: str, max_epochs: int) -> FamilySpace:
+    dimensions = _training_dimensions(task, max_epochs) | _arch(
         width=Int(16, 512, log=True, default=128),
         n_blocks=Int(1, 4, default=2),
         hidden_factor=Categorical((1, 2, 4), default=2),
@@ -164,9 +182,44 @@ def _resnet_mlp_family(max_epochs: int) -> FamilySpace:
     return FamilySpace("resnet_mlp", dimensions, _resnet_mlp_genome)
 
 
-_FAMILY_FACTORIES: dict[str, Callable[[int], FamilySpace]] = {
+def _hist_gbdt_family(task: str, max_epochs: int) -> FamilySpace:
+    dimensions = {
+        "learning_rate": Float(0.01, 0.3, log=True, default=0.1),
+        "max_iter": Int(50, 500, log=True, default=100),
+        "max_leaf_nodes": Int(8, 128, log=True, default=31),
+        "min_samples_leaf": Int(2, 100, log=True, default=20),
+        "l2_regularization": Float(1e-6, 10.0, log=True, default=1e-6),
+        "max_features": Float(0.3, 1.0, default=1.0),
+    } | _class_weight(task)
+    return FamilySpace("hist_gbdt", dimensions)
+
+
+def _linear_family(task: str, max_epochs: int) -> FamilySpace:
+    if task == "classification":  # logistic regression
+        dimensions = {"C": Float(1e-3, 1e3, log=True, default=1.0)} | _class_weight(task)
+    else:  # ridge
+        dimensions = {"alpha": Float(1e-3, 1e3, log=True, default=1.0)}
+    return FamilySpace("linear", dimensions)
+
+
+def _random_forest_family(task: str, max_epochs: int) -> FamilySpace:
+    dimensions = {
+        "estimator": Categorical(("random_forest", "extra_trees"), default="random_forest"),
+        "n_estimators": Int(50, 300, log=True, default=100),
+        "max_features": Categorical(
+            ("sqrt", 0.5, 1.0), default="sqrt" if task == "classification" else 1.0
+        ),
+        "min_samples_leaf": Int(1, 20, log=True, default=1),
+    } | _class_weight(task)
+    return FamilySpace("random_forest", dimensions)
+
+
+_FAMILY_FACTORIES: dict[str, Callable[[str, int], FamilySpace]] = {
     "mlp": _mlp_family,
     "resnet_mlp": _resnet_mlp_family,
+    "hist_gbdt": _hist_gbdt_family,
+    "linear": _linear_family,
+    "random_forest": _random_forest_family,
 }
 
 
@@ -178,12 +231,11 @@ def default_search_space(
     Parameters
     ----------
     task : {"classification", "regression"}
-        Not used by the neural families yet; kept so that task-specific families
-        (classical baselines) plug in here.
+        Classification adds ``class_weight`` and uses classifiers.
     max_epochs : int
-        Upper bound of the searched epoch count.
+        Upper bound of the searched epoch count of the neural families.
     families : "auto" or sequence of str
-        Family names to include; ``"auto"`` takes every family for tabular data.
+        Family names to include; ``"auto"`` is :data:`TABULAR_FAMILIES`.
 
     Returns
     -------
@@ -192,7 +244,7 @@ def default_search_space(
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     if isinstance(families, str):
-        names = TABULAR_NEURAL_FAMILIES if families == "auto" else (families,)
+        names = TABULAR_FAMILIES if families == "auto" else (families,)
     else:
         names = tuple(families)
     unknown = [name for name in names if name not in _FAMILY_FACTORIES]
@@ -201,4 +253,4 @@ def default_search_space(
             f"families must be 'auto' or a non-empty list of {sorted(_FAMILY_FACTORIES)}, "
             f"got {list(names)}."
         )
-    return SearchSpace(tuple(_FAMILY_FACTORIES[name](max_epochs) for name in names))
+    return SearchSpace(tuple(_FAMILY_FACTORIES[name](task, max_epochs) for name in names))

@@ -86,7 +86,7 @@ class Strategy(ABC):
             params=dict(params),
             genome=genome,
             seed=int(self.rng_.integers(2**31 - 1)),
-            budget_epochs=int(params["max_epochs"]),
+            budget_epochs=int(params.get("max_epochs", 1)),  # 1 for classical families
             proposer=proposer or self.name,
             parent_id=parent_id,
         )

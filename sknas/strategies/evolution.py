@@ -30,7 +30,7 @@ class ScoredConfiguration:
     trial_id: int
     family: str
     params: dict[str, Any]
-    genome: Genome
+    genome: Genome | None  # None for the classical families
     score: float
 
     @classmethod
@@ -45,7 +45,7 @@ class ScoredConfiguration:
             "trial_id": self.trial_id,
             "family": self.family,
             "params": dict(self.params),
-            "genome": self.genome.to_dict(),
+            "genome": None if self.genome is None else self.genome.to_dict(),
             "score": self.score,
         }
 
@@ -56,7 +56,7 @@ class ScoredConfiguration:
             int(data["trial_id"]),
             data["family"],
             dict(data["params"]),
-            Genome.from_dict(data["genome"]),
+            None if data["genome"] is None else Genome.from_dict(data["genome"]),
             float(data["score"]),
         )
 
@@ -82,8 +82,8 @@ class RegularizedEvolutionStrategy(Strategy):
     >>> strategy = RegularizedEvolutionStrategy()
     >>> strategy.reset(default_search_space("regression", max_epochs=10),
     ...                np.random.default_rng(0))
-    >>> [c.proposer for c in strategy.ask(3)]
-    ['default', 'default', 'evolution:init']
+    >>> [c.proposer for c in strategy.ask(6)]
+    ['default', 'default', 'default', 'default', 'default', 'evolution:init']
     """
 
     name = "evolution"
@@ -113,7 +113,8 @@ class RegularizedEvolutionStrategy(Strategy):
             family = self.space_[self.pending_defaults_.pop(0)]
             return self._unseen(family.name, family.default_point(), "default")
         if len(self.population_) < min(self.sample_size, self.population_size):
-            family = self.space_.families[int(self.rng_.integers(len(self.space_.families)))]
+            neural = [f for f in self.space_.families if f.is_neural] or self.space_.families
+            family = neural[int(self.rng_.integers(len(neural)))]
             return self._unseen(family.name, family.sample_point(self.rng_), f"{self.name}:init")
         members = list(self.population_)
         picks = self.rng_.choice(

@@ -100,8 +100,9 @@ class FusedStrategy(Strategy):
 
     def _propose(self) -> Candidate:
         if not self.evolving_ and len(self.scored_) >= self.n_tpe_trials:
-            best = sorted(self.scored_, key=lambda m: m.score)[-self.n_seed :]
-            self.evolution_.seed_population([m for m in best if m.genome is not None])
+            networks = [m for m in self.scored_ if m.genome is not None]
+            best = sorted(networks, key=lambda m: m.score)[-self.n_seed :]
+            self.evolution_.seed_population(best)
             self.evolving_ = True
         use_tpe = not self.evolving_ or self.rng_.random() < self.tpe_share
         proposer = self.tpe_ if use_tpe else self.evolution_

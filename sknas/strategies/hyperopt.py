@@ -141,8 +141,8 @@ class HyperoptStrategy(Strategy):
     >>> strategy = HyperoptStrategy()
     >>> strategy.reset(default_search_space("classification", max_epochs=10),
     ...                np.random.default_rng(0))
-    >>> [c.proposer for c in strategy.ask(3)]
-    ['default', 'default', 'tpe:startup']
+    >>> [c.proposer for c in strategy.ask(6)]
+    ['default', 'default', 'default', 'default', 'default', 'tpe:startup']
     """
 
     name = "tpe"

@@ -1,0 +1,99 @@
+"""The classical families: scikit-learn estimators searched, scored and ensembled like networks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+
+__all__ = ["ClassicalMember", "make_classical_estimator"]
+
+_ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
+    ("linear", "classification"): LogisticRegression,
+    ("linear", "regression"): Ridge,
+    ("hist_gbdt", "classification"): HistGradientBoostingClassifier,
+    ("hist_gbdt", "regression"): HistGradientBoostingRegressor,
+    ("random_forest", "classification"): RandomForestClassifier,
+    ("random_forest", "regression"): RandomForestRegressor,
+    ("extra_trees", "classification"): ExtraTreesClassifier,
+    ("extra_trees", "regression"): ExtraTreesRegressor,
+}
+#: Settings that are not searched: enough iterations, one core per trial.
+_FIXED: dict[type[BaseEstimator], dict[str, Any]] = {
+    LogisticRegression: {"max_iter": 1000},
+    RandomForestClassifier: {"n_jobs": 1},
+    RandomForestRegressor: {"n_jobs": 1},
+    ExtraTreesClassifier: {"n_jobs": 1},
+    ExtraTreesRegressor: {"n_jobs": 1},
+}
+
+
+def make_classical_estimator(
+    family: str, params: Mapping[str, Any], *, task: str, seed: int
+) -> BaseEstimator:
+    """An unfitted estimator of a classical family.
+
+    Parameters
+    ----------
+    family : {"linear", "hist_gbdt", "random_forest"}
+    params : mapping
+        Constructor arguments; the ``random_forest`` family's ``estimator``
+        chooses between random forests and extra trees.
+    task : {"classification", "regression"}
+    seed : int
+        The estimator's ``random_state`` where it has one.
+
+    Examples
+    --------
+    >>> make_classical_estimator("linear", {"alpha": 2.0}, task="regression", seed=0)
+    Ridge(alpha=2.0, random_state=0)
+    """
+    params = dict(params)
+    name = params.pop("estimator", family)
+    cls = _ESTIMATORS[name, task]
+    if "random_state" in cls().get_params():
+        params["random_state"] = seed
+    return cls(**_FIXED.get(cls, {}), **params)
+
+
+@dataclass(frozen=True, eq=False)
+class ClassicalMember:
+    """A fitted classical estimator, predicting as the ensemble expects.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Fitted on class codes ``0..n_outputs-1`` or on standardised targets.
+    task : {"classification", "regression"}
+    n_outputs : int
+        Number of classes (columns of ``predict``), or 1.
+    target_mean, target_scale : float
+        Maps standardised regression outputs back to the target's scale.
+    """
+
+    estimator: BaseEstimator
+    task: str
+    n_outputs: int
+    target_mean: float = 0.0
+    target_scale: float = 1.0
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, n_outputs)`` or target values ``(n,)``, float64."""
+        if self.task == "regression":
+            pred = np.asarray(self.estimator.predict(X), dtype=np.float64)
+            return pred * self.target_scale + self.target_mean
+        proba = np.zeros((len(X), self.n_outputs))
+        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
+        return proba
