@@ -31,7 +31,12 @@ from .evaluation import Evaluator, make_split
 from .exceptions import SearchFailedError
 from .fidelity import SuccessiveHalving
 from .history import SearchHistory
-from .preprocessing import categorical_columns, make_tabular_preprocessor
+from .preprocessing import (
+    ChannelStandardizer,
+    categorical_columns,
+    image_rows,
+    make_tabular_preprocessor,
+)
 from .scoring import SCORINGS, get_prediction_scorer
 from .space import default_search_space
 from .strategies import (
@@ -52,6 +57,7 @@ __all__ = ["NASClassifier", "NASRegressor"]
 DEFAULT_TIME_BUDGET = 60.0
 #: Share of ``time_budget`` kept back from the search for ensembling and refitting.
 REFIT_RESERVE = 0.10
+_FLOATS = [np.float64, np.float32]
 
 _STRATEGIES = {
     "auto": FusedStrategy,
@@ -104,6 +110,7 @@ class _BaseNAS(BaseEstimator):
         "time_budget": [Interval(Real, 0, None, closed="neither"), None],
         "n_trials": [Interval(Integral, 1, None, closed="left"), None],
         "families": [StrOptions({"auto"}), list, tuple],
+        "image_shape": [tuple, list, None],
         "strategy": [
             StrOptions(set(_STRATEGIES)),
             HasMethods(["reset", "ask", "tell"]),
@@ -125,6 +132,7 @@ class _BaseNAS(BaseEstimator):
         time_budget: float | None = None,
         n_trials: int | None = None,
         families: str | list[str] | tuple[str, ...] = "auto",
+        image_shape: tuple[int, int, int] | None = None,
         strategy: str | Strategy = "auto",
         max_epochs: int = 50,
         successive_halving: bool = True,
@@ -139,6 +147,7 @@ class _BaseNAS(BaseEstimator):
         self.time_budget = time_budget
         self.n_trials = n_trials
         self.families = families
+        self.image_shape = image_shape
         self.strategy = strategy
         self.max_epochs = max_epochs
         self.successive_halving = successive_halving
@@ -161,15 +170,20 @@ class _BaseNAS(BaseEstimator):
         return tags
 
     def _validate_training_data(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
-        """Validated ``X`` (an ndarray, or a DataFrame kept as is when it has
-        categorical, string or bool columns) and 1-d ``y``."""
+        """Validated ``X`` (an ndarray, images flattened to rows, or a DataFrame kept
+        as is when it has categorical, string or bool columns) and 1-d ``y``."""
         regression = self._task == "regression"
+        X, self.image_shape_ = image_rows(X, self.image_shape)
+        if self.image_shape_ is not None:  # no missing values in images
+            return validate_data(
+                self, X, y, dtype=_FLOATS, ensure_min_samples=2, y_numeric=regression
+            )
         if not categorical_columns(X):
             return validate_data(
                 self,
                 X,
                 y,
-                dtype=[np.float64, np.float32],
+                dtype=_FLOATS,
                 ensure_all_finite="allow-nan",
                 ensure_min_samples=2,
                 y_numeric=regression,
@@ -185,12 +199,13 @@ class _BaseNAS(BaseEstimator):
         return X, y
 
     def _validated_X(self, X: Any) -> Any:
-        """``X`` checked against what ``fit`` saw (feature count and names)."""
+        """``X`` checked against what ``fit`` saw (feature count and names, image shape)."""
+        if self.image_shape_ is not None:
+            X, _ = image_rows(X, self.image_shape_)
+            return validate_data(self, X, reset=False, dtype=_FLOATS)
         if categorical_columns(X):
             return validate_data(self, X, reset=False, skip_check_array=True)
-        return validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
-        )
+        return validate_data(self, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")
 
     def _validate_and_search(self, X: Any, y: Any, sample_weight: Any) -> None:
         """Validate, search, ensemble, and set every fitted attribute (or raise first)."""
@@ -214,7 +229,10 @@ class _BaseNAS(BaseEstimator):
 
         rng = check_random_state(self.random_state)
         split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        preprocessor = make_tabular_preprocessor(X).fit(X)
+        if self.image_shape_ is None:
+            preprocessor = make_tabular_preprocessor(X).fit(X)
+        else:
+            preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
         split = make_split(
             preprocessor.transform(X),
             y_encoded,
@@ -222,6 +240,7 @@ class _BaseNAS(BaseEstimator):
             validation_fraction=self.validation_fraction,
             seed=int(split_seed),
             sample_weight=sample_weight,
+            image_shape=self.image_shape_,
         )
         evaluator = Evaluator(split, scorer.weighted(split.w_valid), device=device)
         history = self._search(evaluator, int(strategy_seed), deadline, time_budget)
@@ -257,7 +276,12 @@ class _BaseNAS(BaseEstimator):
         time_budget: float | None,
     ) -> SearchHistory:
         """Run the strategy; with ``refit``, part of the time budget is kept back for it."""
-        space = default_search_space(self._task, max_epochs=self.max_epochs, families=self.families)
+        space = default_search_space(
+            self._task,
+            max_epochs=self.max_epochs,
+            families=self.families,
+            image_shape=evaluator.split.image_shape,
+        )
         if isinstance(self.strategy, str):
             strategy = _STRATEGIES[self.strategy]()
         else:
@@ -359,10 +383,15 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         Maximum number of trials. Give this (not ``time_budget``) for a run that
         ``random_state`` makes exactly reproducible.
     families : "auto" or list of str, default="auto"
-        Model families to search: the networks ``"mlp"`` and ``"resnet_mlp"``, and
-        the classical ``"hist_gbdt"`` (histogram gradient boosting), ``"linear"``
-        (logistic regression or ridge) and ``"random_forest"`` (random forest or
-        extra trees). ``"auto"`` searches all of them.
+        Model families to search: the networks ``"mlp"``, ``"resnet_mlp"`` and, for
+        images, ``"cnn"``; the classical ``"hist_gbdt"`` (histogram gradient
+        boosting), ``"linear"`` (logistic regression or ridge) and
+        ``"random_forest"`` (random forest or extra trees). ``"auto"`` searches all
+        five on tables, and ``cnn``, ``mlp`` and ``resnet_mlp`` on images.
+    image_shape : tuple of int, default=None
+        ``(C, H, W)`` when the rows of a 2-d ``X`` are flattened images (such as
+        digits' 64 features as ``(1, 8, 8)``). Arrays of shape ``(n, H, W)`` or
+        ``(n, C, H, W)`` are taken as images without it.
     strategy : {"auto", "fused", "tpe", "evolution", "random"} or Strategy, default="auto"
         How candidates are proposed; ``"auto"`` is ``"fused"`` (TPE, then evolution).
     max_epochs : int, default=50
@@ -392,8 +421,11 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
+        Columns of ``X``; for images, values per image (C x H x W).
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when ``X`` had string column names.
+    image_shape_ : tuple of int or None
+        ``(C, H, W)`` of the images ``fit`` saw, None for tables.
     leaderboard_ : pandas.DataFrame
         One row per trial, best first.
     best_params_ : dict
@@ -470,13 +502,13 @@ class NASRegressor(RegressorMixin, _BaseNAS):
 
     Parameters
     ----------
-    time_budget, n_trials, families, strategy, max_epochs, successive_halving, \
+    time_budget, n_trials, families, image_shape, strategy, max_epochs, successive_halving, \
 validation_fraction, ensemble_size, refit, scoring, device, random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes
     ----------
-    n_features_in_, feature_names_in_, leaderboard_, best_params_, best_score_, \
+    n_features_in_, feature_names_in_, image_shape_, leaderboard_, best_params_, best_score_, \
 ensemble_, n_trials_, device_, timings_
         As for :class:`NASClassifier`.
 

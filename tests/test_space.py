@@ -69,7 +69,9 @@ def test_genome_is_frozen_hashable_and_keyed():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"kind": "conv", "width": 8},
+        {"kind": "lstm", "width": 8},
+        {"kind": "dense", "width": 8, "pool": True},
+        {"kind": "conv", "width": 8, "kernel": 4},
         {"kind": "dense", "width": 0},
         {"kind": "dense", "width": 8, "activation": "swish"},
         {"kind": "dense", "width": 8, "dropout": 1.0},
@@ -107,9 +109,9 @@ def test_default_space_families_and_errors():
     assert set(TABULAR_FAMILIES) == set(TABULAR_NEURAL_FAMILIES) | set(CLASSICAL_FAMILIES)
     assert default_search_space("regression", max_epochs=5, families="mlp").family_names == ("mlp",)
     with pytest.raises(ValueError, match="families must be"):
-        default_search_space("regression", max_epochs=5, families=["cnn"])
+        default_search_space("regression", max_epochs=5, families=["transformer"])
     with pytest.raises(KeyError, match="No family"):
-        default_search_space("regression", max_epochs=5)["cnn"]
+        default_search_space("regression", max_epochs=5)["transformer"]
 
 
 def test_default_point_is_the_documented_default():
@@ -122,6 +124,8 @@ def test_default_point_is_the_documented_default():
         "optimizer__weight_decay": 1e-4,
         "max_epochs": 30,
         "class_weight": None,
+        "aug__noise": 0.0,
+        "aug__mixup": 0.0,
     }
     assert genome.key() == "mlp:dense256-relu-d0.1-none|dense256-relu-d0.1-none"
     assert np.isclose(family.dimensions["lr"].default_value, 2e-3)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +12,8 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
 __all__ = ["DataSplit", "TensorBatchIterator", "balanced_weights", "make_split"]
+
+Batch = tuple[torch.Tensor, ...]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class DataSplit:
         Standardisation of regression targets (0 and 1 for classification).
     w_train, w_valid : ndarray of float32 or None
         Sample weights, each scaled to mean one; None when ``fit`` got none.
+    image_shape : tuple of int or None
+        ``(C, H, W)`` when the rows are flattened images.
     """
 
     task: str
@@ -45,6 +50,7 @@ class DataSplit:
     target_scale: float = 1.0
     w_train: np.ndarray | None = field(default=None, repr=False)
     w_valid: np.ndarray | None = field(default=None, repr=False)
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def n_features(self) -> int:
@@ -70,6 +76,7 @@ def make_split(
     validation_fraction: float,
     seed: int,
     sample_weight: np.ndarray | None = None,
+    image_shape: tuple[int, int, int] | None = None,
 ) -> DataSplit:
     """Hold out validation data: stratified for classification where every class allows it.
 
@@ -86,6 +93,8 @@ def make_split(
         Seed of the split.
     sample_weight : ndarray of shape (n_samples,) or None
         Non-negative row weights.
+    image_shape : tuple of int or None
+        ``(C, H, W)`` when the rows are flattened images.
 
     Returns
     -------
@@ -102,12 +111,10 @@ def make_split(
         *arrays, test_size=validation_fraction, random_state=seed, stratify=stratify
     )
     X_train, X_valid, y_train, y_valid = parts[:4]
-    weights = {}
+    extra: dict[str, Any] = {"image_shape": image_shape}
     if sample_weight is not None:
-        weights = {
-            "w_train": _mean_one(parts[4], "training"),
-            "w_valid": _mean_one(parts[5], "validation"),
-        }
+        extra["w_train"] = _mean_one(parts[4], "training")
+        extra["w_valid"] = _mean_one(parts[5], "validation")
     X_train = np.ascontiguousarray(X_train, dtype=np.float32)
     X_valid = np.ascontiguousarray(X_valid, dtype=np.float32)
     if task == "classification":
@@ -119,7 +126,7 @@ def make_split(
             y_valid.astype(np.int64),
             y_valid_true=y_valid.astype(np.int64),
             n_outputs=int(y.max()) + 1,
-            **weights,
+            **extra,
         )
     w_train = None if sample_weight is None else parts[4]
     mean = float(np.average(y_train, weights=w_train))
@@ -134,7 +141,7 @@ def make_split(
         n_outputs=1,
         target_mean=mean,
         target_scale=scale,
-        **weights,
+        **extra,
     )
 
 
@@ -172,16 +179,25 @@ class TensorBatchIterator:
     Parameters
     ----------
     dataset : torch.utils.data.TensorDataset
-        Holds ``(X, y)`` tensors, already on the training device.
+        Holds ``(X, y)`` or ``(X, y, weight)`` tensors, already on the training device.
     batch_size : int
     shuffle : bool, default=False
         Draw a new permutation (from torch's global generator) every epoch.
+    augmentation : callable or None, default=None
+        Applied to every batch (the training iterator's only).
     """
 
-    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int,
+        shuffle: bool = False,
+        augmentation: Callable[[Batch], Batch] | None = None,
+    ) -> None:
         self.tensors = dataset.tensors
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.augmentation = augmentation
         n = len(self.tensors[0])
         starts = list(range(0, n, self.batch_size))
         if len(starts) > 1 and n - starts[-1] == 1:
@@ -191,7 +207,13 @@ class TensorBatchIterator:
     def __len__(self) -> int:
         return len(self._bounds)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+    def __iter__(self) -> Iterator[Batch]:
+        if self.augmentation is None:
+            yield from self._batches()
+        else:
+            yield from map(self.augmentation, self._batches())
+
+    def _batches(self) -> Iterator[Batch]:
         if not self.shuffle:
             for start, stop in self._bounds:
                 yield tuple(tensor[start:stop] for tensor in self.tensors)

@@ -193,6 +193,7 @@ class Evaluator:
             callbacks=callbacks,
             device=self.device,
             weighted=weighted,
+            image_shape=self.split.image_shape,
         )
 
     def _member(self, candidate: Candidate, module: torch.nn.Module) -> NeuralMember:
@@ -204,6 +205,7 @@ class Evaluator:
             task=self.split.task,
             target_mean=self.split.target_mean,
             target_scale=self.split.target_scale,
+            image_shape=self.split.image_shape,
         )
 
     def _classical_member(self, estimator: Any) -> ClassicalMember:

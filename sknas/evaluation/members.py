@@ -64,6 +64,8 @@ class NeuralMember:
         The module's ``state_dict`` as numpy arrays.
     target_mean, target_scale : float
         Maps standardised regression outputs back to the target's scale.
+    image_shape : tuple of int or None
+        ``(C, H, W)`` when the input rows are flattened images.
     """
 
     genome: Genome
@@ -73,6 +75,7 @@ class NeuralMember:
     weights: dict[str, np.ndarray] = field(repr=False)
     target_mean: float = 0.0
     target_scale: float = 1.0
+    image_shape: tuple[int, int, int] | None = None
 
     @classmethod
     def from_module(cls, module: nn.Module, **kwargs) -> NeuralMember:
@@ -89,7 +92,7 @@ class NeuralMember:
     def to_module(self, dtype: torch.dtype = torch.float64) -> GenomeNet:
         """Rebuild the module on CPU (without consuming any random numbers)."""
         with torch.device("meta"):
-            module = GenomeNet(self.genome, self.n_features, self.n_outputs)
+            module = GenomeNet(self.genome, self.n_features, self.n_outputs, self.image_shape)
         state = {
             k: torch.from_numpy(v).to(dtype) if v.dtype.kind == "f" else torch.from_numpy(v)
             for k, v in self.weights.items()

@@ -12,6 +12,7 @@ from torch.utils.data import TensorDataset
 
 from ..space.modules import GenomeNet
 from ..trial import Candidate
+from .augmentation import Augmentation
 from .data import TensorBatchIterator
 
 __all__ = ["OPTIMIZERS", "SearchNet", "make_net"]
@@ -72,11 +73,14 @@ def make_net(
     callbacks: Sequence[tuple[str, Callback]],
     device: str = "cpu",
     weighted: bool = False,
+    image_shape: tuple[int, int, int] | None = None,
 ) -> SearchNet:
     """A ``skorch.NeuralNet`` for ``candidate``, validating on ``valid_dataset`` every epoch.
 
     With ``valid_dataset=None`` the net trains without validation (refitting).
     ``weighted=True`` when the datasets carry a third tensor of sample weights.
+    ``image_shape`` is ``(C, H, W)`` when the rows are flattened images. The
+    ``aug__*`` parameters become the training iterator's :class:`Augmentation`.
 
     ``candidate.params`` are skorch parameter paths and go to the net unchanged,
     except ``optimizer`` (a name from :data:`OPTIMIZERS`) and ``max_epochs``
@@ -86,6 +90,9 @@ def make_net(
     optimizer = OPTIMIZERS[params.pop("optimizer", "adamw")]
     params.pop("max_epochs", None)
     params.pop("class_weight", None)  # applied to the sample weights by the evaluator
+    n_classes = n_outputs if task == "classification" else 0
+    augmentation = Augmentation.from_params(params, image_shape, n_classes)
+    params = {k: v for k, v in params.items() if not k.startswith("aug__")}
     if weighted:
         params["criterion__reduction"] = "none"
     if optimizer is torch.optim.SGD:
@@ -96,11 +103,13 @@ def make_net(
         module__genome=candidate.genome,
         module__n_features=n_features,
         module__n_outputs=n_outputs,
+        module__image_shape=image_shape,
         criterion=criterion,
         optimizer=optimizer,
         max_epochs=candidate.budget_epochs,
         iterator_train=TensorBatchIterator,
         iterator_train__shuffle=True,
+        iterator_train__augmentation=augmentation,
         iterator_valid=TensorBatchIterator,
         train_split=None if valid_dataset is None else predefined_split(valid_dataset),
         callbacks=list(callbacks),

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
-from .genome import ACTIVATIONS, Genome, LayerGene
+from .genome import ACTIVATIONS, KERNELS, Genome, LayerGene, max_pools
 from .params import Categorical, Dimension, Float, Int
 
 __all__ = [
     "ARCH_PREFIX",
     "CLASSICAL_FAMILIES",
     "FamilySpace",
+    "IMAGE_FAMILIES",
     "SearchSpace",
     "TABULAR_FAMILIES",
     "TABULAR_NEURAL_FAMILIES",
@@ -33,6 +35,10 @@ TABULAR_NEURAL_FAMILIES = ("mlp", "resnet_mlp")
 CLASSICAL_FAMILIES = ("hist_gbdt", "linear", "random_forest")
 #: The default for tabular data; each family's default configuration is tried in this order.
 TABULAR_FAMILIES = ("mlp", "hist_gbdt", "resnet_mlp", "linear", "random_forest")
+#: The default for images.
+IMAGE_FAMILIES = ("cnn", "mlp")
+AUGMENT_PREFIX = "aug__"
+Image = tuple[int, int, int] | None
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,18 @@ class FamilySpace:
     build_genome : callable or None
         Maps the ``arch__*`` values (prefix removed) to a :class:`Genome`;
         None for families without one.
+    image_shape : tuple of int or None
+        ``(C, H, W)`` of image inputs; genomes must fit it (see :meth:`accepts`).
     """
 
     name: str
     dimensions: Mapping[str, Dimension]
     build_genome: Callable[[dict[str, Any]], Genome] | None = field(default=None, compare=False)
+    image_shape: Image = None
+
+    def accepts(self, genome: Genome | None) -> bool:
+        """Whether ``genome`` can be a candidate of this family (it fits the inputs)."""
+        return genome is None or genome.fits(self.image_shape)
 
     @property
     def is_neural(self) -> bool:
@@ -120,14 +133,33 @@ def _class_weight(task: str) -> dict[str, Dimension]:
     return {"class_weight": Categorical((None, "balanced"), default=None)}
 
 
-def _training_dimensions(task: str, max_epochs: int) -> dict[str, Dimension]:
-    return {
-        "lr": Float(1e-4, 3e-2, log=True, default=2e-3),
-        "batch_size": Categorical((32, 64, 128, 256, 512), default=64),
-        "optimizer": Categorical(("adamw", "adam", "sgd"), default="adamw"),
-        "optimizer__weight_decay": Float(1e-6, 1e-2, log=True, default=1e-4),
-        "max_epochs": Int(max(1, math.ceil(max_epochs / 3)), max_epochs, default=max_epochs),
-    } | _class_weight(task)
+def _augmentation(image_shape: Image) -> dict[str, Dimension]:
+    """Searched training-batch augmentation: image shifts, flips and cutout, or, for
+    tabular rows, gaussian noise (in standard deviations) and mixup (its Beta alpha)."""
+    if image_shape is None:
+        dims = {"noise": Float(0.0, 0.3, default=0.0), "mixup": Float(0.0, 0.4, default=0.0)}
+    else:
+        side = min(image_shape[1:])
+        dims = {
+            "shift": Int(0, max(1, side // 8), default=0),
+            "flip": Categorical((False, True), default=False),
+            "cutout": Int(0, side // 2, default=0),
+        }
+    return {AUGMENT_PREFIX + name: dim for name, dim in dims.items()}
+
+
+def _training_dimensions(task: str, max_epochs: int, image_shape: Image) -> dict[str, Dimension]:
+    return (
+        {
+            "lr": Float(1e-4, 3e-2, log=True, default=2e-3),
+            "batch_size": Categorical((32, 64, 128, 256, 512), default=64),
+            "optimizer": Categorical(("adamw", "adam", "sgd"), default="adamw"),
+            "optimizer__weight_decay": Float(1e-6, 1e-2, log=True, default=1e-4),
+            "max_epochs": Int(max(1, math.ceil(max_epochs / 3)), max_epochs, default=max_epochs),
+        }
+        | _class_weight(task)
+        | _augmentation(image_shape)
+    )
 
 
 def _mlp_genome(arch: dict[str, Any]) -> Genome:
@@ -158,8 +190,47 @@ def _arch(**dimensions: Dimension) -> dict[str, Dimension]:
     return {ARCH_PREFIX + name: dim for name, dim in dimensions.items()}
 
 
-def _mlp_family(task: str, max_epochs: int) -> FamilySpace:
-    dimensions = _training_dimensions(task, max_epochs) | _arch(
+def _cnn_genome(arch: dict[str, Any], image_shape: tuple[int, int, int]) -> Genome:
+    """``n_blocks`` convolution stages (channels doubling after each pooling, which
+    stops before the image shrinks below one pixel), then a dense layer."""
+    layers, channels = [], int(arch["channels"])
+    pools_left = max_pools(image_shape)
+    for _ in range(int(arch["n_blocks"])):
+        pool = pools_left > 0
+        kind = "residual_conv" if arch["residual"] and layers else "conv"
+        conv = LayerGene(
+            kind, channels, arch["activation"], 0.0, arch["norm"], arch["kernel"], pool
+        )
+        layers.append(conv)
+        if pool:
+            pools_left -= 1
+            if kind == "conv":
+                channels = min(channels * 2, 512)
+    layers.append(LayerGene("dense", int(arch["head_width"]), arch["activation"], arch["dropout"]))
+    return Genome("cnn", tuple(layers))
+
+
+def _cnn_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
+    if image_shape is None:
+        raise ValueError(
+            "The 'cnn' family needs image inputs: X of shape (n, H, W) or (n, C, H, W), "
+            "or flat rows with image_shape=(C, H, W)."
+        )
+    dimensions = _training_dimensions(task, max_epochs, image_shape) | _arch(
+        n_blocks=Int(1, 4, default=2),
+        channels=Int(8, 128, log=True, default=32),
+        kernel=Categorical(KERNELS, default=3),
+        residual=Categorical((False, True), default=False),
+        activation=Categorical(ACTIVATIONS, default="relu"),
+        norm=Categorical(("batch", "none", "layer"), default="batch"),
+        head_width=Int(16, 512, log=True, default=128),
+        dropout=Float(0.0, 0.5, default=0.2),
+    )
+    return FamilySpace("cnn", dimensions, partial(_cnn_genome, image_shape=image_shape))
+
+
+def _mlp_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
+    dimensions = _training_dimensions(task, max_epochs, image_shape) | _arch(
         n_layers=Int(1, 4, default=2),
         width=Int(16, 1024, log=True, default=256),
         shape=Categorical(("constant", "funnel"), default="constant"),
@@ -170,8 +241,8 @@ def _mlp_family(task: str, max_epochs: int) -> FamilySpace:
     return FamilySpace("mlp", dimensions, _mlp_genome)
 
 
-def _resnet_mlp_family(task: str, max_epochs: int) -> FamilySpace:
-    dimensions = _training_dimensions(task, max_epochs) | _arch(
+def _resnet_mlp_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
+    dimensions = _training_dimensions(task, max_epochs, image_shape) | _arch(
         width=Int(16, 512, log=True, default=128),
         n_blocks=Int(1, 4, default=2),
         hidden_factor=Categorical((1, 2, 4), default=2),
@@ -182,7 +253,7 @@ def _resnet_mlp_family(task: str, max_epochs: int) -> FamilySpace:
     return FamilySpace("resnet_mlp", dimensions, _resnet_mlp_genome)
 
 
-def _hist_gbdt_family(task: str, max_epochs: int) -> FamilySpace:
+def _hist_gbdt_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
     dimensions = {
         "learning_rate": Float(0.01, 0.3, log=True, default=0.1),
         "max_iter": Int(50, 500, log=True, default=100),
@@ -194,7 +265,7 @@ def _hist_gbdt_family(task: str, max_epochs: int) -> FamilySpace:
     return FamilySpace("hist_gbdt", dimensions)
 
 
-def _linear_family(task: str, max_epochs: int) -> FamilySpace:
+def _linear_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
     if task == "classification":  # logistic regression
         dimensions = {"C": Float(1e-3, 1e3, log=True, default=1.0)} | _class_weight(task)
     else:  # ridge
@@ -202,7 +273,7 @@ def _linear_family(task: str, max_epochs: int) -> FamilySpace:
     return FamilySpace("linear", dimensions)
 
 
-def _random_forest_family(task: str, max_epochs: int) -> FamilySpace:
+def _random_forest_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
     dimensions = {
         "estimator": Categorical(("random_forest", "extra_trees"), default="random_forest"),
         "n_estimators": Int(50, 300, log=True, default=100),
@@ -214,7 +285,8 @@ def _random_forest_family(task: str, max_epochs: int) -> FamilySpace:
     return FamilySpace("random_forest", dimensions)
 
 
-_FAMILY_FACTORIES: dict[str, Callable[[str, int], FamilySpace]] = {
+_FAMILY_FACTORIES: dict[str, Callable[[str, int, Image], FamilySpace]] = {
+    "cnn": _cnn_family,
     "mlp": _mlp_family,
     "resnet_mlp": _resnet_mlp_family,
     "hist_gbdt": _hist_gbdt_family,
@@ -224,9 +296,13 @@ _FAMILY_FACTORIES: dict[str, Callable[[str, int], FamilySpace]] = {
 
 
 def default_search_space(
-    task: str, *, max_epochs: int, families: Sequence[str] | str = "auto"
+    task: str,
+    *,
+    max_epochs: int,
+    families: Sequence[str] | str = "auto",
+    image_shape: Image = None,
 ) -> SearchSpace:
-    """The default space for a task.
+    """The default space for a task and input kind.
 
     Parameters
     ----------
@@ -235,7 +311,10 @@ def default_search_space(
     max_epochs : int
         Upper bound of the searched epoch count of the neural families.
     families : "auto" or sequence of str
-        Family names to include; ``"auto"`` is :data:`TABULAR_FAMILIES`.
+        Family names to include; ``"auto"`` is :data:`TABULAR_FAMILIES`, or
+        :data:`IMAGE_FAMILIES` for images.
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` when the input rows are images.
 
     Returns
     -------
@@ -244,7 +323,8 @@ def default_search_space(
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     if isinstance(families, str):
-        names = TABULAR_FAMILIES if families == "auto" else (families,)
+        auto = TABULAR_FAMILIES if image_shape is None else IMAGE_FAMILIES
+        names = auto if families == "auto" else (families,)
     else:
         names = tuple(families)
     unknown = [name for name in names if name not in _FAMILY_FACTORIES]
@@ -253,4 +333,5 @@ def default_search_space(
             f"families must be 'auto' or a non-empty list of {sorted(_FAMILY_FACTORIES)}, "
             f"got {list(names)}."
         )
-    return SearchSpace(tuple(_FAMILY_FACTORIES[name](task, max_epochs) for name in names))
+    spaces = [_FAMILY_FACTORIES[name](task, max_epochs, image_shape) for name in names]
+    return SearchSpace(tuple(replace(space, image_shape=image_shape) for space in spaces))

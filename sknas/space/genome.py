@@ -11,11 +11,33 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["ACTIVATIONS", "LAYER_KINDS", "NORMS", "Genome", "LayerGene"]
+__all__ = [
+    "ACTIVATIONS",
+    "CONV_KINDS",
+    "KERNELS",
+    "LAYER_KINDS",
+    "NORMS",
+    "Genome",
+    "LayerGene",
+    "max_pools",
+]
 
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh")
 NORMS = ("none", "batch", "layer")
-LAYER_KINDS = ("dense", "residual")
+CONV_KINDS = ("conv", "residual_conv")
+LAYER_KINDS = ("dense", "residual") + CONV_KINDS
+KERNELS = (3, 5)
+
+
+def max_pools(image_shape: tuple[int, ...]) -> int:
+    """How many 2x2 poolings an image of ``(C, H, W)`` allows before it is 1 pixel wide.
+
+    Examples
+    --------
+    >>> max_pools((1, 8, 8)), max_pools((3, 32, 32)), max_pools((1, 5, 9))
+    (3, 5, 2)
+    """
+    return max(0, int(min(image_shape[1:])).bit_length() - 1)
 
 
 @dataclass(frozen=True)
@@ -24,18 +46,24 @@ class LayerGene:
 
     Parameters
     ----------
-    kind : {"dense", "residual"}
+    kind : {"dense", "residual", "conv", "residual_conv"}
         ``"dense"``: linear -> norm -> activation -> dropout, output size ``width``.
         ``"residual"``: a pre-norm block ``x + W2(dropout(act(W1(norm(x)))))`` whose
         hidden size is ``width``; its output size equals its input size.
+        ``"conv"`` and ``"residual_conv"``: the same on images, with ``kernel`` x
+        ``kernel`` convolutions and ``width`` channels (spatial dropout).
     width : int
-        Output size of a dense layer, hidden size of a residual block.
+        Output size (channels) of a dense (conv) layer, hidden size of a residual block.
     activation : str
         One of :data:`ACTIVATIONS`.
     dropout : float
         Dropout probability in ``[0, 1)``.
     norm : str
-        One of :data:`NORMS`.
+        One of :data:`NORMS` (``"layer"`` on images normalises over channels and pixels).
+    kernel : int
+        Convolution kernel size, one of :data:`KERNELS` (convolutions only).
+    pool : bool
+        A 2x2 max-pooling after the layer, halving height and width (convolutions only).
     """
 
     kind: str
@@ -43,6 +71,8 @@ class LayerGene:
     activation: str = "relu"
     dropout: float = 0.0
     norm: str = "none"
+    kernel: int = 3
+    pool: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in LAYER_KINDS:
@@ -55,13 +85,28 @@ class LayerGene:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}.")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}.")
+        if self.pool and self.kind not in CONV_KINDS:
+            raise ValueError(f"only convolutions pool, not a {self.kind!r} layer.")
         # Canonical field types, so that equal genes have equal keys and hashes.
         object.__setattr__(self, "width", int(self.width))
         object.__setattr__(self, "dropout", round(float(self.dropout), 3))
+        object.__setattr__(self, "kernel", int(self.kernel))
+        object.__setattr__(self, "pool", bool(self.pool))
+
+    @property
+    def is_conv(self) -> bool:
+        """Whether the layer works on images."""
+        return self.kind in CONV_KINDS
 
     def key(self) -> str:
-        """A short canonical string, e.g. ``'dense256-relu-d0.1-batch'``."""
-        return f"{self.kind}{self.width}-{self.activation}-d{self.dropout:g}-{self.norm}"
+        """A short canonical string, e.g. ``'dense256-relu-d0.1-batch'``.
+
+        Convolutions add their kernel and a ``p`` when they pool: ``'conv32k3p-relu-d0-batch'``.
+        """
+        shape = f"k{self.kernel}{'p' if self.pool else ''}" if self.is_conv else ""
+        return f"{self.kind}{self.width}{shape}-{self.activation}-d{self.dropout:g}-{self.norm}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +134,24 @@ class Genome:
     def key(self) -> str:
         """Canonical string identity, stable across processes (for deduplication)."""
         return f"{self.family}:" + "|".join(layer.key() for layer in self.layers)
+
+    @property
+    def n_pools(self) -> int:
+        """Number of poolings (each halves the image's height and width)."""
+        return sum(layer.pool for layer in self.layers)
+
+    def fits(self, image_shape: tuple[int, ...] | None) -> bool:
+        """Whether the genome can run on inputs of ``image_shape`` (None: flat rows).
+
+        Convolutions come first and need images; they may pool at most
+        :func:`max_pools` times, so that the image never shrinks below one pixel.
+        """
+        kinds = [layer.is_conv for layer in self.layers]
+        if not any(kinds):
+            return True
+        if image_shape is None or kinds != sorted(kinds, reverse=True):
+            return False
+        return self.n_pools <= max_pools(image_shape)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation."""

@@ -12,11 +12,11 @@ __all__ = ["GenomeNet"]
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
 
 
-def _norm(kind: str, width: int) -> nn.Module:
+def _norm(kind: str, width: int, images: bool = False) -> nn.Module:
     if kind == "batch":
-        return nn.BatchNorm1d(width)
-    if kind == "layer":
-        return nn.LayerNorm(width)
+        return nn.BatchNorm2d(width) if images else nn.BatchNorm1d(width)
+    if kind == "layer":  # on images: over channels and pixels
+        return nn.GroupNorm(1, width) if images else nn.LayerNorm(width)
     return nn.Identity()
 
 
@@ -47,6 +47,37 @@ class _Residual(nn.Module):
         return x + self.branch(x)
 
 
+class _Conv(nn.Sequential):
+    def __init__(self, n_in: int, gene: LayerGene) -> None:
+        super().__init__(
+            nn.Conv2d(n_in, gene.width, gene.kernel, padding=gene.kernel // 2),
+            _norm(gene.norm, gene.width, images=True),
+            _ACTIVATIONS[gene.activation](),
+            nn.Dropout2d(gene.dropout),
+        )
+
+
+class _ResidualConv(nn.Module):
+    """Pre-norm residual block on images: ``x + C2(dropout(act(C1(norm(x)))))``."""
+
+    def __init__(self, n_in: int, gene: LayerGene) -> None:
+        super().__init__()
+        padding = gene.kernel // 2
+        self.branch = nn.Sequential(
+            _norm(gene.norm, n_in, images=True),
+            nn.Conv2d(n_in, gene.width, gene.kernel, padding=padding),
+            _ACTIVATIONS[gene.activation](),
+            nn.Dropout2d(gene.dropout),
+            nn.Conv2d(gene.width, n_in, gene.kernel, padding=padding),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.branch(x)
+
+
+_LAYERS = {"dense": _Dense, "residual": _Residual, "conv": _Conv, "residual_conv": _ResidualConv}
+
+
 class GenomeNet(nn.Module):
     """A feed-forward network built from a genome.
 
@@ -59,6 +90,9 @@ class GenomeNet(nn.Module):
     n_outputs : int
         Output size (number of classes, or 1 for regression); outputs are logits
         or standardised regression values.
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` of the images the flat input rows hold. Convolutions see
+        the rows as images; global average pooling then feeds the dense layers.
 
     Examples
     --------
@@ -66,20 +100,43 @@ class GenomeNet(nn.Module):
     >>> net = GenomeNet(Genome("mlp", (LayerGene("dense", 8),)), n_features=4, n_outputs=3)
     >>> net(torch.zeros(2, 4)).shape
     torch.Size([2, 3])
+    >>> cnn = Genome("cnn", (LayerGene("conv", 8, pool=True), LayerGene("dense", 16)))
+    >>> GenomeNet(cnn, 64, 10, image_shape=(1, 8, 8))(torch.zeros(2, 64)).shape
+    torch.Size([2, 10])
     """
 
-    def __init__(self, genome: Genome, n_features: int, n_outputs: int) -> None:
+    def __init__(
+        self,
+        genome: Genome,
+        n_features: int,
+        n_outputs: int,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        width = n_features
+        if not genome.fits(image_shape):
+            raise ValueError(f"Genome {genome.key()} does not fit inputs of shape {image_shape}.")
+        has_conv = any(gene.is_conv for gene in genome.layers)
+        self.image_shape = tuple(image_shape) if has_conv else None  # to unflatten rows
+        convs: list[nn.Module] = []
+        dense: list[nn.Module] = []
+        width = image_shape[0] if has_conv else n_features
         for gene in genome.layers:
-            if gene.kind == "dense":
-                layers.append(_Dense(width, gene))
-                width = gene.width
+            if gene.is_conv:
+                convs.append(_LAYERS[gene.kind](width, gene))
+                if gene.pool:
+                    convs.append(nn.MaxPool2d(2))
             else:
-                layers.append(_Residual(width, gene))
-        self.body = nn.Sequential(*layers)
+                if convs and not dense:  # images become channel vectors
+                    convs += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+                dense.append(_LAYERS[gene.kind](width, gene))
+            if gene.kind in ("dense", "conv"):
+                width = gene.width
+        if convs and not dense:
+            convs += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.body = nn.Sequential(*convs, *dense)
         self.head = nn.Linear(width, n_outputs)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.image_shape is not None:
+            X = X.view(-1, *self.image_shape)
         return self.head(self.body(X))

@@ -2,7 +2,8 @@
 
 Evolution applies exactly one mutation per child. Architecture mutations act on a
 :class:`Genome`; parameter mutations perturb one training parameter inside its
-:class:`~sknas.space.FamilySpace` dimension.
+:class:`~sknas.space.FamilySpace` dimension. A child that would not fit the family's
+inputs (a convolution network pooling an image below one pixel) is never returned.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from .families import FamilySpace
-from .genome import ACTIVATIONS, NORMS, Genome, LayerGene
+from .genome import ACTIVATIONS, KERNELS, NORMS, Genome, LayerGene
 from .params import Categorical, Float, Int
 
 __all__ = ["MAX_LAYERS", "MAX_WIDTH", "MIN_WIDTH", "mutate"]
 
 MAX_LAYERS = 8
+_MAX_TRIES = 20
 MIN_WIDTH = 8
 MAX_WIDTH = 2048
 
@@ -45,10 +47,11 @@ def _mutable_index(genome: Genome, rng: np.random.Generator) -> int:
 
 
 def _add_layer(genome, params, family, rng):
+    """Insert a copy of a layer after it (a convolution's copy does not pool)."""
     index = int(rng.integers(len(genome.layers)))
     copy_of = genome.layers[index]
     layers = list(genome.layers)
-    layers.insert(index + 1, copy_of)
+    layers.insert(index + 1, replace(copy_of, pool=False))
     return replace(genome, layers=tuple(layers)), params
 
 
@@ -91,12 +94,38 @@ def _change_dropout(genome, params, family, rng):
     return _with_layer(genome, index, replace(layer, dropout=dropout)), params
 
 
+_SKIP_TOGGLE = {
+    "dense": "residual",
+    "residual": "dense",
+    "conv": "residual_conv",
+    "residual_conv": "conv",
+}
+
+
 def _toggle_skip(genome, params, family, rng):
-    """Turn a dense layer (not the first) into a residual block of that hidden size, or back."""
+    """Turn a layer (not the first) into a residual block of that hidden size, or back."""
     index = int(rng.integers(1, len(genome.layers)))
     layer = genome.layers[index]
-    kind = "dense" if layer.kind == "residual" else "residual"
-    return _with_layer(genome, index, replace(layer, kind=kind)), params
+    return _with_layer(genome, index, replace(layer, kind=_SKIP_TOGGLE[layer.kind])), params
+
+
+def _conv_index(genome: Genome, rng: np.random.Generator) -> int:
+    convs = [i for i, layer in enumerate(genome.layers) if layer.is_conv]
+    return convs[int(rng.integers(len(convs)))]
+
+
+def _change_kernel(genome, params, family, rng):
+    index = _conv_index(genome, rng)
+    layer = genome.layers[index]
+    kernel = _pick(rng, [k for k in KERNELS if k != layer.kernel])
+    return _with_layer(genome, index, replace(layer, kernel=kernel)), params
+
+
+def _toggle_pool(genome, params, family, rng):
+    """Add or remove the pooling after a convolution."""
+    index = _conv_index(genome, rng)
+    layer = genome.layers[index]
+    return _with_layer(genome, index, replace(layer, pool=not layer.pool)), params
 
 
 def _perturb_param(genome, params, family, rng):
@@ -138,6 +167,8 @@ def _applicable(genome: Genome) -> list[Mutation]:
         mutations.append(_remove_layer)
     if len(genome.layers) > 1:
         mutations.append(_toggle_skip)
+    if any(layer.is_conv for layer in genome.layers):
+        mutations += [_change_kernel, _toggle_pool]
     return mutations
 
 
@@ -170,6 +201,12 @@ def mutate(
     >>> (child, child_params) != (genome, params)
     True
     """
-    operation = _pick(rng, _applicable(genome))
-    child, child_params = operation(genome, dict(params), family, rng)
+    for _ in range(_MAX_TRIES):
+        operation = _pick(rng, _applicable(genome))
+        child, child_params = operation(genome, dict(params), family, rng)
+        if family.accepts(child):
+            break
+    else:  # no architecture change fitted: change a training parameter instead
+        operation = _perturb_param
+        child, child_params = operation(genome, dict(params), family, rng)
     return child, child_params, operation.__name__.lstrip("_")
