@@ -6,6 +6,7 @@ Only :mod:`sknas.space.modules` imports torch; everything else here is plain dat
 from .families import (
     ARCH_PREFIX,
     CLASSICAL_FAMILIES,
+    IMAGE_FAMILIES,
     TABULAR_FAMILIES,
     TABULAR_NEURAL_FAMILIES,
     FamilySpace,
@@ -18,6 +19,7 @@ from .params import Categorical, Dimension, Float, Int
 __all__ = [
     "ARCH_PREFIX",
     "CLASSICAL_FAMILIES",
+    "IMAGE_FAMILIES",
     "TABULAR_FAMILIES",
     "TABULAR_NEURAL_FAMILIES",
     "Categorical",
