@@ -8,12 +8,14 @@ This module validates, encodes and wires parts together; the algorithms live in
 from __future__ import annotations
 
 import copy
+import os
 import time
 import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, column_or_1d
@@ -26,6 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._search import run_search
+from .checkpoint import MemoryJournal, SearchJournal, fingerprint
 from .ensemble import FittedEnsemble, refit_members, select_members
 from .evaluation import Evaluator, make_split
 from .exceptions import SearchFailedError
@@ -85,6 +88,13 @@ def _log_trial(result: TrialResult, history: SearchHistory) -> None:
     )
 
 
+def _as_array(X: Any) -> np.ndarray:
+    """``X`` as an array for fingerprinting (a DataFrame: its rows' hashes)."""
+    if isinstance(X, pd.DataFrame):
+        return pd.util.hash_pandas_object(X, index=False).to_numpy()
+    return np.asarray(X)
+
+
 def _drop_zero_weight_rows(
     X: Any, y: np.ndarray, sample_weight: np.ndarray
 ) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -122,6 +132,8 @@ class _BaseNAS(BaseEstimator):
         "refit": ["boolean"],
         "scoring": [StrOptions(set(SCORINGS["classification"] + SCORINGS["regression"])), None],
         "device": [str],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -141,6 +153,8 @@ class _BaseNAS(BaseEstimator):
         refit: bool = True,
         scoring: str | None = None,
         device: str = "auto",
+        checkpoint_dir: str | os.PathLike | None = None,
+        warm_start: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -156,11 +170,18 @@ class _BaseNAS(BaseEstimator):
         self.refit = refit
         self.scoring = scoring
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "ensemble_")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_warm_journal", None)  # every trial's model: for warm starts, not serving
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -229,21 +250,27 @@ class _BaseNAS(BaseEstimator):
 
         rng = check_random_state(self.random_state)
         split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
+        seeds = {"split": int(split_seed), "strategy": int(strategy_seed)}
         if self.image_shape_ is None:
             preprocessor = make_tabular_preprocessor(X).fit(X)
         else:
             preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
+        X_model = preprocessor.transform(X)
+        journal = self._journal([X_model, _as_array(X), y_encoded, sample_weight], seeds)
+        if journal is not None:
+            seeds = journal.seeds  # a resumed search keeps its first seeds
         split = make_split(
-            preprocessor.transform(X),
+            X_model,
             y_encoded,
             task=self._task,
             validation_fraction=self.validation_fraction,
-            seed=int(split_seed),
+            seed=int(seeds["split"]),
             sample_weight=sample_weight,
             image_shape=self.image_shape_,
         )
         evaluator = Evaluator(split, scorer.weighted(split.w_valid), device=device)
-        history = self._search(evaluator, int(strategy_seed), deadline, time_budget)
+        history = self._search(evaluator, int(seeds["strategy"]), deadline, time_budget, journal)
+        self._warm_journal = journal if isinstance(journal, MemoryJournal) else None
         best = self._best_trial(history)
         search_done = time.monotonic()
         ensemble, selection_seconds = self._ensemble(history, evaluator, deadline)
@@ -268,14 +295,45 @@ class _BaseNAS(BaseEstimator):
             "total": finished - started,
         }
 
+    def _journal(
+        self, data: list[np.ndarray | None], seeds: dict
+    ) -> SearchJournal | MemoryJournal | None:
+        """Where the search records itself: ``checkpoint_dir``, or memory for ``warm_start``
+        (the previous fit's record when it searched the same ``data`` the same way)."""
+        if self.checkpoint_dir is None and not self.warm_start:
+            return None
+        key = fingerprint(data, self._search_settings())
+        if self.checkpoint_dir is not None:
+            return SearchJournal(self.checkpoint_dir, key, seeds)
+        previous = getattr(self, "_warm_journal", None)
+        if previous is not None and previous.key == key:
+            return previous
+        return MemoryJournal(key, seeds)
+
+    def _search_settings(self) -> dict[str, Any]:
+        """The parameters that shape the search (not its budget, ensemble or logging)."""
+        ignored = {"time_budget", "n_trials", "ensemble_size", "refit", "verbose", "warm_start"}
+        settings = {
+            name: value
+            for name, value in self.get_params(deep=False).items()
+            if name not in ignored | {"checkpoint_dir"}
+        }
+        if not isinstance(self.strategy, str):  # its settings, not its identity
+            settings["strategy"] = [type(self.strategy).__name__, vars(self.strategy)]
+        if not isinstance(self.random_state, Integral):
+            settings["random_state"] = None
+        return settings
+
     def _search(
         self,
         evaluator: Evaluator,
         seed: int,
         deadline: float | None,
         time_budget: float | None,
+        journal: SearchJournal | MemoryJournal | None = None,
     ) -> SearchHistory:
-        """Run the strategy; with ``refit``, part of the time budget is kept back for it."""
+        """Run the strategy, from where ``journal`` stopped if it holds trials; with
+        ``refit``, part of the time budget is kept back for refitting."""
         space = default_search_space(
             self._task,
             max_epochs=self.max_epochs,
@@ -287,6 +345,14 @@ class _BaseNAS(BaseEstimator):
         else:
             strategy = copy.deepcopy(self.strategy)  # never mutate what the user passed
         strategy.reset(space, np.random.default_rng(seed))
+        halving = SuccessiveHalving() if self.successive_halving else None
+        history = SearchHistory()
+        if journal is not None:
+            history.results, state = journal.resume()
+            if state is not None:
+                strategy.load_state_dict(state["strategy"])
+                if halving is not None:
+                    halving.load_state_dict(state["halving"])
         if deadline is not None and self.refit:
             deadline -= REFIT_RESERVE * time_budget
         with verbose_logging(self.verbose):
@@ -295,8 +361,10 @@ class _BaseNAS(BaseEstimator):
                 evaluator,
                 n_trials=self.n_trials,
                 deadline=deadline,
-                halving=SuccessiveHalving() if self.successive_halving else None,
+                halving=halving,
                 callbacks=[_log_trial],
+                history=history,
+                journal=journal,
             )
 
     def _best_trial(self, history: SearchHistory) -> TrialResult:
@@ -412,6 +480,18 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         :data:`sknas.scoring.SCORINGS`; None means accuracy.
     device : {"auto", "cpu", "cuda"}, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present.
+    checkpoint_dir : str or path-like, default=None
+        A directory where the search records every finished trial (atomically).
+        A ``fit`` killed at any moment and started again with the same directory,
+        data and search parameters resumes without re-running finished trials;
+        under a trial budget and ``random_state`` it ends as an uninterrupted run
+        would. A directory written for other data or parameters is refused.
+        Budgets, ``ensemble_size`` and ``refit`` may change between the runs.
+    warm_start : bool, default=False
+        A later ``fit`` on the same data, with the same search parameters,
+        continues this search (the trials already run count towards ``n_trials``;
+        ``time_budget`` is the new call's). The record is kept in memory and is not
+        pickled.
     random_state : int, RandomState instance or None, default=None
         Seeds the split, the search and every network.
     verbose : int, default=0
@@ -503,7 +583,8 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     Parameters
     ----------
     time_budget, n_trials, families, image_shape, strategy, max_epochs, successive_halving, \
-validation_fraction, ensemble_size, refit, scoring, device, random_state, verbose
+validation_fraction, ensemble_size, refit, scoring, device, checkpoint_dir, warm_start, \
+random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
+from .checkpoint import MemoryJournal, SearchJournal
 from .fidelity import SuccessiveHalving
 from .history import SearchHistory
 from .strategies import Strategy
@@ -73,6 +74,8 @@ def run_search(
     deadline: float | None = None,
     halving: SuccessiveHalving | None = None,
     callbacks: Sequence[SearchCallback] = (),
+    history: SearchHistory | None = None,
+    journal: SearchJournal | MemoryJournal | None = None,
 ) -> SearchHistory:
     """Ask, evaluate and tell until the trial budget or the deadline is spent.
 
@@ -91,6 +94,12 @@ def run_search(
         Multi-fidelity schedule: each trial gets its rungs and may be PRUNED at one.
     callbacks : sequence of callable
         Called as ``callback(result, history)`` after every trial.
+    history : SearchHistory or None
+        Trials already run (a resumed search: ``strategy`` and ``halving`` hold the
+        state that followed them); ``n_trials`` counts them.
+    journal : SearchJournal, MemoryJournal or None
+        Records every finished trial and the state after it (not a trial that
+        Ctrl-C cut short), so that a killed search resumes (or a warm start goes on).
 
     Returns
     -------
@@ -100,7 +109,7 @@ def run_search(
     """
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
-    history = SearchHistory()
+    history = history if history is not None else SearchHistory()
 
     def budget_left() -> bool:
         if n_trials is not None and len(history.results) >= n_trials:
@@ -118,6 +127,12 @@ def run_search(
                         halving.record(result)
                     history.add(result)
                     strategy.tell([result])
+                    if journal is not None and not interrupted.is_set():
+                        state = {
+                            "strategy": strategy.state_dict(),
+                            "halving": None if halving is None else halving.state_dict(),
+                        }
+                        journal.record(len(history.results) - 1, result, state)
                     for callback in callbacks:
                         callback(result, history)
         except KeyboardInterrupt:  # outside a trial: while asking, telling or in a callback

@@ -80,6 +80,14 @@ class SuccessiveHalving:
         self.n_rungs = n_rungs
         self.rung_scores: list[list[float]] = [[] for _ in range(n_rungs - 1)]
 
+    def state_dict(self) -> dict[str, list[list[float]]]:
+        """The rung table (plain data), to continue the schedule elsewhere."""
+        return {"rung_scores": [list(scores) for scores in self.rung_scores]}
+
+    def load_state_dict(self, state: dict[str, list[list[float]]]) -> None:
+        """Restore :meth:`state_dict` output."""
+        self.rung_scores = [list(scores) for scores in state["rung_scores"]]
+
     def rungs_for(self, budget_epochs: int) -> tuple[int, ...]:
         """Epoch counts of the rungs for a trial with ``budget_epochs``.
 
