@@ -72,18 +72,29 @@ def _resize_layer(genome, params, family, rng):
     return _with_layer(genome, index, replace(layer, width=width)), params
 
 
-def _change_activation(genome, params, family, rng):
-    index = _mutable_index(genome, rng)
-    layer = genome.layers[index]
-    activation = _pick(rng, [a for a in ACTIVATIONS if a != layer.activation])
-    return _with_layer(genome, index, replace(layer, activation=activation)), params
+def _conv_index(genome: Genome, rng: np.random.Generator) -> int:
+    convs = [i for i, layer in enumerate(genome.layers) if layer.is_conv]
+    return convs[int(rng.integers(len(convs)))]
 
 
-def _change_norm(genome, params, family, rng):
-    index = _mutable_index(genome, rng)
-    layer = genome.layers[index]
-    norm = _pick(rng, [n for n in NORMS if n != layer.norm])
-    return _with_layer(genome, index, replace(layer, norm=norm)), params
+def _change_choice(
+    gene_field: str, choices: tuple, layer_index: Callable[[Genome, np.random.Generator], int]
+) -> Mutation:
+    """A mutation that gives one layer (from ``layer_index``) another of ``choices``."""
+
+    def mutation(genome, params, family, rng):
+        index = layer_index(genome, rng)
+        layer = genome.layers[index]
+        value = _pick(rng, [c for c in choices if c != getattr(layer, gene_field)])
+        return _with_layer(genome, index, replace(layer, **{gene_field: value})), params
+
+    mutation.__name__ = f"_change_{gene_field}"
+    return mutation
+
+
+_change_activation = _change_choice("activation", ACTIVATIONS, _mutable_index)
+_change_norm = _change_choice("norm", NORMS, _mutable_index)
+_change_kernel = _change_choice("kernel", KERNELS, _conv_index)
 
 
 def _change_dropout(genome, params, family, rng):
@@ -107,18 +118,6 @@ def _toggle_skip(genome, params, family, rng):
     index = int(rng.integers(1, len(genome.layers)))
     layer = genome.layers[index]
     return _with_layer(genome, index, replace(layer, kind=_SKIP_TOGGLE[layer.kind])), params
-
-
-def _conv_index(genome: Genome, rng: np.random.Generator) -> int:
-    convs = [i for i, layer in enumerate(genome.layers) if layer.is_conv]
-    return convs[int(rng.integers(len(convs)))]
-
-
-def _change_kernel(genome, params, family, rng):
-    index = _conv_index(genome, rng)
-    layer = genome.layers[index]
-    kernel = _pick(rng, [k for k in KERNELS if k != layer.kernel])
-    return _with_layer(genome, index, replace(layer, kernel=kernel)), params
 
 
 def _toggle_pool(genome, params, family, rng):
