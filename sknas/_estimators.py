@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 
 from ._search import run_search
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
-from .ensemble import FittedEnsemble, refit_members, select_members
+from .ensemble import MAX_CANDIDATES, FittedEnsemble, refit_members, select_members
 from .evaluation import Evaluator, make_split
 from .exceptions import SearchFailedError
 from .fidelity import SuccessiveHalving
@@ -60,6 +60,9 @@ __all__ = ["NASClassifier", "NASRegressor"]
 DEFAULT_TIME_BUDGET = 60.0
 #: Share of ``time_budget`` kept back from the search for ensembling and refitting.
 REFIT_RESERVE = 0.10
+#: Trained models a search keeps (the best-scored; ensemble selection looks at the
+#: best ``MAX_CANDIDATES``, and the margin covers ties broken by log loss).
+KEPT_MODELS = 2 * MAX_CANDIDATES
 _FLOATS = [np.float64, np.float32]
 
 _STRATEGIES = {
@@ -346,9 +349,11 @@ class _BaseNAS(BaseEstimator):
             strategy = copy.deepcopy(self.strategy)  # never mutate what the user passed
         strategy.reset(space, np.random.default_rng(seed))
         halving = SuccessiveHalving() if self.successive_halving else None
-        history = SearchHistory()
+        history = SearchHistory(max_models=KEPT_MODELS)
         if journal is not None:
-            history.results, state = journal.resume()
+            results, state = journal.resume()
+            for result in results:
+                history.add(result)
             if state is not None:
                 strategy.load_state_dict(state["strategy"])
                 if halving is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -38,14 +38,23 @@ class SearchHistory:
     results : list of TrialResult
     interrupted : bool
         Whether the user interrupted the search (Ctrl-C).
+    max_models : int or None
+        Most trained models kept (the best-scored ones), so memory stays flat over
+        long searches; None keeps all.
     """
 
     results: list[TrialResult] = field(default_factory=list)
     interrupted: bool = False
+    max_models: int | None = None
 
     def add(self, result: TrialResult) -> None:
-        """Record one finished trial."""
+        """Record one finished trial; beyond ``max_models`` trained models, release the
+        model (and validation predictions) of the lowest-scored trial holding one."""
         self.results.append(result)
+        holding = [i for i, r in enumerate(self.results) if r.member is not None]
+        if self.max_models is not None and len(holding) > self.max_models:
+            worst = min(holding, key=lambda i: (self.results[i].score, -i))
+            self.results[worst] = replace(self.results[worst], member=None, valid_pred=None)
 
     def completed(self) -> list[TrialResult]:
         """Trials that completed with a finite score."""
@@ -65,7 +74,6 @@ class SearchHistory:
         rows = []
         for result in self.results:
             candidate = result.candidate
-            member = result.member
             rows.append(
                 {
                     "trial_id": candidate.trial_id,
@@ -78,7 +86,7 @@ class SearchHistory:
                     "predict_time": result.predict_time,
                     "n_epochs": result.n_epochs,
                     "budget_epochs": candidate.budget_epochs,
-                    "n_parameters": getattr(member, "n_parameters", None),
+                    "n_parameters": result.n_parameters,
                     "seed": candidate.seed,
                     "genome": candidate.genome.key() if candidate.genome else None,
                     "params": dict(candidate.params),

@@ -89,6 +89,8 @@ class TrialResult:
         Validation scores at the successive-halving rungs the trial reached.
     best_epoch : int
         Epoch whose weights were kept (early stopping restores the best one).
+    n_parameters : int or None
+        Trainable parameters of a network (None for the classical families).
     """
 
     candidate: Candidate
@@ -102,6 +104,7 @@ class TrialResult:
     error: str | None = None
     rung_scores: tuple[float, ...] = ()
     best_epoch: int = 0
+    n_parameters: int | None = None
 
     @property
     def ok(self) -> bool:

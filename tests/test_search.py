@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,9 +14,10 @@ from sklearn.datasets import make_classification
 
 from sknas import NASClassifier
 from sknas._search import run_search
+from sknas.history import SearchHistory
 from sknas.space import default_search_space
 from sknas.strategies import RandomStrategy
-from sknas.trial import TrialResult, TrialState
+from sknas.trial import Candidate, TrialResult, TrialState
 
 
 def _strategy():
@@ -116,3 +118,16 @@ def test_second_ctrl_c_aborts_at_once():
     with pytest.raises(KeyboardInterrupt):
         run_search(_strategy(), swallowing_twice, n_trials=10)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_history_keeps_only_the_best_models(rng):
+    history = SearchHistory(max_models=3)
+    scores = rng.permutation(10) / 10
+    for i, score in enumerate(scores):
+        candidate = Candidate(i, "mlp", {}, None, 0, 1, "test")
+        result = TrialResult(candidate, TrialState.COMPLETE, float(score), member=object())
+        history.add(replace(result, valid_pred=np.zeros(2)))
+    kept = sorted(r.score for r in history.results if r.member is not None)
+    assert kept == sorted(scores)[-3:]
+    assert all(r.valid_pred is None for r in history.results if r.member is None)
+    assert len(history.results) == 10 and history.best().score == max(scores)

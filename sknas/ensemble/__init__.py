@@ -2,6 +2,6 @@
 
 from .build import refit_members, select_members
 from .fitted import FittedEnsemble
-from .greedy import GreedyEnsembler
+from .greedy import MAX_CANDIDATES, GreedyEnsembler
 
-__all__ = ["FittedEnsemble", "GreedyEnsembler", "refit_members", "select_members"]
+__all__ = ["MAX_CANDIDATES", "FittedEnsemble", "GreedyEnsembler", "refit_members", "select_members"]

@@ -14,7 +14,10 @@ import numpy as np
 
 from ..scoring import PredictionScorer
 
-__all__ = ["GreedyEnsembler"]
+__all__ = ["MAX_CANDIDATES", "GreedyEnsembler"]
+
+#: Models ensemble selection considers: the best this many by their own score.
+MAX_CANDIDATES = 50
 
 
 class GreedyEnsembler:
@@ -45,7 +48,7 @@ class GreedyEnsembler:
     def __init__(
         self,
         ensemble_size: int = 25,
-        max_candidates: int = 50,
+        max_candidates: int = MAX_CANDIDATES,
         tie_breaker: PredictionScorer | None = None,
     ) -> None:
         self.ensemble_size = ensemble_size

@@ -127,6 +127,7 @@ class Evaluator:
         fit_time = time.perf_counter() - start
         valid_pred = self._predict_valid(net.module_)
         pruned = pruner is not None and pruner.pruned_
+        member = self._member(candidate, net.module_)
         return TrialResult(
             candidate,
             TrialState.PRUNED if pruned else TrialState.COMPLETE,
@@ -135,9 +136,10 @@ class Evaluator:
             predict_time=time.perf_counter() - start - fit_time,
             n_epochs=sum("valid_loss" in row for row in net.history),
             valid_pred=valid_pred,
-            member=self._member(candidate, net.module_),
+            member=member,
             rung_scores=tuple(pruner.rung_scores_) if pruner else (),
             best_epoch=int(early_stopping.best_epoch_),
+            n_parameters=member.n_parameters,
         )
 
     def refit(
