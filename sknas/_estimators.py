@@ -122,6 +122,7 @@ class _BaseNAS(BaseEstimator):
     _parameter_constraints: dict = {
         "time_budget": [Interval(Real, 0, None, closed="neither"), None],
         "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "trial_timeout": [Interval(Real, 0, None, closed="neither"), None],
         "families": [StrOptions({"auto"}), list, tuple],
         "image_shape": [tuple, list, None],
         "strategy": [
@@ -146,6 +147,7 @@ class _BaseNAS(BaseEstimator):
         *,
         time_budget: float | None = None,
         n_trials: int | None = None,
+        trial_timeout: float | None = None,
         families: str | list[str] | tuple[str, ...] = "auto",
         image_shape: tuple[int, int, int] | None = None,
         strategy: str | Strategy = "auto",
@@ -163,6 +165,7 @@ class _BaseNAS(BaseEstimator):
     ) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
+        self.trial_timeout = trial_timeout
         self.families = families
         self.image_shape = image_shape
         self.strategy = strategy
@@ -271,7 +274,9 @@ class _BaseNAS(BaseEstimator):
             sample_weight=sample_weight,
             image_shape=self.image_shape_,
         )
-        evaluator = Evaluator(split, scorer.weighted(split.w_valid), device=device)
+        evaluator = Evaluator(
+            split, scorer.weighted(split.w_valid), device=device, trial_timeout=self.trial_timeout
+        )
         history = self._search(evaluator, int(seeds["strategy"]), deadline, time_budget, journal)
         self._warm_journal = journal if isinstance(journal, MemoryJournal) else None
         best = self._best_trial(history)
@@ -455,6 +460,10 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     n_trials : int, default=None
         Maximum number of trials. Give this (not ``time_budget``) for a run that
         ``random_state`` makes exactly reproducible.
+    trial_timeout : float, default=None
+        Seconds one network may train; it then stops after the running batch,
+        keeps its best weights so far and notes the timeout in ``leaderboard_``
+        (``error``). Classical estimators run to the end of their ``fit``.
     families : "auto" or list of str, default="auto"
         Model families to search: the networks ``"mlp"``, ``"resnet_mlp"`` and, for
         images, ``"cnn"``; the classical ``"hist_gbdt"`` (histogram gradient
@@ -587,9 +596,9 @@ class NASRegressor(RegressorMixin, _BaseNAS):
 
     Parameters
     ----------
-    time_budget, n_trials, families, image_shape, strategy, max_epochs, successive_halving, \
-validation_fraction, ensemble_size, refit, scoring, device, checkpoint_dir, warm_start, \
-random_state, verbose
+    time_budget, n_trials, trial_timeout, families, image_shape, strategy, max_epochs, \
+successive_halving, validation_fraction, ensemble_size, refit, scoring, device, \
+checkpoint_dir, warm_start, random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +127,12 @@ def test_without_warm_start_each_fit_searches_afresh(iris, trials_run):
     trials_run.clear()
     clf.set_params(n_trials=3).fit(X, y)
     assert len(trials_run) == 3 and len(clf.leaderboard_) == 3
+
+
+def test_every_torch_load_is_weights_only():
+    # sknas stores weights as numpy arrays and needs no torch.load; any future one must
+    # not unpickle arbitrary objects.
+    package = Path(__file__).resolve().parents[1] / "sknas"
+    for source in package.rglob("*.py"):
+        for call in re.findall(r"torch\.load\([^)]*\)", source.read_text()):
+            assert "weights_only=True" in call, f"{source}: {call}"

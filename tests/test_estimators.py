@@ -156,6 +156,26 @@ def test_failed_and_diverging_trials_are_recorded_and_search_goes_on(iris):
     assert clf.score(X, y) > 0.9
 
 
+def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
+    X, y = np.repeat(iris[0], 40, axis=0), np.repeat(iris[1], 40)  # 6,000 rows
+    script = [
+        ("mlp", {"arch__width": 1024, "arch__n_layers": 4, "batch_size": 32}),  # slow
+        ("linear", {}),
+    ]
+    clf = NASClassifier(
+        n_trials=2,
+        max_epochs=50,
+        trial_timeout=0.5,
+        random_state=0,
+        strategy=ScriptedStrategy(script),
+    ).fit(X, y)
+    board = clf.leaderboard_.set_index("trial_id")
+    assert board.loc[0, "state"] == "COMPLETE" and board.loc[0, "fit_time"] < 2.0
+    assert board.loc[0, "error"].startswith("stopped by trial_timeout=0.5s after")
+    assert board.loc[1, "state"] == "COMPLETE" and pd.isna(board.loc[1, "error"])
+    assert clf.score(X, y) > 0.9
+
+
 def test_all_trials_failing_raises_and_leaves_estimator_unfitted(iris):
     X, y = iris
     clf = NASClassifier(n_trials=2, strategy=ScriptedStrategy([("mlp", {"optimizer__bad": 1})]))

@@ -50,15 +50,25 @@ class Evaluator:
     patience : int, default=10
         Early-stopping patience in epochs (on validation loss; the best epoch's
         weights are kept).
+    trial_timeout : float or None, default=None
+        Seconds one network may train; it then stops after the running batch and
+        keeps its best weights so far, and the result's ``error`` says so.
+        Classical estimators cannot be stopped from outside and run to the end.
     """
 
     def __init__(
-        self, split: DataSplit, scorer: PredictionScorer, device: str = "cpu", patience: int = 10
+        self,
+        split: DataSplit,
+        scorer: PredictionScorer,
+        device: str = "cpu",
+        patience: int = 10,
+        trial_timeout: float | None = None,
     ) -> None:
         self.split = split
         self.scorer = scorer
         self.device = device
         self.patience = patience
+        self.trial_timeout = trial_timeout
 
     def __call__(self, candidate: Candidate, deadline: float | None = None) -> TrialResult:
         """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value.
@@ -117,6 +127,10 @@ class Evaluator:
         if candidate.fidelity is not None:
             pruner = RungPruner(candidate.fidelity, self._score_module)
             callbacks.append(("pruner", pruner))
+        timeout = None
+        if self.trial_timeout is not None:
+            timeout = TrainingDeadline(start + self.trial_timeout)
+            callbacks.append(("trial_timeout", timeout))
         callbacks += [
             ("early_stopping", early_stopping),
             ("deadline", TrainingDeadline(deadline)),
@@ -128,15 +142,20 @@ class Evaluator:
         valid_pred = self._predict_valid(net.module_)
         pruned = pruner is not None and pruner.pruned_
         member = self._member(candidate, net.module_)
+        n_epochs = sum("valid_loss" in row for row in net.history)
+        note = None
+        if timeout is not None and timeout.reached_:
+            note = f"stopped by trial_timeout={self.trial_timeout:g}s after {n_epochs} epochs"
         return TrialResult(
             candidate,
             TrialState.PRUNED if pruned else TrialState.COMPLETE,
             score=self.scorer(self.split.y_valid_true, valid_pred),
             fit_time=fit_time,
             predict_time=time.perf_counter() - start - fit_time,
-            n_epochs=sum("valid_loss" in row for row in net.history),
+            n_epochs=n_epochs,
             valid_pred=valid_pred,
             member=member,
+            error=note,
             rung_scores=tuple(pruner.rung_scores_) if pruner else (),
             best_epoch=int(early_stopping.best_epoch_),
             n_parameters=member.n_parameters,
