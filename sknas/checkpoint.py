@@ -104,6 +104,8 @@ class SearchJournal:
     def __init__(self, path: str | os.PathLike, key: str, seeds: Mapping[str, int]) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.glob(".*.tmp"):  # a write that a kill cut short
+            stale.unlink()
         manifest = self.path / _MANIFEST
         if manifest.exists():
             recorded = json.loads(manifest.read_text())

@@ -85,8 +85,10 @@ def test_a_search_killed_with_sigkill_resumes(iris, uninterrupted, tmp_path):
     assert process.returncode == -signal.SIGKILL
     n_recorded = len(list(tmp_path.glob("trial_*.pkl")))
     assert 3 <= n_recorded < SEARCH["n_trials"]
+    (tmp_path / ".trial_00007.pkl.tmp").write_bytes(b"a write cut short")
     resumed = NASClassifier(**SEARCH, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_search(resumed, uninterrupted, X)
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize(
