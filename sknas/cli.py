@@ -1,12 +1,40 @@
-"""Command line: ``python -m sknas demo`` runs a real search on a bundled dataset."""
+"""Command line: ``demo`` (a real search on a bundled dataset), ``fit`` and ``predict``.
+
+::
+
+    python -m sknas demo
+    python -m sknas fit data.csv --target COLUMN [--time-budget S] -o model.pkl
+    python -m sknas predict model.pkl new.csv [-o predictions.csv]
+
+Model files are pickles: load only files you made.
+"""
 
 from __future__ import annotations
 
 import argparse
+import pickle
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
+
+
+class CommandError(Exception):
+    """A problem with the command's inputs, reported as one line (exit status 2)."""
+
+
+def _read_csv(path: str) -> Any:
+    import pandas as pd
+
+    if not Path(path).is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read {path} as CSV: {error}") from error
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -36,17 +64,84 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit(args: argparse.Namespace) -> int:
+    from sklearn.utils.multiclass import type_of_target
+
+    from . import NASClassifier, NASRegressor
+
+    frame = _read_csv(args.data)
+    if args.target not in frame.columns:
+        raise CommandError(
+            f"no column {args.target!r} in {args.data}; its columns are {list(frame.columns)}"
+        )
+    y = frame.pop(args.target)
+    task = args.task
+    if task == "auto":
+        task = "regression" if type_of_target(y.dropna()) == "continuous" else "classification"
+    Estimator = NASClassifier if task == "classification" else NASRegressor
+    model = Estimator(time_budget=args.time_budget, random_state=args.seed, verbose=args.verbose)
+    model.fit(frame, y)
+    Path(args.output).write_bytes(pickle.dumps(model))
+    print(
+        f"{task}: {model.n_trials_} trials, best validation score {model.best_score_:.4f}; "
+        f"model saved to {args.output}"
+    )
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    if not Path(args.model).is_file():
+        raise CommandError(f"no such file: {args.model}")
+    try:
+        model = pickle.loads(Path(args.model).read_bytes())
+        columns = list(model.feature_names_in_)
+    except Exception as error:  # whatever the unpickling problem, the file is not a model
+        raise CommandError(f"{args.model} is not a model saved by 'sknas fit': {error}") from error
+    frame = _read_csv(args.data)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise CommandError(f"{args.data} lacks the model's columns {missing}")
+    predictions = model.predict(frame[columns])
+    import pandas as pd
+
+    output = pd.DataFrame({"prediction": predictions})
+    if args.output:
+        output.to_csv(args.output, index=False)
+    else:
+        output.to_csv(sys.stdout, index=False)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sknas`` and the ``sknas`` script."""
-    parser = argparse.ArgumentParser(prog="sknas", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="sknas", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="search networks for sklearn's digits and report")
     demo.add_argument("--time-budget", type=float, default=60.0, help="seconds (default 60)")
     demo.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     demo.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
     demo.add_argument("--verbose", type=int, default=1, help="log every trial when > 0")
+    fit = commands.add_parser("fit", help="search on a CSV file and save the model")
+    fit.add_argument("data", help="CSV file with a header row")
+    fit.add_argument("--target", required=True, help="the column to predict")
+    fit.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
+    fit.add_argument("--time-budget", type=float, default=60.0, help="seconds (default 60)")
+    fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    fit.add_argument("--verbose", type=int, default=0, help="log every trial when > 0")
+    fit.add_argument("-o", "--output", default="model.pkl", help="model file (model.pkl)")
+    predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
+    predict.add_argument("model", help="a model file saved by 'sknas fit'")
+    predict.add_argument("data", help="CSV file with the model's columns")
+    predict.add_argument("-o", "--output", help="CSV file for the predictions (else stdout)")
     args = parser.parse_args(argv)
-    return _demo(args)
+    command = {"demo": _demo, "fit": _fit, "predict": _predict}[args.command]
+    try:
+        return command(args)
+    except CommandError as error:
+        print(f"sknas {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sknas.cli import main
@@ -22,3 +24,59 @@ def test_unknown_command_is_a_usage_error(capsys):
         main(["train"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.fixture
+def iris_csv(tmp_path, iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    frame["species"] = np.array(["setosa", "versicolor", "virginica"])[y]
+    path = tmp_path / "iris.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_fit_then_predict_a_csv_file(iris_csv, tmp_path, capsys):
+    path, frame = iris_csv
+    model = tmp_path / "model.pkl"
+    args = ["fit", str(path), "--target", "species", "--time-budget", "4", "-o", str(model)]
+    assert main(args) == 0
+    assert "classification:" in capsys.readouterr().out and model.is_file()
+    predictions = tmp_path / "predictions.csv"
+    new = frame.drop(columns="species").sample(frac=1.0, random_state=0)  # any column order
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "new.csv"), "-o", str(predictions)]) == 0
+    predicted = pd.read_csv(predictions)["prediction"]
+    assert np.mean(predicted.to_numpy() == frame.loc[new.index, "species"].to_numpy()) > 0.9
+    assert main(["predict", str(model), str(path)]) == 0  # to stdout; the target is ignored
+    assert capsys.readouterr().out.splitlines()[0] == "prediction"
+
+
+def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys):
+    X, y = regression_data
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(target=y)
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    model = tmp_path / "model.pkl"
+    args = ["fit", str(tmp_path / "data.csv"), "--target", "target", "--time-budget", "3"]
+    assert main([*args, "-o", str(model)]) == 0
+    assert capsys.readouterr().out.startswith("regression:")
+
+
+def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys):
+    path, frame = iris_csv
+    (tmp_path / "notes.txt").write_text("not a model")
+    frame[["sepal_l"]].to_csv(tmp_path / "narrow.csv", index=False)
+    cases = [
+        (["fit", str(tmp_path / "missing.csv"), "--target", "y"], "no such file"),
+        (["fit", str(path), "--target", "colour"], "no column 'colour'"),
+        (["predict", str(tmp_path / "notes.txt"), str(path)], "is not a model saved by"),
+        (["predict", str(tmp_path / "missing.pkl"), str(path)], "no such file"),
+    ]
+    for args, message in cases:
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"sknas {args[0]}: error: ") and message in err
+    model = tmp_path / "model.pkl"
+    main(["fit", str(path), "--target", "species", "--time-budget", "2", "-o", str(model)])
+    assert main(["predict", str(model), str(tmp_path / "narrow.csv")]) == 2
+    assert "lacks the model's columns ['sepal_w', 'petal_l', 'petal_w']" in capsys.readouterr().err
