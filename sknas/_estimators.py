@@ -49,6 +49,7 @@ from .strategies import (
     RegularizedEvolutionStrategy,
     Strategy,
 )
+from .summary import search_summary
 from .trial import TrialResult
 from .utils._compat import HasMethods, Interval, StrOptions, check_sample_weight
 from .utils._device import resolve_device
@@ -183,6 +184,12 @@ class _BaseNAS(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "ensemble_")
+
+    def summary(self) -> str:
+        """A text account of the fitted search: trials by family and proposer, failures
+        and why, the ensemble's members and weights, and where the time went."""
+        check_is_fitted(self)
+        return search_summary(type(self).__name__, self.leaderboard_, self.ensemble_, self.timings_)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

@@ -270,3 +270,20 @@ def test_every_named_strategy_runs_without_successive_halving(iris, strategy):
     assert set(clf.leaderboard_["state"]) == {"COMPLETE"}
     assert len(clf.ensemble_.members_) == 1
     assert clf.ensemble_.trial_ids_[0] == clf.leaderboard_["trial_id"].iloc[0]
+
+
+def test_summary_tells_what_ran_failed_and_serves(iris):
+    X, y = iris
+    script = [("mlp", {"optimizer__no_such_option": 1.0}), ("linear", {}), ("mlp", {})]
+    clf = NASClassifier(
+        n_trials=3, max_epochs=10, random_state=0, strategy=ScriptedStrategy(script)
+    )
+    with pytest.raises(NotFittedError):
+        clf.summary()
+    text = clf.fit(X, y).summary()
+    assert text.startswith("NASClassifier: 3 trials in ")
+    assert "search overhead" in text and "States: COMPLETE 2, FAIL 1" in text
+    assert "1 x TypeError" in text and "no_such_option" in text
+    for trial_id, weight in zip(clf.ensemble_.trial_ids_, clf.ensemble_.weights_, strict=True):
+        assert f"weight {weight:.2f}  trial {trial_id}  " in text
+    assert "linear" in text.split("Trials by family and proposer:")[1]
