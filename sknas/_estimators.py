@@ -54,6 +54,7 @@ from .trial import TrialResult
 from .utils._compat import HasMethods, Interval, StrOptions, check_sample_weight
 from .utils._device import resolve_device
 from .utils._logging import logger, verbose_logging
+from .utils._progress import ProgressBar
 
 __all__ = ["NASClassifier", "NASRegressor"]
 
@@ -372,17 +373,25 @@ class _BaseNAS(BaseEstimator):
                     halving.load_state_dict(state["halving"])
         if deadline is not None and self.refit:
             deadline -= REFIT_RESERVE * time_budget
-        with verbose_logging(self.verbose):
-            return run_search(
-                strategy,
-                evaluator,
-                n_trials=self.n_trials,
-                deadline=deadline,
-                halving=halving,
-                callbacks=[_log_trial],
-                history=history,
-                journal=journal,
-            )
+        callbacks = [_log_trial]
+        progress = ProgressBar(self.n_trials, deadline) if self.verbose == 1 else None
+        if progress is not None:
+            callbacks.append(progress)
+        try:
+            with verbose_logging(self.verbose >= 2):
+                return run_search(
+                    strategy,
+                    evaluator,
+                    n_trials=self.n_trials,
+                    deadline=deadline,
+                    halving=halving,
+                    callbacks=callbacks,
+                    history=history,
+                    journal=journal,
+                )
+        finally:
+            if progress is not None:
+                progress.close()
 
     def _best_trial(self, history: SearchHistory) -> TrialResult:
         """The best scored trial; raise when there is none, warn when interrupted."""
@@ -516,7 +525,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     random_state : int, RandomState instance or None, default=None
         Seeds the split, the search and every network.
     verbose : int, default=0
-        Log one line per trial to stderr when positive.
+        1: a progress bar on stderr (budget used, trials, best score so far);
+        2: one log line per trial instead.
 
     Attributes
     ----------

@@ -22,6 +22,9 @@ from typing import Any
 __all__ = ["main"]
 
 
+_VERBOSE = "0: quiet, 1: a progress bar (default), 2: one line per trial"
+
+
 class CommandError(Exception):
     """A problem with the command's inputs, reported as one line (exit status 2)."""
 
@@ -122,14 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--time-budget", type=float, default=60.0, help="seconds (default 60)")
     demo.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     demo.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
-    demo.add_argument("--verbose", type=int, default=1, help="log every trial when > 0")
+    demo.add_argument("--verbose", type=int, default=1, help=_VERBOSE)
     fit = commands.add_parser("fit", help="search on a CSV file and save the model")
     fit.add_argument("data", help="CSV file with a header row")
     fit.add_argument("--target", required=True, help="the column to predict")
     fit.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
     fit.add_argument("--time-budget", type=float, default=60.0, help="seconds (default 60)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
-    fit.add_argument("--verbose", type=int, default=0, help="log every trial when > 0")
+    fit.add_argument("--verbose", type=int, default=1, help=_VERBOSE)
     fit.add_argument("-o", "--output", default="model.pkl", help="model file (model.pkl)")
     predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
     predict.add_argument("model", help="a model file saved by 'sknas fit'")

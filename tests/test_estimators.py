@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import re
 import time
 
 import numpy as np
@@ -287,3 +288,16 @@ def test_summary_tells_what_ran_failed_and_serves(iris):
     for trial_id, weight in zip(clf.ensemble_.trial_ids_, clf.ensemble_.weights_, strict=True):
         assert f"weight {weight:.2f}  trial {trial_id}  " in text
     assert "linear" in text.split("Trials by family and proposer:")[1]
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_verbose_shows_a_progress_bar_or_one_line_per_trial(iris, capsys, verbose):
+    NASClassifier(n_trials=3, max_epochs=5, random_state=0, verbose=verbose).fit(*iris)
+    err = capsys.readouterr().err
+    bar = "sknas search: 100%" in err and "3/3 trial" in err and "trials=3 best=0." in err
+    lines = len(re.findall(r"^\[sknas\] trial +\d", err, flags=re.MULTILINE))
+    assert (bool(err), bar, lines) == {
+        0: (False, False, 0),
+        1: (True, True, 0),
+        2: (True, False, 3),
+    }[verbose]
