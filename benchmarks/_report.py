@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -109,6 +110,12 @@ METRICS: dict[str, str] = {
     "mixed_frame": "accuracy",
     "imbalanced_1_20": "balanced_accuracy",
 }
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Append one result as a JSON line (the results files are resumable logs)."""
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def write_section(name: str, text: str, path: Path = DOC) -> None:

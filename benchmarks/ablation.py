@@ -44,7 +44,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, write_section  # noqa: E402
+from _report import PROBLEMS, append_row, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 from sknas.space import TABULAR_NEURAL_FAMILIES  # noqa: E402
@@ -170,8 +170,7 @@ def main() -> None:
                     continue
                 row = run_one(problem, seed, config, args.time_budget)
                 rows.append(row)
-                with out.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+                append_row(out, row)
                 print(
                     f"{problem:24s} seed {seed} {config:12s} test {row['test_score']:.4f} "
                     f"best member {row['best_member_score']:.4f} trials {row['n_trials']:3d} "

@@ -57,7 +57,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import EXTRA_PROBLEMS, METRICS, PROBLEMS, write_section  # noqa: E402
+from _report import EXTRA_PROBLEMS, METRICS, PROBLEMS, append_row, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 
@@ -208,8 +208,7 @@ def _attempt(problem: str, seed: int, system: str, time_budget: float, out: Path
         traceback.print_exc()
         print(f"{problem:24s} seed {seed} {system:14s} FAILED: {error!r}", flush=True)
         return row | {"test_score": np.nan, "wall": np.nan, "error": repr(error)}
-    with out.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(out, row)
     print(
         f"{problem:24s} seed {seed} {system:14s} {row['metric']} {row['test_score']:.4f} "
         f"fit {row['wall']:.1f}s",

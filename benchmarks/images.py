@@ -32,7 +32,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import write_section  # noqa: E402
+from _report import append_row, write_section  # noqa: E402
 
 from sknas import NASClassifier  # noqa: E402
 from sknas.space import IMAGE_FAMILIES  # noqa: E402
@@ -130,8 +130,7 @@ def main() -> None:
     for task, seed, budget in runs:
         row = _in_child(task, seed, budget)
         rows.append(row)
-        with RESULTS.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_row(RESULTS, row)
         print(
             f"{task:9s} seed {seed} accuracy {row['test_accuracy']:.4f} "
             f"fit {row['fit_seconds']:.1f}s / {budget:g}s trials {row['n_trials']} "

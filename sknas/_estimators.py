@@ -270,7 +270,7 @@ class _BaseNAS(BaseEstimator):
         else:
             preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
         X_model = preprocessor.transform(X)
-        journal = self._journal([X_model, _as_array(X), y_encoded, sample_weight], seeds)
+        journal = self._journal([_as_array(X), y_encoded, sample_weight], seeds)
         if journal is not None:
             seeds = journal.seeds  # a resumed search keeps its first seeds
         split = make_split(
@@ -328,11 +328,12 @@ class _BaseNAS(BaseEstimator):
 
     def _search_settings(self) -> dict[str, Any]:
         """The parameters that shape the search (not its budget, ensemble or logging)."""
-        ignored = {"time_budget", "n_trials", "ensemble_size", "refit", "verbose", "warm_start"}
+        ignored = {"time_budget", "n_trials", "trial_timeout", "ensemble_size", "refit"}
+        ignored |= {"verbose", "warm_start", "checkpoint_dir"}
         settings = {
             name: value
             for name, value in self.get_params(deep=False).items()
-            if name not in ignored | {"checkpoint_dir"}
+            if name not in ignored
         }
         if not isinstance(self.strategy, str):  # its settings, not its identity
             settings["strategy"] = [type(self.strategy).__name__, vars(self.strategy)]

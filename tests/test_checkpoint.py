@@ -105,12 +105,6 @@ def test_a_journal_of_another_search_is_refused(iris, tmp_path, change):
         NASClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
 
 
-def test_fit_writes_nothing_in_the_working_directory(iris, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    NASClassifier(n_trials=2, max_epochs=5, random_state=0).fit(*iris)
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_warm_start_continues_the_search_in_memory(iris, uninterrupted, trials_run):
     X, y = iris
     clf = NASClassifier(**SEARCH | {"n_trials": 3}, warm_start=True).fit(X, y)
