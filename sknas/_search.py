@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -110,6 +111,9 @@ def run_search(
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
     history = history if history is not None else SearchHistory()
+    # A resumed search's clock goes on from its last recorded trial.
+    elapsed = [r.finished_at for r in history.results if math.isfinite(r.finished_at)]
+    started = time.monotonic() - max(elapsed, default=0.0)
 
     def budget_left() -> bool:
         if n_trials is not None and len(history.results) >= n_trials:
@@ -123,6 +127,7 @@ def run_search(
                     if halving is not None:
                         candidate = replace(candidate, fidelity=halving.fidelity_for(candidate))
                     result = _evaluate_one(evaluate, candidate, deadline, interrupted)
+                    result = replace(result, finished_at=time.monotonic() - started)
                     if halving is not None:
                         halving.record(result)
                     history.add(result)

@@ -91,6 +91,9 @@ class TrialResult:
         Epoch whose weights were kept (early stopping restores the best one).
     n_parameters : int or None
         Trainable parameters of a network (None for the classical families).
+    finished_at : float
+        Seconds from the start of the search to the end of this trial (set by the
+        search loop; NaN until then).
     """
 
     candidate: Candidate
@@ -105,6 +108,7 @@ class TrialResult:
     rung_scores: tuple[float, ...] = ()
     best_epoch: int = 0
     n_parameters: int | None = None
+    finished_at: float = float("nan")
 
     @property
     def ok(self) -> bool:
