@@ -138,6 +138,8 @@ class _BaseNAS(BaseEstimator):
         "refit": ["boolean"],
         "scoring": [StrOptions(set(SCORINGS["classification"] + SCORINGS["regression"])), None],
         "device": [str],
+        "n_jobs": [Integral, None],
+        "synchronous_batch": [Interval(Integral, 1, None, closed="left"), None],
         "checkpoint_dir": [str, os.PathLike, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -160,6 +162,8 @@ class _BaseNAS(BaseEstimator):
         refit: bool = True,
         scoring: str | None = None,
         device: str = "auto",
+        n_jobs: int | None = None,
+        synchronous_batch: int | None = None,
         checkpoint_dir: str | os.PathLike | None = None,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | None = None,
@@ -178,6 +182,8 @@ class _BaseNAS(BaseEstimator):
         self.refit = refit
         self.scoring = scoring
         self.device = device
+        self.n_jobs = n_jobs
+        self.synchronous_batch = synchronous_batch
         self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.random_state = random_state
@@ -250,6 +256,8 @@ class _BaseNAS(BaseEstimator):
             raise ValueError(
                 f"device must be 'auto', 'cpu' or 'cuda[:index]', got {self.device!r}."
             )
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs=0 runs nothing; use None or 1 (one at a time), k or -1.")
         scorer = get_prediction_scorer(self.scoring, self._task)
         X, y = self._validate_training_data(X, y)
         if sample_weight is not None:
@@ -329,7 +337,7 @@ class _BaseNAS(BaseEstimator):
     def _search_settings(self) -> dict[str, Any]:
         """The parameters that shape the search (not its budget, ensemble or logging)."""
         ignored = {"time_budget", "n_trials", "trial_timeout", "ensemble_size", "refit"}
-        ignored |= {"verbose", "warm_start", "checkpoint_dir"}
+        ignored |= {"verbose", "warm_start", "checkpoint_dir", "n_jobs"}
         settings = {
             name: value
             for name, value in self.get_params(deep=False).items()
@@ -389,6 +397,8 @@ class _BaseNAS(BaseEstimator):
                     callbacks=callbacks,
                     history=history,
                     journal=journal,
+                    n_jobs=1 if self.n_jobs is None else self.n_jobs,
+                    synchronous_batch=self.synchronous_batch,
                 )
         finally:
             if progress is not None:
@@ -510,7 +520,19 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         Metric the search and the ensemble selection maximise, from
         :data:`sknas.scoring.SCORINGS`; None means accuracy.
     device : {"auto", "cpu", "cuda"}, default="auto"
-        ``"auto"`` trains on CUDA when a GPU is present.
+        ``"auto"`` trains on CUDA when a GPU is present; with several GPUs, trials
+        go to them in turn.
+    n_jobs : int, default=None
+        Trials run at once, on the workers of the active joblib backend: loky
+        processes by default, a Dask cluster under
+        ``joblib.parallel_config(backend="dask")``. None means 1 (trials run in
+        this process); -1 means all workers. Each trial gets the cores divided
+        among the workers as torch and BLAS threads.
+    synchronous_batch : int, default=None
+        None: each trial is proposed as soon as a worker is free, from the results
+        so far. An int ``k``: trials are proposed ``k`` at a time, and a batch's
+        results are all told before the next batch; with ``n_trials`` and
+        ``random_state`` the search is then the same for every ``n_jobs``.
     checkpoint_dir : str or path-like, default=None
         A directory where the search records every finished trial (atomically).
         A ``fit`` killed at any moment and started again with the same directory,
@@ -615,8 +637,8 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     Parameters
     ----------
     time_budget, n_trials, trial_timeout, families, image_shape, strategy, max_epochs, \
-successive_halving, validation_fraction, ensemble_size, refit, scoring, device, \
-checkpoint_dir, warm_start, random_state, verbose
+successive_halving, validation_fraction, ensemble_size, refit, scoring, device, n_jobs, \
+synchronous_batch, checkpoint_dir, warm_start, random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes

@@ -6,13 +6,17 @@ import math
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
+from threadpoolctl import threadpool_limits
+
 from .checkpoint import MemoryJournal, SearchJournal
 from .fidelity import SuccessiveHalving
 from .history import SearchHistory
+from .parallel import TrialPool, caller_thread_settings_kept, threads_per_trial
 from .strategies import Strategy
 from .trial import Candidate, TrialResult, TrialState
 
@@ -77,6 +81,8 @@ def run_search(
     callbacks: Sequence[SearchCallback] = (),
     history: SearchHistory | None = None,
     journal: SearchJournal | MemoryJournal | None = None,
+    n_jobs: int = 1,
+    synchronous_batch: int | None = None,
 ) -> SearchHistory:
     """Ask, evaluate and tell until the trial budget or the deadline is spent.
 
@@ -86,7 +92,7 @@ def run_search(
         Already :meth:`~Strategy.reset`.
     evaluate : callable
         ``evaluate(candidate, deadline) -> TrialResult``; must not raise for a
-        failed candidate (it returns a FAIL result).
+        failed candidate (it returns a FAIL result). Picklable when ``n_jobs > 1``.
     n_trials : int or None
         Maximum number of trials.
     deadline : float or None
@@ -101,48 +107,140 @@ def run_search(
     journal : SearchJournal, MemoryJournal or None
         Records every finished trial and the state after it (not a trial that
         Ctrl-C cut short), so that a killed search resumes (or a warm start goes on).
+    n_jobs : int, default=1
+        Trials run at once, on the workers of the active joblib backend
+        (:class:`~sknas.parallel.TrialPool`); 1 runs them here, one after another.
+    synchronous_batch : int or None, default=None
+        None: a new trial is proposed whenever a worker is free, from the results
+        so far. An int ``k``: trials are proposed ``k`` at a time and all of a batch
+        are told, in trial-id order, before the next is proposed. Each trial then
+        runs with the cores divided by ``k`` as threads, so that the search depends
+        only on the seed and ``n_trials``, not on ``n_jobs`` or timing.
 
     Returns
     -------
     SearchHistory
-        ``interrupted`` is set when Ctrl-C ended the search; the trial running at
-        that moment is recorded as FAIL.
+        ``interrupted`` is set when Ctrl-C ended the search; trials running at
+        that moment are recorded as FAIL.
     """
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
-    history = history if history is not None else SearchHistory()
-    # A resumed search's clock goes on from its last recorded trial.
-    elapsed = [r.finished_at for r in history.results if math.isfinite(r.finished_at)]
-    started = time.monotonic() - max(elapsed, default=0.0)
-
-    def budget_left() -> bool:
-        if n_trials is not None and len(history.results) >= n_trials:
-            return False
-        return deadline is None or time.monotonic() < deadline
-
-    with _interrupt_flag() as interrupted:
+    loop = _SearchLoop(strategy, n_trials, deadline, halving, callbacks, history, journal)
+    n_threads = None if synchronous_batch is None else threads_per_trial(synchronous_batch)
+    pool = TrialPool(evaluate, n_jobs, n_threads) if n_jobs != 1 else None
+    with _interrupt_flag() as loop.interrupted, caller_thread_settings_kept():
         try:
-            while budget_left() and not interrupted.is_set():
-                for candidate in strategy.ask(1):
-                    if halving is not None:
-                        candidate = replace(candidate, fidelity=halving.fidelity_for(candidate))
-                    result = _evaluate_one(evaluate, candidate, deadline, interrupted)
-                    result = replace(result, finished_at=time.monotonic() - started)
-                    if halving is not None:
-                        halving.record(result)
-                    history.add(result)
-                    strategy.tell([result])
-                    if journal is not None and not interrupted.is_set():
-                        state = {
-                            "strategy": strategy.state_dict(),
-                            "halving": None if halving is None else halving.state_dict(),
-                        }
-                        journal.record(len(history.results) - 1, result, state)
-                    for callback in callbacks:
-                        callback(result, history)
+            if synchronous_batch is not None:
+                loop.run_batches(evaluate, pool, synchronous_batch, n_threads)
+            elif pool is not None:
+                pool.run(loop.propose, loop.record, loop.wall_deadline())
+            else:
+                loop.run_sequential(evaluate)
         except KeyboardInterrupt:  # outside a trial: while asking, telling or in a callback
-            interrupted.set()
+            loop.interrupted.set()
         except SearchAborted:
             raise KeyboardInterrupt from None
-    history.interrupted = interrupted.is_set()
-    return history
+    loop.history.interrupted = loop.interrupted.is_set()
+    return loop.history
+
+
+class _SearchLoop:
+    """The bookkeeping of one search: budget, proposals with their fidelity, and
+    recording each result in the halving table, history, strategy, journal and
+    callbacks. :func:`run_search` decides who evaluates."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        n_trials: int | None,
+        deadline: float | None,
+        halving: SuccessiveHalving | None,
+        callbacks: Sequence[SearchCallback],
+        history: SearchHistory | None,
+        journal: SearchJournal | MemoryJournal | None,
+    ) -> None:
+        self.strategy = strategy
+        self.n_trials = n_trials
+        self.deadline = deadline
+        self.halving = halving
+        self.callbacks = callbacks
+        self.history = history if history is not None else SearchHistory()
+        self.journal = journal
+        self.interrupted = threading.Event()
+        self.n_proposed = len(self.history.results)
+        # A resumed search's clock goes on from its last recorded trial.
+        elapsed = [r.finished_at for r in self.history.results if math.isfinite(r.finished_at)]
+        self.started = time.monotonic() - max(elapsed, default=0.0)
+
+    def wall_deadline(self) -> float | None:
+        """The deadline as a ``time.time()`` value, for workers on other machines."""
+        return None if self.deadline is None else time.time() + self.deadline - time.monotonic()
+
+    def trials_left(self) -> int | None:
+        """Trials that may still be proposed (None: no trial budget); 0 once the
+        deadline passed or the user pressed Ctrl-C."""
+        if self.interrupted.is_set():
+            return 0
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return 0
+        return None if self.n_trials is None else max(0, self.n_trials - self.n_proposed)
+
+    def propose(self) -> Candidate | None:
+        """The next candidate with its fidelity, or None when the budget is spent."""
+        if self.trials_left() == 0:
+            return None
+        [candidate] = self.strategy.ask(1)
+        if self.halving is not None:
+            candidate = replace(candidate, fidelity=self.halving.fidelity_for(candidate))
+        self.n_proposed += 1
+        return candidate
+
+    def record(self, result: TrialResult, journal_state: bool = True) -> None:
+        """Add a finished trial everywhere it counts, then run the callbacks."""
+        result = replace(result, finished_at=time.monotonic() - self.started)
+        if self.halving is not None:
+            self.halving.record(result)
+        self.history.add(result)
+        self.strategy.tell([result])
+        if self.journal is not None and journal_state and not self.interrupted.is_set():
+            state = {
+                "strategy": self.strategy.state_dict(),
+                "halving": None if self.halving is None else self.halving.state_dict(),
+            }
+            self.journal.record(len(self.history.results) - 1, result, state)
+        for callback in self.callbacks:
+            callback(result, self.history)
+
+    def run_sequential(self, evaluate: Evaluate) -> None:
+        """One trial at a time, in this process."""
+        while (candidate := self.propose()) is not None:
+            self.record(_evaluate_one(evaluate, candidate, self.deadline, self.interrupted))
+
+    def run_batches(
+        self, evaluate: Evaluate, pool: TrialPool | None, size: int, n_threads: int
+    ) -> None:
+        """Propose ``size`` trials, evaluate them (on ``pool`` when given, else here
+        with ``n_threads`` threads), tell them in trial-id order; repeat."""
+        while True:
+            batch: deque[Candidate] = deque()
+            while len(batch) < size and (candidate := self.propose()) is not None:
+                batch.append(candidate)
+            if not batch:
+                return
+            results: list[TrialResult] = []
+            try:
+                if pool is None:
+                    with threadpool_limits(limits=n_threads):
+                        for candidate in batch:
+                            results.append(
+                                _evaluate_one(evaluate, candidate, self.deadline, self.interrupted)
+                            )
+                else:
+                    pool.run(
+                        lambda waiting=batch: waiting.popleft() if waiting else None,
+                        results.append,
+                        self.wall_deadline(),
+                    )
+            finally:
+                for result in sorted(results, key=lambda r: r.candidate.trial_id):
+                    self.record(result)

@@ -70,6 +70,10 @@ class Evaluator:
         self.patience = patience
         self.trial_timeout = trial_timeout
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Without the tensors made on the device (workers make their own)."""
+        return {k: v for k, v in vars(self).items() if k not in ("_cached", "_cached_device")}
+
     def __call__(self, candidate: Candidate, deadline: float | None = None) -> TrialResult:
         """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value.
 

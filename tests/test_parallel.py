@@ -1,0 +1,206 @@
+"""Trials in parallel: joblib workers (loky, threading, Dask), threads, faults, determinism."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY
+from threadpoolctl import threadpool_info
+
+from sknas import NASClassifier
+from sknas._search import run_search
+from sknas.parallel import WORKER_DIED
+from sknas.space import default_search_space
+from sknas.strategies import RandomStrategy
+from sknas.trial import Candidate, TrialResult, TrialState
+
+
+def _strategy():
+    strategy = RandomStrategy()
+    strategy.reset(default_search_space("classification", max_epochs=5), np.random.default_rng(0))
+    return strategy
+
+
+def _where_am_i(candidate: Candidate, deadline: float | None) -> TrialResult:
+    """A trial that reports its process and thread limits instead of training."""
+    time.sleep(0.3)
+    openmp = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
+    return TrialResult(
+        candidate,
+        TrialState.COMPLETE,
+        score=float(candidate.trial_id),
+        error=f"{os.getpid()} {openmp[0] if openmp else None} {deadline is not None}",
+    )
+
+
+def _kills_its_worker_on_trial_2(candidate: Candidate, deadline: float | None) -> TrialResult:
+    if candidate.trial_id == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)
+    return TrialResult(candidate, TrialState.COMPLETE, score=float(candidate.trial_id))
+
+
+class _Counted:
+    """A callable with 2 MB of data that counts how often it is pickled (here)."""
+
+    pickled = 0
+
+    def __init__(self) -> None:
+        self.data = np.zeros(2**18)
+
+    def __reduce__(self):
+        type(self).pickled += 1
+        return (_rebuild_counted, (self.data,))
+
+    def __call__(self, candidate: Candidate, deadline: float | None) -> TrialResult:
+        kind = type(self.data).__name__
+        return TrialResult(candidate, TrialState.COMPLETE, score=1.0, error=kind)
+
+
+def _rebuild_counted(data: np.ndarray) -> _Counted:
+    counted = _Counted.__new__(_Counted)
+    counted.data = data
+    return counted
+
+
+def _ids(history):
+    return sorted(r.candidate.trial_id for r in history.results)
+
+
+class TestTrialPool:
+    def test_every_trial_runs_once_in_worker_processes_with_the_cores_divided(self):
+        history = run_search(
+            _strategy(), _where_am_i, n_trials=8, deadline=time.monotonic() + 60, n_jobs=2
+        )
+        assert _ids(history) == list(range(8))
+        pids, threads, has_deadline = zip(*(r.error.split() for r in history.results), strict=True)
+        assert len(set(pids)) == 2 and str(os.getpid()) not in pids
+        assert set(threads) == {str(max(1, joblib.cpu_count() // 2))}
+        assert set(has_deadline) == {"True"}
+        finished = [r.finished_at for r in history.results]
+        assert finished == sorted(finished)
+
+    def test_a_trial_that_kills_its_worker_fails_alone(self):
+        history = run_search(_strategy(), _kills_its_worker_on_trial_2, n_trials=8, n_jobs=2)
+        assert _ids(history) == list(range(8))
+        failed = [r for r in history.results if r.state is TrialState.FAIL]
+        assert [r.candidate.trial_id for r in failed] == [2]
+        assert failed[0].error.startswith(WORKER_DIED)
+
+    def test_large_data_reaches_loky_workers_memory_mapped(self):
+        history = run_search(_strategy(), _Counted(), n_trials=4, n_jobs=2)
+        assert {r.error for r in history.results} == {"memmap"}
+
+    def test_the_threading_backend_leaves_the_callers_thread_settings(self):
+        before = torch.get_num_threads()
+        with joblib.parallel_config(backend="threading"):
+            history = run_search(_strategy(), _where_am_i, n_trials=4, n_jobs=2)
+        assert _ids(history) == [0, 1, 2, 3]
+        assert {r.error.split()[0] for r in history.results} == {str(os.getpid())}
+        assert torch.get_num_threads() == before
+
+
+class TestEstimator:
+    def test_n_jobs_2_fits_and_scores(self, iris):
+        X, y = iris
+        clf = NASClassifier(n_trials=6, max_epochs=20, random_state=0, n_jobs=2).fit(X, y)
+        assert clf.n_trials_ == 6
+        assert sorted(clf.leaderboard_["trial_id"]) == list(range(6))
+        assert clf.score(X, y) > 0.9
+
+    def test_synchronous_batches_give_the_same_leaderboard_for_any_n_jobs(self, iris):
+        X, y = iris
+        columns = ["trial_id", "family", "state", "score", "genome", "n_epochs"]
+        boards = []
+        for n_jobs in (1, 2):
+            clf = NASClassifier(
+                n_trials=8, max_epochs=12, random_state=0, n_jobs=n_jobs, synchronous_batch=2
+            ).fit(X, y)
+            board = clf.leaderboard_.sort_values("trial_id").reset_index(drop=True)
+            boards.append((board[columns], board["params"].map(repr)))
+        pd.testing.assert_frame_equal(boards[0][0], boards[1][0])
+        pd.testing.assert_series_equal(boards[0][1], boards[1][1])
+
+    def test_n_jobs_0_is_refused(self, iris):
+        with pytest.raises(ValueError, match="n_jobs=0"):
+            NASClassifier(**TINY, n_jobs=0).fit(*iris)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with (
+        # A killed worker's task fails at once (by default Dask tries 3 more workers).
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+class TestDask:
+    def test_a_search_runs_on_a_local_cluster(self, dask_client, iris):
+        X, y = iris
+        workers = set(dask_client.run(os.getpid).values())
+        with joblib.parallel_config(backend="dask"):
+            history = run_search(_strategy(), _where_am_i, n_trials=6, n_jobs=-1)
+            clf = NASClassifier(n_trials=4, max_epochs=20, random_state=0, n_jobs=-1).fit(X, y)
+        assert {int(r.error.split()[0]) for r in history.results} <= workers
+        assert clf.n_trials_ == 4 and clf.score(X, y) > 0.9
+
+    def test_the_evaluator_is_scattered_once(self, dask_client):
+        _Counted.pickled = 0
+        with joblib.parallel_config(backend="dask"):
+            history = run_search(_strategy(), _Counted(), n_trials=6, n_jobs=-1)
+        assert len(history.results) == 6
+        assert _Counted.pickled == 1
+
+    def test_a_killed_worker_fails_only_its_trial(self, dask_client):
+        with joblib.parallel_config(backend="dask"):
+            history = run_search(_strategy(), _kills_its_worker_on_trial_2, n_trials=6, n_jobs=-1)
+        assert _ids(history) == list(range(6))
+        failed = [r.candidate.trial_id for r in history.results if r.state is TrialState.FAIL]
+        assert failed == [2]
+
+    def test_fit_succeeds_when_a_busy_worker_is_killed_mid_search(self, dask_client, iris):
+        X, y = iris
+
+        class KillABusyWorkerAfterTrial1(logging.Handler):
+            def emit(self, record):
+                if not record.getMessage().startswith("trial   1"):
+                    return
+                busy = [addr for addr, keys in dask_client.processing().items() if keys]
+                pid = dask_client.run(os.getpid, workers=busy[:1])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+
+        handler = KillABusyWorkerAfterTrial1()
+        logger = logging.getLogger("sknas")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            with joblib.parallel_config(backend="dask"):
+                clf = NASClassifier(n_trials=8, max_epochs=20, random_state=0, n_jobs=-1)
+                clf.fit(X, y)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+        board = clf.leaderboard_
+        failed = board[board["state"] == "FAIL"]
+        assert len(failed) == 1 and failed["error"].iloc[0].startswith(WORKER_DIED)
+        assert clf.n_trials_ == 8 and clf.score(X, y) > 0.9
