@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state, column_or_1d, estimator_html_repr
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -49,7 +49,7 @@ from .strategies import (
     RegularizedEvolutionStrategy,
     Strategy,
 )
-from .summary import search_summary
+from .summary import search_summary, search_summary_html
 from .trial import TrialResult
 from .utils._compat import HasMethods, Interval, StrOptions, check_sample_weight
 from .utils._device import resolve_device
@@ -197,6 +197,17 @@ class _BaseNAS(BaseEstimator):
         and why, the ensemble's members and weights, and where the time went."""
         check_is_fitted(self)
         return search_summary(type(self).__name__, self.leaderboard_, self.ensemble_, self.timings_)
+
+    def _html_repr(self) -> str:
+        """scikit-learn's diagram, followed for a fitted estimator by the search's
+        headline, best trials and ensemble (what notebooks display)."""
+        html = estimator_html_repr(self)
+        if not self.__sklearn_is_fitted__():
+            return html
+        summary = search_summary_html(
+            type(self).__name__, self.leaderboard_, self.ensemble_, self.timings_
+        )
+        return html + summary
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

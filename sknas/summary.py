@@ -1,14 +1,18 @@
-"""A plain-text account of a fitted search: what ran, what failed, what serves."""
+"""An account of a fitted search, as text or notebook HTML: what ran, failed and serves."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape
 
 import pandas as pd
 
 from .ensemble import FittedEnsemble
 
-__all__ = ["search_summary"]
+__all__ = ["search_summary", "search_summary_html"]
+
+#: Leaderboard columns the HTML summary shows.
+HTML_COLUMNS = ["trial_id", "family", "proposer", "state", "score", "n_epochs", "fit_time"]
 
 
 def search_summary(
@@ -30,12 +34,8 @@ def search_summary(
     -------
     str
     """
-    other = timings["total"] - timings["trials"] - timings["ensemble_selection"] - timings["refit"]
     lines = [
-        f"{name}: {len(leaderboard)} trials in {timings['total']:.1f} s (training and "
-        f"validating {timings['trials']:.1f} s, ensemble selection "
-        f"{timings['ensemble_selection']:.1f} s, refit {timings['refit']:.1f} s, "
-        f"search overhead {other:.1f} s)",
+        _headline(name, leaderboard, timings),
         "",
         "Trials by family and proposer:",
         pd.crosstab(leaderboard["family"], leaderboard["proposer"], margins=True).to_string(),
@@ -57,3 +57,50 @@ def search_summary(
             f"score {trial['score']:.4f}  {described}"
         )
     return "\n".join(lines)
+
+
+def search_summary_html(
+    name: str,
+    leaderboard: pd.DataFrame,
+    ensemble: FittedEnsemble,
+    timings: Mapping[str, float],
+    top: int = 10,
+) -> str:
+    """The summary for notebooks: the headline, the ``top`` best trials and the ensemble.
+
+    Parameters are as for :func:`search_summary`; ``top`` trials are shown.
+
+    Returns
+    -------
+    str
+        An HTML fragment.
+    """
+    trials = leaderboard.head(top)[HTML_COLUMNS].to_html(
+        index=False, float_format="{:.4f}".format, na_rep=""
+    )
+    by_id = leaderboard.set_index("trial_id")
+    members = pd.DataFrame(
+        {
+            "trial_id": ensemble.trial_ids_,
+            "family": [by_id.loc[i, "family"] for i in ensemble.trial_ids_],
+            "weight": ensemble.weights_,
+            "score": [by_id.loc[i, "score"] for i in ensemble.trial_ids_],
+        }
+    ).to_html(index=False, float_format="{:.4f}".format)
+    return (
+        '<div class="sknas-summary">'
+        f"<p>{escape(_headline(name, leaderboard, timings))}</p>"
+        f"<details open><summary>Best {min(top, len(leaderboard))} trials</summary>{trials}"
+        f"</details><details><summary>Ensemble ({len(ensemble.members_)} members)</summary>"
+        f"{members}</details></div>"
+    )
+
+
+def _headline(name: str, leaderboard: pd.DataFrame, timings: Mapping[str, float]) -> str:
+    other = timings["total"] - timings["trials"] - timings["ensemble_selection"] - timings["refit"]
+    return (
+        f"{name}: {len(leaderboard)} trials in {timings['total']:.1f} s (training and "
+        f"validating {timings['trials']:.1f} s, ensemble selection "
+        f"{timings['ensemble_selection']:.1f} s, refit {timings['refit']:.1f} s, "
+        f"search overhead {other:.1f} s)"
+    )

@@ -290,6 +290,21 @@ def test_summary_tells_what_ran_failed_and_serves(iris):
     assert "linear" in text.split("Trials by family and proposer:")[1]
 
 
+def test_notebooks_show_the_search_under_the_estimator_diagram(iris):
+    clf = NASClassifier(n_trials=3, max_epochs=10, random_state=0)
+    unfitted = clf._repr_html_()
+    assert "NASClassifier" in unfitted and "sknas-summary" not in unfitted
+    html = clf.fit(*iris)._repr_html_()
+    diagram, summary = html.split('<div class="sknas-summary">')
+    assert "sk-top-container" in diagram and "NASClassifier" in diagram  # sklearn's, first
+    assert "NASClassifier: 3 trials in " in summary and "Best 3 trials" in summary
+    assert summary.count("<tr>") == 3 + len(clf.ensemble_.trial_ids_)  # the tables' rows
+    best = clf.leaderboard_.iloc[0]
+    assert f"<td>{best['family']}</td>" in summary and f"{best['score']:.4f}" in summary
+    bundle = clf._repr_mimebundle_()["text/html"]  # what Jupyter asks for (new diagram ids)
+    assert bundle.split('<div class="sknas-summary">')[1] == summary
+
+
 @pytest.mark.parametrize("verbose", [0, 1, 2])
 def test_verbose_shows_a_progress_bar_or_one_line_per_trial(iris, capsys, verbose):
     NASClassifier(n_trials=3, max_epochs=5, random_state=0, verbose=verbose).fit(*iris)
@@ -301,3 +316,10 @@ def test_verbose_shows_a_progress_bar_or_one_line_per_trial(iris, capsys, verbos
         1: (True, True, 0),
         2: (True, False, 3),
     }[verbose]
+
+
+def test_a_single_epoch_budget_is_searched(iris):
+    clf = NASClassifier(n_trials=3, max_epochs=1, random_state=0).fit(*iris)
+    networks = clf.leaderboard_[clf.leaderboard_["family"].isin(["mlp", "resnet_mlp"])]
+    assert len(networks) and (networks["budget_epochs"] == 1).all()
+    assert clf.score(*iris) > 0.6

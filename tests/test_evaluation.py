@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from torch.utils.data import TensorDataset
 
 from sknas.evaluation import Evaluator, TensorBatchIterator, make_split
 from sknas.evaluation.members import predict_module
+from sknas.evaluation.nets import make_net
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
 from sknas.trial import Candidate, TrialState
@@ -141,3 +143,54 @@ def test_training_on_cuda_gives_a_cpu_member(classification_split):
     np.testing.assert_allclose(
         result.member.predict(classification_split.X_valid), result.valid_pred, atol=1e-4
     )
+
+
+class TestCudaPathsOnCpu:
+    """What the CUDA code does, checked on any machine (the GPU itself: test_gpu.py)."""
+
+    def test_out_of_memory_frees_and_retries_at_half_the_batch_size(self, evaluator, monkeypatch):
+        train = Evaluator._evaluate_neural
+        tried = []
+
+        def runs_out_of_memory_at_64(self, candidate, *args):
+            tried.append(candidate.params["batch_size"])
+            if candidate.params["batch_size"] >= 64:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+            return train(self, candidate, *args)
+
+        monkeypatch.setattr(Evaluator, "_evaluate_neural", runs_out_of_memory_at_64)
+        result = evaluator(_candidate(batch_size=64))
+        assert tried == [64, 32]
+        assert result.state is TrialState.COMPLETE and result.score > 0.6
+        assert result.candidate.params["batch_size"] == 32
+        assert result.error == "CUDA out of memory; retried at batch_size=32"
+        result = evaluator(_candidate(batch_size=128))  # 64 runs out too: a failed trial
+        assert result.state is TrialState.FAIL and "OutOfMemoryError" in result.error
+
+    def test_several_gpus_take_trials_in_turn(self, classification_split, monkeypatch):
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+        scorer = get_prediction_scorer(None, "classification")
+        on_gpus = Evaluator(classification_split, scorer, device="cuda")
+        devices = [on_gpus.device_for(replace(_candidate(), trial_id=i)) for i in range(4)]
+        assert devices == ["cuda:0", "cuda:1", "cuda:2", "cuda:0"]
+        pinned = Evaluator(classification_split, scorer, device="cuda:1")
+        assert pinned.device_for(_candidate()) == "cuda:1"
+
+    def test_mixed_precision_training_keeps_float32_weights(self, classification_split):
+        split = classification_split
+        net = make_net(
+            _candidate(),
+            task="classification",
+            n_features=split.n_features,
+            n_outputs=split.n_outputs,
+            valid_dataset=None,
+            callbacks=[],
+        )
+        assert net.autocast_dtype is None  # CPU: float32
+        net.set_params(autocast_dtype=torch.bfloat16)  # what CUDA with bfloat16 gets
+        net.fit(TensorDataset(torch.from_numpy(split.X_train), torch.from_numpy(split.y_train)))
+        assert all(p.dtype == torch.float32 for p in net.module_.parameters())
+        pred = predict_module(
+            net.module_, split.X_valid, task="classification", dtype=torch.float32
+        )
+        assert (pred.argmax(1) == split.y_valid).mean() > 0.6

@@ -70,3 +70,10 @@ def test_dataframe_example_uses_the_categorical_columns(capsys):
     out = capsys.readouterr().out
     assert "'plan', 'region', 'autopay']" in out  # feature_names_in_
     assert "student islands" in out  # unseen categories predicted without an error
+
+
+def test_dask_cluster_example_searches_on_a_local_cluster(capsys):
+    pytest.importorskip("distributed")
+    accuracy = _example_main("dask_cluster")(["--n-trials", "4", "--max-epochs", "10"])
+    assert accuracy > 0.9
+    assert "cluster: 2 workers" in capsys.readouterr().out

@@ -43,3 +43,16 @@ def test_fit_on_cuda_then_predict_on_a_cpu_only_process(iris, tmp_path):
         timeout=300,
     )
     np.testing.assert_allclose(np.load(out), clf.predict_proba(X), atol=1e-5)
+
+
+def test_parallel_trials_on_cuda_train_in_mixed_precision(iris):
+    import torch
+
+    from sknas.evaluation.nets import _mixed_precision_dtype
+
+    X, y = iris
+    clf = NASClassifier(n_trials=4, max_epochs=20, random_state=0, n_jobs=2).fit(X, y)
+    assert clf.device_ == "cuda" and clf.score(X, y) > 0.9
+    assert (clf.leaderboard_["state"] != "FAIL").all(), clf.leaderboard_["error"].tolist()
+    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    assert _mixed_precision_dtype("cuda") is expected

@@ -7,6 +7,7 @@ validation rows and trimmed to members the ensemble can serve.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,11 @@ from .data import DataSplit, balanced_weights
 from .members import NeuralMember, predict_module
 from .nets import SearchNet, make_net
 
-__all__ = ["Evaluator", "seeded_torch"]
+__all__ = ["MIN_RETRY_BATCH_SIZE", "Evaluator", "seeded_torch"]
+
+#: A network that runs out of CUDA memory is tried again at half its batch size
+#: when that half is at least this.
+MIN_RETRY_BATCH_SIZE = 8
 
 
 @contextmanager
@@ -46,7 +51,9 @@ class Evaluator:
     split : DataSplit
     scorer : PredictionScorer
     device : str, default="cpu"
-        Torch device the trial trains on.
+        Torch device trials train on; ``"cuda"`` with several GPUs spreads them
+        (:meth:`device_for`). A network that runs out of CUDA memory frees it and
+        is tried once more at half its batch size (noted in the result's ``error``).
     patience : int, default=10
         Early-stopping patience in epochs (on validation loss; the best epoch's
         weights are kept).
@@ -85,7 +92,7 @@ class Evaluator:
         try:
             if candidate.genome is None:
                 return self._evaluate_classical(candidate, start)
-            return self._evaluate_neural(candidate, deadline, start)
+            return self._evaluate_neural_on_gpu_memory(candidate, deadline, start)
         except Exception as exc:  # a failed candidate never kills the search
             return TrialResult(
                 candidate,
@@ -96,6 +103,31 @@ class Evaluator:
         finally:
             if self.device.startswith("cuda"):
                 torch.cuda.empty_cache()
+
+    def device_for(self, candidate: Candidate) -> str:
+        """The device a trial trains on: with ``device="cuda"`` and several GPUs, trials
+        go to them in turn (by trial id)."""
+        if self.device != "cuda" or torch.cuda.device_count() < 2:
+            return self.device
+        return f"cuda:{candidate.trial_id % torch.cuda.device_count()}"
+
+    def _evaluate_neural_on_gpu_memory(
+        self, candidate: Candidate, deadline: float | None, start: float
+    ) -> TrialResult:
+        """Train; when CUDA runs out of memory, free it and try once at half the batch."""
+        device = self.device_for(candidate)
+        try:
+            return self._evaluate_neural(candidate, deadline, start, device)
+        except torch.cuda.OutOfMemoryError:
+            batch_size = int(candidate.params.get("batch_size", 0)) // 2
+            if batch_size < MIN_RETRY_BATCH_SIZE:
+                raise
+        gc.collect()
+        torch.cuda.empty_cache()
+        smaller = replace(candidate, params={**candidate.params, "batch_size": batch_size})
+        result = self._evaluate_neural(smaller, deadline, start, device)
+        note = f"CUDA out of memory; retried at batch_size={batch_size}"
+        return replace(result, error=f"{note}; {result.error}" if result.error else note)
 
     def _evaluate_classical(self, candidate: Candidate, start: float) -> TrialResult:
         split = self.split
@@ -122,14 +154,16 @@ class Evaluator:
         )
 
     def _evaluate_neural(
-        self, candidate: Candidate, deadline: float | None, start: float
+        self, candidate: Candidate, deadline: float | None, start: float, device: str
     ) -> TrialResult:
-        train, valid = self._datasets(candidate)
+        train, valid = self._datasets(candidate, device)
         early_stopping = EarlyStopping(patience=self.patience, load_best=True)
         callbacks = [("finite_loss", FiniteLossGuard())]
         pruner = None
         if candidate.fidelity is not None:
-            pruner = RungPruner(candidate.fidelity, self._score_module)
+            pruner = RungPruner(
+                candidate.fidelity, lambda module: self._score_module(module, device)
+            )
             callbacks.append(("pruner", pruner))
         timeout = None
         if self.trial_timeout is not None:
@@ -139,11 +173,11 @@ class Evaluator:
             ("early_stopping", early_stopping),
             ("deadline", TrainingDeadline(deadline)),
         ]
-        with seeded_torch(candidate.seed, self.device):
-            net = self._net(candidate, valid, callbacks, weighted=len(train.tensors) > 2)
+        with seeded_torch(candidate.seed, device):
+            net = self._net(candidate, valid, callbacks, len(train.tensors) > 2, device)
             net.fit(train, None)
         fit_time = time.perf_counter() - start
-        valid_pred = self._predict_valid(net.module_)
+        valid_pred = self._predict_valid(net.module_, device)
         pruned = pruner is not None and pruner.pruned_
         member = self._member(candidate, net.module_)
         n_epochs = sum("valid_loss" in row for row in net.history)
@@ -186,7 +220,7 @@ class Evaluator:
                 X_all = np.concatenate([split.X_train, split.X_valid])
                 estimator.fit(X_all, self._classical_targets(y_all), sample_weight=w_all)
                 return self._classical_member(estimator)
-            tensors = [torch.cat(pair) for pair in zip(*self._tensors(), strict=True)]
+            tensors = [torch.cat(pair) for pair in zip(*self._tensors(self.device), strict=True)]
             weights = self._training_weights(candidate, y_all, w_all)
             if weights is not None:
                 tensors.append(torch.from_numpy(weights).to(self.device))
@@ -194,7 +228,7 @@ class Evaluator:
             refit_candidate = replace(candidate, budget_epochs=max(1, n_epochs), fidelity=None)
             callbacks = [("finite_loss", FiniteLossGuard()), ("deadline", deadline_callback)]
             with seeded_torch(candidate.seed, self.device):
-                net = self._net(refit_candidate, None, callbacks, weighted=weights is not None)
+                net = self._net(refit_candidate, None, callbacks, weights is not None, self.device)
                 net.fit(TensorDataset(*tensors), None)
         except Exception:  # keep the member trained on the training part
             return None
@@ -208,6 +242,7 @@ class Evaluator:
         valid: TensorDataset | None,
         callbacks: list,
         weighted: bool,
+        device: str,
     ) -> SearchNet:
         return make_net(
             candidate,
@@ -216,7 +251,7 @@ class Evaluator:
             n_outputs=self.split.n_outputs,
             valid_dataset=valid,
             callbacks=callbacks,
-            device=self.device,
+            device=device,
             weighted=weighted,
             image_shape=self.split.image_shape,
         )
@@ -253,13 +288,13 @@ class Evaluator:
             return balanced_weights(y, weights)
         return weights
 
-    def _score_module(self, module: torch.nn.Module) -> float:
-        return self.scorer(self.split.y_valid_true, self._predict_valid(module))
+    def _score_module(self, module: torch.nn.Module, device: str) -> float:
+        return self.scorer(self.split.y_valid_true, self._predict_valid(module, device))
 
-    def _tensors(self) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    def _tensors(self, device: str) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
         """``(X, y)`` tensors of the training and validation rows, on the device, made once."""
-        if getattr(self, "_cached_device", None) != self.device:
-            split, device = self.split, self.device
+        if getattr(self, "_cached_device", None) != device:
+            split = self.split
             self._cached = tuple(
                 (torch.from_numpy(X).to(device), torch.from_numpy(y).to(device))
                 for X, y in ((split.X_train, split.y_train), (split.X_valid, split.y_valid))
@@ -267,23 +302,23 @@ class Evaluator:
             self._cached_device = device
         return self._cached
 
-    def _datasets(self, candidate: Candidate) -> tuple[TensorDataset, TensorDataset]:
+    def _datasets(self, candidate: Candidate, device: str) -> tuple[TensorDataset, TensorDataset]:
         """Training and validation datasets, with a weight tensor when rows are weighted."""
         split = self.split
-        (X_train, y_train), (X_valid, y_valid) = self._tensors()
+        (X_train, y_train), (X_valid, y_valid) = self._tensors(device)
         w_train = self._training_weights(candidate, split.y_train, split.w_train)
         if w_train is None and split.w_valid is None:
             return TensorDataset(X_train, y_train), TensorDataset(X_valid, y_valid)
         w_valid = split.w_valid if split.w_valid is not None else np.ones(len(y_valid), np.float32)
         return (
-            TensorDataset(X_train, y_train, torch.from_numpy(w_train).to(self.device)),
-            TensorDataset(X_valid, y_valid, torch.from_numpy(w_valid).to(self.device)),
+            TensorDataset(X_train, y_train, torch.from_numpy(w_train).to(device)),
+            TensorDataset(X_valid, y_valid, torch.from_numpy(w_valid).to(device)),
         )
 
-    def _predict_valid(self, module: torch.nn.Module) -> np.ndarray:
+    def _predict_valid(self, module: torch.nn.Module, device: str) -> np.ndarray:
         split = self.split
         pred = predict_module(
-            module, split.X_valid, task=split.task, dtype=torch.float32, device=self.device
+            module, split.X_valid, task=split.task, dtype=torch.float32, device=device
         )
         self._check_finite(pred)
         if split.task == "regression":

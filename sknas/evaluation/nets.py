@@ -33,15 +33,27 @@ class SearchNet(NeuralNet):
     A batch ``(X, y, weight)`` carries sample weights (scaled to mean one over the
     data); the criterion then has ``reduction="none"`` and the loss is the mean of
     the weighted per-row losses.
+
+    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the training forward pass in
+    mixed precision; weights, gradients, validation and prediction stay float32.
     """
+
+    def __init__(self, module, criterion, *, autocast_dtype=None, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.autocast_dtype = autocast_dtype
 
     def train_step(self, batch, **fit_params):
         if not self.module_.training:
             self._set_training(True)
         self.optimizer_.zero_grad()
         Xi, yi, *weight = batch
-        y_pred = self.module_(Xi)
-        loss = self._batch_loss(y_pred, yi, weight)
+        with torch.autocast(
+            torch.device(self.device).type,
+            dtype=self.autocast_dtype,
+            enabled=self.autocast_dtype is not None,
+        ):
+            y_pred = self.module_(Xi)
+            loss = self._batch_loss(y_pred, yi, weight)
         loss.backward()
         self.optimizer_.step()
         return {"loss": loss, "y_pred": y_pred}
@@ -84,7 +96,9 @@ def make_net(
 
     ``candidate.params`` are skorch parameter paths and go to the net unchanged,
     except ``optimizer`` (a name from :data:`OPTIMIZERS`) and ``max_epochs``
-    (the trial trains ``candidate.budget_epochs``).
+    (the trial trains ``candidate.budget_epochs``). On a CUDA device that supports
+    bfloat16, training runs in bfloat16 mixed precision (which, unlike float16,
+    needs no loss scaling).
     """
     params = dict(candidate.params)
     optimizer = OPTIMIZERS[params.pop("optimizer", "adamw")]
@@ -116,5 +130,13 @@ def make_net(
         callbacks__print_log=None,
         device=device,
         verbose=0,
+        autocast_dtype=_mixed_precision_dtype(device),
         **params,
     )
+
+
+def _mixed_precision_dtype(device: str) -> torch.dtype | None:
+    """bfloat16 on CUDA devices that support it, else None (float32)."""
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None

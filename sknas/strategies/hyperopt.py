@@ -39,9 +39,10 @@ def _hp_dimension(label: str, dim: Dimension) -> Any:
     if isinstance(dim, Categorical):
         return hp.choice(label, list(dim.choices))
     if isinstance(dim, Int):
+        high = max(dim.high, dim.low + 1e-9)  # hyperopt refuses low == high (max_epochs=1)
         if dim.log:
-            return hp.qloguniform(label, math.log(dim.low), math.log(dim.high), 1)
-        return hp.quniform(label, dim.low, dim.high, 1)
+            return hp.qloguniform(label, math.log(dim.low), math.log(high), 1)
+        return hp.quniform(label, dim.low, high, 1)
     if dim.log:
         return hp.loguniform(label, math.log(dim.low), math.log(dim.high))
     return hp.uniform(label, dim.low, dim.high)
