@@ -140,6 +140,7 @@ class _BaseNAS(BaseEstimator):
         "device": [str],
         "n_jobs": [Integral, None],
         "synchronous_batch": [Interval(Integral, 1, None, closed="left"), None],
+        "weight_inheritance": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -164,6 +165,7 @@ class _BaseNAS(BaseEstimator):
         device: str = "auto",
         n_jobs: int | None = None,
         synchronous_batch: int | None = None,
+        weight_inheritance: bool = True,
         checkpoint_dir: str | os.PathLike | None = None,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | None = None,
@@ -184,6 +186,7 @@ class _BaseNAS(BaseEstimator):
         self.device = device
         self.n_jobs = n_jobs
         self.synchronous_batch = synchronous_batch
+        self.weight_inheritance = weight_inheritance
         self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.random_state = random_state
@@ -410,6 +413,7 @@ class _BaseNAS(BaseEstimator):
                     journal=journal,
                     n_jobs=1 if self.n_jobs is None else self.n_jobs,
                     synchronous_batch=self.synchronous_batch,
+                    weight_inheritance=self.weight_inheritance,
                 )
         finally:
             if progress is not None:
@@ -544,6 +548,11 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         so far. An int ``k``: trials are proposed ``k`` at a time, and a batch's
         results are all told before the next batch; with ``n_trials`` and
         ``random_state`` the search is then the same for every ``n_jobs``.
+    weight_inheritance : bool, default=True
+        A network that evolution derives from a parent trial starts from the
+        parent's trained weights wherever shapes allow (widening and new residual
+        blocks keep what the parent computed); ``leaderboard_["inherited"]`` is the
+        share of its parameters that did.
     checkpoint_dir : str or path-like, default=None
         A directory where the search records every finished trial (atomically).
         A ``fit`` killed at any moment and started again with the same directory,
@@ -649,7 +658,7 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     ----------
     time_budget, n_trials, trial_timeout, families, image_shape, strategy, max_epochs, \
 successive_halving, validation_fraction, ensemble_size, refit, scoring, device, n_jobs, \
-synchronous_batch, checkpoint_dir, warm_start, random_state, verbose
+synchronous_batch, weight_inheritance, checkpoint_dir, warm_start, random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes

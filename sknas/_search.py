@@ -83,6 +83,7 @@ def run_search(
     journal: SearchJournal | MemoryJournal | None = None,
     n_jobs: int = 1,
     synchronous_batch: int | None = None,
+    weight_inheritance: bool = False,
 ) -> SearchHistory:
     """Ask, evaluate and tell until the trial budget or the deadline is spent.
 
@@ -116,6 +117,9 @@ def run_search(
         are told, in trial-id order, before the next is proposed. Each trial then
         runs with the cores divided by ``k`` as threads, so that the search depends
         only on the seed and ``n_trials``, not on ``n_jobs`` or timing.
+    weight_inheritance : bool, default=False
+        A candidate derived from a parent trial whose trained network the history
+        still holds carries it (``parent_model``), to start from its weights.
 
     Returns
     -------
@@ -126,6 +130,7 @@ def run_search(
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
     loop = _SearchLoop(strategy, n_trials, deadline, halving, callbacks, history, journal)
+    loop.weight_inheritance = weight_inheritance
     n_threads = None if synchronous_batch is None else threads_per_trial(synchronous_batch)
     pool = TrialPool(evaluate, n_jobs, n_threads) if n_jobs != 1 else None
     with _interrupt_flag() as loop.interrupted, caller_thread_settings_kept():
@@ -167,6 +172,7 @@ class _SearchLoop:
         self.history = history if history is not None else SearchHistory()
         self.journal = journal
         self.interrupted = threading.Event()
+        self.weight_inheritance = False
         self.n_proposed = len(self.history.results)
         # A resumed search's clock goes on from its last recorded trial.
         elapsed = [r.finished_at for r in self.history.results if math.isfinite(r.finished_at)]
@@ -190,14 +196,27 @@ class _SearchLoop:
         if self.trials_left() == 0:
             return None
         [candidate] = self.strategy.ask(1)
+        if self.weight_inheritance and candidate.parent_id is not None:
+            candidate = replace(candidate, parent_model=self._trained_network(candidate.parent_id))
         if self.halving is not None:
             candidate = replace(candidate, fidelity=self.halving.fidelity_for(candidate))
         self.n_proposed += 1
         return candidate
 
+    def _trained_network(self, trial_id: int) -> object | None:
+        """The trained network of trial ``trial_id``, if the history still holds one."""
+        for result in reversed(self.history.results):
+            if result.candidate.trial_id == trial_id:
+                return result.member if result.candidate.genome is not None else None
+        return None
+
     def record(self, result: TrialResult, journal_state: bool = True) -> None:
         """Add a finished trial everywhere it counts, then run the callbacks."""
-        result = replace(result, finished_at=time.monotonic() - self.started)
+        result = replace(
+            result,
+            candidate=replace(result.candidate, parent_model=None),  # kept once, by the parent
+            finished_at=time.monotonic() - self.started,
+        )
         if self.halving is not None:
             self.halving.record(result)
         self.history.add(result)

@@ -52,6 +52,9 @@ class Candidate:
         Trial this candidate was derived from, if any.
     fidelity : Fidelity or None
         Successive-halving rule the trial trains under (set by the search loop).
+    parent_model : object or None
+        The parent's trained network (``genome`` and ``weights``), whose weights the
+        child inherits (set by the search loop under weight inheritance).
     """
 
     trial_id: int
@@ -63,6 +66,7 @@ class Candidate:
     proposer: str
     parent_id: int | None = None
     fidelity: Fidelity | None = None
+    parent_model: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class TrialResult:
     finished_at : float
         Seconds from the start of the search to the end of this trial (set by the
         search loop; NaN until then).
+    inherited : float
+        Share of the network's parameters that started from its parent's trained
+        weights (NaN when it did not inherit).
     """
 
     candidate: Candidate
@@ -109,6 +116,7 @@ class TrialResult:
     best_epoch: int = 0
     n_parameters: int | None = None
     finished_at: float = float("nan")
+    inherited: float = float("nan")
 
     @property
     def ok(self) -> bool:

@@ -24,6 +24,7 @@ from ..trial import Candidate, TrialResult, TrialState
 from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
 from .classical import ClassicalMember, make_classical_estimator
 from .data import DataSplit, balanced_weights
+from .inheritance import inherit_weights
 from .members import NeuralMember, predict_module
 from .nets import SearchNet, make_net
 
@@ -173,9 +174,16 @@ class Evaluator:
             ("early_stopping", early_stopping),
             ("deadline", TrainingDeadline(deadline)),
         ]
+        inherited = float("nan")
         with seeded_torch(candidate.seed, device):
             net = self._net(candidate, valid, callbacks, len(train.tensors) > 2, device)
-            net.fit(train, None)
+            net.initialize()
+            parent = candidate.parent_model
+            if parent is not None:
+                inherited = inherit_weights(
+                    net.module_, candidate.genome, parent.genome, parent.weights
+                )
+            net.partial_fit(train, None)
         fit_time = time.perf_counter() - start
         valid_pred = self._predict_valid(net.module_, device)
         pruned = pruner is not None and pruner.pruned_
@@ -197,6 +205,7 @@ class Evaluator:
             rung_scores=tuple(pruner.rung_scores_) if pruner else (),
             best_epoch=int(early_stopping.best_epoch_),
             n_parameters=member.n_parameters,
+            inherited=inherited,
         )
 
     def refit(

@@ -136,6 +136,27 @@ class GenomeNet(nn.Module):
         self.body = nn.Sequential(*convs, *dense)
         self.head = nn.Linear(width, n_outputs)
 
+    @staticmethod
+    def layer_positions(layers: tuple[LayerGene, ...]) -> list[int]:
+        """Index in ``body`` of each layer gene's module (pooling modules sit between).
+
+        Examples
+        --------
+        >>> genes = (LayerGene("conv", 8, pool=True), LayerGene("dense", 16))
+        >>> GenomeNet.layer_positions(genes)
+        [0, 4]
+        """
+        positions: list[int] = []
+        index, seen_conv, seen_dense = 0, False, False
+        for gene in layers:
+            if not gene.is_conv and seen_conv and not seen_dense:
+                index += 2  # global average pooling and flatten
+            positions.append(index)
+            index += 1 + (gene.is_conv and gene.pool)
+            seen_conv |= gene.is_conv
+            seen_dense |= not gene.is_conv
+        return positions
+
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if self.image_shape is not None:
             X = X.view(-1, *self.image_shape)
