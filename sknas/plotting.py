@@ -7,7 +7,6 @@ plot is drawn. Every function takes a fitted :class:`~sknas.NASClassifier` or
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,10 +34,6 @@ _BOX_COLORS = {
     "residual_conv": "#fdae6b",
     "pool": "#dadaeb",
 }
-_LAYER_KEY = re.compile(
-    r"(?P<kind>residual_conv|residual|conv|dense)(?P<width>\d+)"
-    r"(?:k(?P<kernel>\d+)(?P<pool>p?))?-(?P<activation>\w+)-d(?P<dropout>[0-9.e+-]+?)-(?P<norm>\w+)"
-)
 # Diagram geometry, in data units: box centres are _STEP apart.
 _STEP, _BOX_W, _BOX_H = 1.6, 1.35, 1.5
 
@@ -265,30 +260,8 @@ def _network_genome(estimator: Any, trial_id: int | None) -> tuple[int, Genome]:
             f"Trial {trial_id} ({rows['family'].iloc[0]}) is not a network; "
             "it has no architecture to draw."
         )
-    genome = networks[trial_id][1] if trial_id in networks else _genome_from_key(key)
+    genome = networks[trial_id][1] if trial_id in networks else Genome.from_key(key)
     return int(trial_id), genome
-
-
-def _genome_from_key(key: str) -> Genome:
-    """Inverse of :meth:`Genome.key` (the leaderboard stores genomes as keys)."""
-    family, _, layers = key.partition(":")
-    genes = []
-    for part in layers.split("|") if layers else ():
-        match = _LAYER_KEY.fullmatch(part)
-        if match is None:
-            raise ValueError(f"Cannot read layer {part!r} of genome {key!r}.")
-        genes.append(
-            LayerGene(
-                match["kind"],
-                int(match["width"]),
-                activation=match["activation"],
-                dropout=float(match["dropout"]),
-                norm=match["norm"],
-                kernel=int(match["kernel"] or 3),
-                pool=match["pool"] == "p",
-            )
-        )
-    return Genome(family, tuple(genes))
 
 
 def _input_text(estimator: Any) -> str:

@@ -181,25 +181,35 @@ class TestDask:
     def test_fit_succeeds_when_a_busy_worker_is_killed_mid_search(self, dask_client, iris):
         X, y = iris
 
-        class KillABusyWorkerAfterTrial1(logging.Handler):
-            def emit(self, record):
-                if not record.getMessage().startswith("trial   1"):
-                    return
-                busy = [addr for addr, keys in dask_client.processing().items() if keys]
-                pid = dask_client.run(os.getpid, workers=busy[:1])[busy[0]]
-                os.kill(pid, signal.SIGKILL)
+        class KillABusyWorkerOnce(logging.Handler):
+            """After a trial is logged, kill a worker that is running another one."""
 
-        handler = KillABusyWorkerAfterTrial1()
+            killed = False
+
+            def emit(self, record):
+                busy = [addr for addr, keys in dask_client.processing().items() if keys]
+                if busy and not self.killed:
+                    os.kill(dask_client.run(os.getpid, workers=busy[:1])[busy[0]], signal.SIGKILL)
+                    self.killed = True
+
+        handler = KillABusyWorkerOnce()
         logger = logging.getLogger("sknas")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         try:
             with joblib.parallel_config(backend="dask"):
-                clf = NASClassifier(n_trials=8, max_epochs=20, random_state=0, n_jobs=-1)
+                clf = NASClassifier(
+                    n_trials=8,
+                    max_epochs=40,
+                    families=["mlp", "resnet_mlp"],
+                    n_jobs=-1,
+                    random_state=0,
+                )
                 clf.fit(X, y)
         finally:
             logger.removeHandler(handler)
             logger.setLevel(logging.NOTSET)
+        assert handler.killed
         board = clf.leaderboard_
         failed = board[board["state"] == "FAIL"]
         assert len(failed) == 1 and failed["error"].iloc[0].startswith(WORKER_DIED)

@@ -13,12 +13,12 @@ from sklearn.exceptions import NotFittedError
 
 from sknas import NASClassifier, NASRegressor
 from sknas.plotting import (
-    _genome_from_key,
     plot_architecture,
     plot_ensemble_weights,
     plot_family_scores,
     plot_search_progress,
 )
+from sknas.space import Genome
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -223,4 +223,4 @@ def test_architecture_of_classical_or_unknown_trial_raises(clf):
 
 def test_genome_keys_read_back(clf, cnn):
     keys = [*clf.leaderboard_["genome"].dropna(), *cnn.leaderboard_["genome"].dropna()]
-    assert keys and all(_genome_from_key(key).key() == key for key in keys)
+    assert keys and all(Genome.from_key(key).key() == key for key in keys)

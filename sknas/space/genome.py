@@ -8,6 +8,7 @@ leaderboard, and are what evolution mutates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +22,12 @@ __all__ = [
     "LayerGene",
     "max_pools",
 ]
+
+#: One layer of :meth:`Genome.key`, e.g. ``conv32k3p-relu-d0-batch``.
+_LAYER_KEY = re.compile(
+    r"(?P<kind>residual_conv|residual|conv|dense)(?P<width>\d+)"
+    r"(?:k(?P<kernel>\d+)(?P<pool>p?))?-(?P<activation>\w+)-d(?P<dropout>[0-9.e+-]+?)-(?P<norm>\w+)"
+)
 
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh")
 NORMS = ("none", "batch", "layer")
@@ -134,6 +141,35 @@ class Genome:
     def key(self) -> str:
         """Canonical string identity, stable across processes (for deduplication)."""
         return f"{self.family}:" + "|".join(layer.key() for layer in self.layers)
+
+    @classmethod
+    def from_key(cls, key: str) -> Genome:
+        """Inverse of :meth:`key` (the leaderboard stores genomes as keys).
+
+        Examples
+        --------
+        >>> Genome.from_key("cnn:conv8k5p-relu-d0-batch|dense16-gelu-d0.1-none").layers[0]
+        LayerGene(kind='conv', width=8, activation='relu', dropout=0.0, norm='batch', \
+kernel=5, pool=True)
+        """
+        family, _, layers = key.partition(":")
+        genes = []
+        for part in layers.split("|") if layers else ():
+            match = _LAYER_KEY.fullmatch(part)
+            if match is None:
+                raise ValueError(f"Cannot read layer {part!r} of genome {key!r}.")
+            genes.append(
+                LayerGene(
+                    match["kind"],
+                    int(match["width"]),
+                    activation=match["activation"],
+                    dropout=float(match["dropout"]),
+                    norm=match["norm"],
+                    kernel=int(match["kernel"] or 3),
+                    pool=match["pool"] == "p",
+                )
+            )
+        return cls(family, tuple(genes))
 
     @property
     def n_pools(self) -> int:
