@@ -129,8 +129,9 @@ def run_search(
     """
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
-    loop = _SearchLoop(strategy, n_trials, deadline, halving, callbacks, history, journal)
-    loop.weight_inheritance = weight_inheritance
+    loop = _SearchLoop(
+        strategy, n_trials, deadline, halving, callbacks, history, journal, weight_inheritance
+    )
     n_threads = None if synchronous_batch is None else threads_per_trial(synchronous_batch)
     pool = TrialPool(evaluate, n_jobs, n_threads) if n_jobs != 1 else None
     with _interrupt_flag() as loop.interrupted, caller_thread_settings_kept():
@@ -163,6 +164,7 @@ class _SearchLoop:
         callbacks: Sequence[SearchCallback],
         history: SearchHistory | None,
         journal: SearchJournal | MemoryJournal | None,
+        weight_inheritance: bool = False,
     ) -> None:
         self.strategy = strategy
         self.n_trials = n_trials
@@ -172,7 +174,7 @@ class _SearchLoop:
         self.history = history if history is not None else SearchHistory()
         self.journal = journal
         self.interrupted = threading.Event()
-        self.weight_inheritance = False
+        self.weight_inheritance = weight_inheritance
         self.n_proposed = len(self.history.results)
         # A resumed search's clock goes on from its last recorded trial.
         elapsed = [r.finished_at for r in self.history.results if math.isfinite(r.finished_at)]

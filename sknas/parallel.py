@@ -159,7 +159,7 @@ class TrialPool:
         except KeyboardInterrupt:
             with self._lock:
                 for candidate in in_flight.values():
-                    on_result(TrialResult(candidate, TrialState.FAIL, error="interrupted"))
+                    on_result(TrialResult(candidate, TrialState.FAIL, error="interrupted by user"))
             raise
         if proposal_error:
             raise proposal_error[0]
@@ -241,7 +241,7 @@ class TrialPool:
         except KeyboardInterrupt:
             client.cancel(list(finished.futures))
             for candidate in in_flight.values():
-                on_result(TrialResult(candidate, TrialState.FAIL, error="interrupted"))
+                on_result(TrialResult(candidate, TrialState.FAIL, error="interrupted by user"))
             raise
         finally:
             client.cancel(evaluate)
