@@ -43,13 +43,16 @@ from .preprocessing import (
 from .scoring import SCORINGS, get_prediction_scorer
 from .space import default_search_space
 from .strategies import (
+    Configuration,
     FusedStrategy,
     HyperoptStrategy,
     RandomStrategy,
     RegularizedEvolutionStrategy,
     Strategy,
 )
+from .strategies.base import candidate_key
 from .summary import search_summary, search_summary_html
+from .transfer import configurations_from_search, load_portfolio
 from .trial import TrialResult
 from .utils._compat import HasMethods, Interval, StrOptions, check_sample_weight
 from .utils._device import resolve_device
@@ -141,6 +144,8 @@ class _BaseNAS(BaseEstimator):
         "n_jobs": [Integral, None],
         "synchronous_batch": [Interval(Integral, 1, None, closed="left"), None],
         "weight_inheritance": ["boolean"],
+        "init_from": [BaseEstimator, pd.DataFrame, None],
+        "portfolio": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -166,6 +171,8 @@ class _BaseNAS(BaseEstimator):
         n_jobs: int | None = None,
         synchronous_batch: int | None = None,
         weight_inheritance: bool = True,
+        init_from: BaseEstimator | pd.DataFrame | None = None,
+        portfolio: bool = True,
         checkpoint_dir: str | os.PathLike | None = None,
         warm_start: bool = False,
         random_state: int | np.random.RandomState | None = None,
@@ -187,6 +194,8 @@ class _BaseNAS(BaseEstimator):
         self.n_jobs = n_jobs
         self.synchronous_batch = synchronous_batch
         self.weight_inheritance = weight_inheritance
+        self.init_from = init_from
+        self.portfolio = portfolio
         self.checkpoint_dir = checkpoint_dir
         self.warm_start = warm_start
         self.random_state = random_state
@@ -273,6 +282,7 @@ class _BaseNAS(BaseEstimator):
         if self.n_jobs == 0:
             raise ValueError("n_jobs=0 runs nothing; use None or 1 (one at a time), k or -1.")
         scorer = get_prediction_scorer(self.scoring, self._task)
+        starts = self._starting_configurations()
         X, y = self._validate_training_data(X, y)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
@@ -292,7 +302,7 @@ class _BaseNAS(BaseEstimator):
         else:
             preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
         X_model = preprocessor.transform(X)
-        journal = self._journal([_as_array(X), y_encoded, sample_weight], seeds)
+        journal = self._journal([_as_array(X), y_encoded, sample_weight], seeds, starts)
         if journal is not None:
             seeds = journal.seeds  # a resumed search keeps its first seeds
         split = make_split(
@@ -307,7 +317,9 @@ class _BaseNAS(BaseEstimator):
         evaluator = Evaluator(
             split, scorer.weighted(split.w_valid), device=device, trial_timeout=self.trial_timeout
         )
-        history = self._search(evaluator, int(seeds["strategy"]), deadline, time_budget, journal)
+        history = self._search(
+            evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
+        )
         self._warm_journal = journal if isinstance(journal, MemoryJournal) else None
         best = self._best_trial(history)
         search_done = time.monotonic()
@@ -333,14 +345,33 @@ class _BaseNAS(BaseEstimator):
             "total": finished - started,
         }
 
+    def _starting_configurations(self) -> list[tuple[list[Configuration], str]]:
+        """What the search tries first, with the proposer named in the leaderboard:
+        the best of ``init_from``, then the built-in portfolio."""
+        starts = []
+        if self.init_from is not None:
+            starts.append((configurations_from_search(self.init_from), "init_from"))
+        if self.portfolio:
+            starts.append((load_portfolio(self._task), "portfolio"))
+        return starts
+
     def _journal(
-        self, data: list[np.ndarray | None], seeds: dict
+        self,
+        data: list[np.ndarray | None],
+        seeds: dict,
+        starts: list[tuple[list[Configuration], str]],
     ) -> SearchJournal | MemoryJournal | None:
         """Where the search records itself: ``checkpoint_dir``, or memory for ``warm_start``
         (the previous fit's record when it searched the same ``data`` the same way)."""
         if self.checkpoint_dir is None and not self.warm_start:
             return None
-        key = fingerprint(data, self._search_settings())
+        settings = self._search_settings() | {
+            "init_from": [
+                [proposer] + [candidate_key(c.family, c.params, c.genome) for c in configurations]
+                for configurations, proposer in starts
+            ]
+        }
+        key = fingerprint(data, settings)
         if self.checkpoint_dir is not None:
             return SearchJournal(self.checkpoint_dir, key, seeds)
         previous = getattr(self, "_warm_journal", None)
@@ -369,10 +400,12 @@ class _BaseNAS(BaseEstimator):
         seed: int,
         deadline: float | None,
         time_budget: float | None,
+        starts: list[tuple[list[Configuration], str]],
         journal: SearchJournal | MemoryJournal | None = None,
     ) -> SearchHistory:
-        """Run the strategy, from where ``journal`` stopped if it holds trials; with
-        ``refit``, part of the time budget is kept back for refitting."""
+        """Run the strategy, from the ``starts`` configurations or from where ``journal``
+        stopped if it holds trials; with ``refit``, part of the time budget is kept
+        back for refitting."""
         space = default_search_space(
             self._task,
             max_epochs=self.max_epochs,
@@ -384,6 +417,14 @@ class _BaseNAS(BaseEstimator):
         else:
             strategy = copy.deepcopy(self.strategy)  # never mutate what the user passed
         strategy.reset(space, np.random.default_rng(seed))
+        for configurations, proposer in starts:
+            if hasattr(strategy, "enqueue"):
+                strategy.enqueue(configurations, proposer)
+            elif proposer == "init_from":
+                raise ValueError(
+                    f"init_from needs a strategy that can enqueue configurations (a "
+                    f"sknas.strategies.Strategy); {type(strategy).__name__} cannot."
+                )
         halving = SuccessiveHalving() if self.successive_halving else None
         history = SearchHistory(max_models=KEPT_MODELS)
         if journal is not None:
@@ -553,6 +594,20 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         parent's trained weights wherever shapes allow (widening and new residual
         blocks keep what the parent computed); ``leaderboard_["inherited"]`` is the
         share of its parameters that did.
+    init_from : fitted NASClassifier or NASRegressor, or DataFrame, default=None
+        An earlier search to start from, on this or other data (any numbers of
+        features and classes): its 8 best distinct configurations are the first
+        trials (proposer ``"init_from"``), adapted to this search (numbers clipped
+        into its ranges, families it does not search left out), and TPE counts
+        their results as its own observations. Give the estimator or its
+        ``leaderboard_``; only the latter survives :func:`sklearn.base.clone`
+        (cross-validation, grid search), which unfits estimators.
+    portfolio : bool, default=True
+        Try the built-in portfolio first (after ``init_from``): configurations
+        chosen offline to do well together over varied problems (proposer
+        ``"portfolio"``; see :func:`sknas.transfer.load_portfolio`). A family in
+        it does not also start from its default configuration. Strategies without
+        ``enqueue`` ignore it.
     checkpoint_dir : str or path-like, default=None
         A directory where the search records every finished trial (atomically).
         A ``fit`` killed at any moment and started again with the same directory,
@@ -658,7 +713,8 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     ----------
     time_budget, n_trials, trial_timeout, families, image_shape, strategy, max_epochs, \
 successive_halving, validation_fraction, ensemble_size, refit, scoring, device, n_jobs, \
-synchronous_batch, weight_inheritance, checkpoint_dir, warm_start, random_state, verbose
+synchronous_batch, weight_inheritance, init_from, portfolio, checkpoint_dir, warm_start, \
+random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes

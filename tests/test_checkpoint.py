@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sknas import NASClassifier
@@ -91,10 +92,24 @@ def test_a_search_killed_with_sigkill_resumes(iris, uninterrupted, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+#: The record of an earlier search, as init_from takes it (the leaderboard_'s columns).
+_EARLIER_SEARCH = pd.DataFrame(
+    [["linear", {"C": 2.0}, None, "COMPLETE", 0.9]],
+    columns=["family", "params", "genome", "state", "score"],
+)
+
+
 @pytest.mark.parametrize(
     "change",
-    [{"X_scale": 2.0}, {"max_epochs": 7}, {"families": ["mlp"]}, {"random_state": 1}],
-    ids=["data", "max_epochs", "families", "random_state"],
+    [
+        {"X_scale": 2.0},
+        {"max_epochs": 7},
+        {"families": ["mlp"]},
+        {"random_state": 1},
+        {"portfolio": False},
+        {"init_from": _EARLIER_SEARCH},
+    ],
+    ids=["data", "max_epochs", "families", "random_state", "portfolio", "init_from"],
 )
 def test_a_journal_of_another_search_is_refused(iris, tmp_path, change):
     X, y = iris

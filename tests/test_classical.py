@@ -72,9 +72,11 @@ def test_the_forest_family_chooses_random_forest_or_extra_trees():
     assert forest.random_state == 3 and forest.n_jobs == 1
 
 
-def test_default_search_tries_every_family_and_ensembles_them(iris):
+def test_without_the_portfolio_a_search_tries_every_family_first_and_ensembles_them(iris):
     X, y = iris
-    clf = NASClassifier(n_trials=len(TABULAR_FAMILIES), max_epochs=10, random_state=0)
+    clf = NASClassifier(
+        n_trials=len(TABULAR_FAMILIES), max_epochs=10, portfolio=False, random_state=0
+    )
     clf.fit(X, y)
     board = clf.leaderboard_
     assert set(board["family"]) == set(TABULAR_FAMILIES)

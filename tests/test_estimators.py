@@ -146,7 +146,11 @@ def test_failed_and_diverging_trials_are_recorded_and_search_goes_on(iris):
         ("mlp", {}),
     ]
     clf = NASClassifier(
-        n_trials=3, max_epochs=20, random_state=0, strategy=ScriptedStrategy(script)
+        n_trials=3,
+        max_epochs=20,
+        portfolio=False,  # the script's trials only
+        random_state=0,
+        strategy=ScriptedStrategy(script),
     ).fit(X, y)
     board = clf.leaderboard_.set_index("trial_id")
     assert board.loc[0, "state"] == "FAIL" and "no_such_option" in board.loc[0, "error"]
@@ -167,6 +171,7 @@ def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
         n_trials=2,
         max_epochs=50,
         trial_timeout=0.5,
+        portfolio=False,
         random_state=0,
         strategy=ScriptedStrategy(script),
     ).fit(X, y)
@@ -179,7 +184,9 @@ def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
 
 def test_all_trials_failing_raises_and_leaves_estimator_unfitted(iris):
     X, y = iris
-    clf = NASClassifier(n_trials=2, strategy=ScriptedStrategy([("mlp", {"optimizer__bad": 1})]))
+    clf = NASClassifier(
+        n_trials=2, portfolio=False, strategy=ScriptedStrategy([("mlp", {"optimizer__bad": 1})])
+    )
     with pytest.raises(
         SearchFailedError, match="All 2 trials .* failed.*unexpected keyword argument 'bad'"
     ):
@@ -277,7 +284,11 @@ def test_summary_tells_what_ran_failed_and_serves(iris):
     X, y = iris
     script = [("mlp", {"optimizer__no_such_option": 1.0}), ("linear", {}), ("mlp", {})]
     clf = NASClassifier(
-        n_trials=3, max_epochs=10, random_state=0, strategy=ScriptedStrategy(script)
+        n_trials=3,
+        max_epochs=10,
+        portfolio=False,
+        random_state=0,
+        strategy=ScriptedStrategy(script),
     )
     with pytest.raises(NotFittedError):
         clf.summary()

@@ -45,6 +45,7 @@ def clf(iris):
         time_budget=None,
         max_epochs=4,
         families=["mlp", "resnet_mlp", "linear"],  # hist_gbdt's OpenMP threads crawl on busy CPUs
+        portfolio=False,
         refit=False,
         random_state=0,
     )

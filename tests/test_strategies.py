@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from hyperopt import space_eval, tpe
 
-from sknas.space import ARCH_PREFIX, TABULAR_FAMILIES, default_search_space
+from sknas.space import ARCH_PREFIX, TABULAR_FAMILIES, Genome, LayerGene, default_search_space
 from sknas.strategies import (
+    Configuration,
     FusedStrategy,
     HyperoptStrategy,
     RandomStrategy,
@@ -92,6 +93,66 @@ class StrategyContract:
         with pytest.raises(RuntimeError, match="reset"):
             self.make().ask(1)
 
+    def test_enqueued_configurations_come_first_adapted_to_the_space(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(0))
+        n_queued = strategy.enqueue(_QUEUE, "portfolio")
+        candidates = strategy.ask(5)
+        assert n_queued == 3  # the cnn is not in the space; the duplicate is dropped
+        assert [c.proposer for c in candidates[:3]] == ["portfolio"] * 3
+        assert [c.family for c in candidates[:3]] == ["mlp", "linear", "resnet_mlp"]
+        mlp, linear = candidates[0], candidates[1]
+        assert mlp.genome == _QUEUE[0].genome
+        assert mlp.params["max_epochs"] == 12 and mlp.budget_epochs == 12  # clipped
+        assert mlp.params["lr"] == 0.005 and "unknown" not in mlp.params
+        assert linear.params == {"C": 1.0, "class_weight": "balanced"}  # regression's alpha
+        assert all(c.proposer != "portfolio" for c in candidates[3:])
+
+    def test_enqueued_trials_are_told_like_any_other(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(1))
+        strategy.enqueue(_QUEUE, "init_from")
+        for i in range(12):
+            [candidate] = strategy.ask(1)
+            failed = i == 1
+            strategy.tell(
+                [
+                    TrialResult(
+                        candidate,
+                        TrialState.FAIL if failed else TrialState.COMPLETE,
+                        score=float("nan") if failed else _fake_score(candidate),
+                    )
+                ]
+            )
+
+    def test_the_queue_survives_state_dict(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(2))
+        strategy.enqueue(_QUEUE, "portfolio")
+        strategy.ask(1)
+        twin = self.make()
+        twin.reset(_space(), np.random.default_rng(999))
+        twin.load_state_dict(strategy.state_dict())
+        assert strategy.ask(3) == twin.ask(3)
+
+
+_MLP = Genome("mlp", (LayerGene("dense", 64, "gelu", 0.1), LayerGene("dense", 64, "gelu", 0.1)))
+_CNN = Genome("cnn", (LayerGene("conv", 8, pool=True), LayerGene("dense", 16)))
+#: What an earlier search or a portfolio may hold: a network with a parameter out of range
+#: and one this space lacks, a regression family's parameters, a family this space does
+#: not have, a duplicate and an evolved residual network.
+_QUEUE = [
+    Configuration("mlp", {"lr": 0.005, "max_epochs": 50, "unknown": 1}, _MLP),
+    Configuration("linear", {"alpha": 3.0, "class_weight": "balanced"}),
+    Configuration("cnn", {"lr": 0.001}, _CNN),
+    Configuration("mlp", {"lr": 0.005, "max_epochs": 50}, _MLP),
+    Configuration(
+        "resnet_mlp",
+        {"lr": 0.001},
+        Genome("resnet_mlp", (LayerGene("dense", 32), LayerGene("residual", 48, "silu"))),
+    ),
+]
+
 
 class TestRandomStrategy(StrategyContract):
     def make(self):
@@ -108,6 +169,21 @@ class TestHyperoptStrategy(StrategyContract):
         assert [c.family for c in candidates[:5]] == list(TABULAR_FAMILIES)
         assert proposers[:5] == ["default"] * 5  # the defaults count as start-up trials
         assert proposers[5:] == ["tpe"] * 4
+
+    def test_queued_configurations_that_a_point_builds_become_observations(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(0))
+        strategy.enqueue(_QUEUE, "init_from")
+        queued = strategy.ask(3)
+        strategy.tell([TrialResult(c, TrialState.COMPLETE, score=-0.5) for c in queued])
+        # the mlp and linear configurations are points of the space; the evolved residual
+        # network (hidden size 1.5 x its width) is not, so TPE does not see it
+        assert [doc["result"]["loss"] for doc in strategy.trials_.trials] == [0.5, 0.5]
+        # families that started from a queued configuration skip their default
+        assert [(c.proposer, c.family) for c in strategy.ask(2)] == [
+            ("default", "hist_gbdt"),
+            ("default", "random_forest"),
+        ]
 
     def test_tpe_concentrates_on_the_good_region(self):
         # _fake_score peaks at lr = 1e-3: TPE should end up sampling nearer to it than random.
@@ -179,10 +255,31 @@ class TestRegularizedEvolutionStrategy(StrategyContract):
         scores = [_fake_score(c) for c in candidates]
         assert np.mean(scores[-20:]) > np.mean(scores[:10])
 
+    def test_queued_networks_join_the_population(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(0))
+        strategy.enqueue(_QUEUE, "init_from")
+        queued = strategy.ask(3)
+        strategy.tell([TrialResult(c, TrialState.COMPLETE, score=-0.5) for c in queued])
+        assert [m.trial_id for m in strategy.population_] == [0, 2]
+        # only the families without a queued configuration start from their default
+        assert [(c.proposer, c.family) for c in strategy.ask(2)] == [
+            ("default", "hist_gbdt"),
+            ("default", "random_forest"),
+        ]
+
 
 class TestFusedStrategy(StrategyContract):
     def make(self):
         return FusedStrategy(n_tpe_trials=6, n_startup_trials=4)
+
+    def test_tpe_observes_queued_configurations(self):
+        strategy = self.make()
+        strategy.reset(_space(), np.random.default_rng(0))
+        strategy.enqueue(_QUEUE, "portfolio")
+        strategy.tell([TrialResult(c, TrialState.COMPLETE, score=-0.5) for c in strategy.ask(3)])
+        assert len(strategy.tpe_.trials_.trials) == 2
+        assert [m.trial_id for m in strategy.scored_] == [0, 1, 2]
 
     def test_tpe_phase_then_both_proposers_with_parents_recorded(self):
         candidates = _run(self.make(), 40, seed=0)

@@ -56,12 +56,16 @@ class FamilySpace:
         None for families without one.
     image_shape : tuple of int or None
         ``(C, H, W)`` of image inputs; genomes must fit it (see :meth:`accepts`).
+    describe_genome : callable or None
+        The inverse of ``build_genome``: the ``arch__*`` values (prefix removed) a
+        genome was built from (:meth:`encode` checks the round trip).
     """
 
     name: str
     dimensions: Mapping[str, Dimension]
     build_genome: Callable[[dict[str, Any]], Genome] | None = field(default=None, compare=False)
     image_shape: Image = None
+    describe_genome: Callable[[Genome], dict[str, Any]] | None = field(default=None, compare=False)
 
     def accepts(self, genome: Genome | None) -> bool:
         """Whether ``genome`` can be a candidate of this family (it fits the inputs)."""
@@ -89,6 +93,66 @@ class FamilySpace:
         arch = {k[len(ARCH_PREFIX) :]: v for k, v in point.items() if k.startswith(ARCH_PREFIX)}
         genome = self.build_genome(arch) if self.build_genome is not None else None
         return params, genome
+
+    def adapt(
+        self, params: Mapping[str, Any], genome: Genome | None
+    ) -> tuple[dict[str, Any], Genome | None] | None:
+        """A configuration from elsewhere (another search, the portfolio) made valid here.
+
+        Numbers outside a dimension are clipped into it, missing or unknown choices
+        take the dimension's default and parameters this family does not have are
+        dropped. None when the genome cannot be used (another family's, or one that
+        does not fit these inputs).
+
+        Examples
+        --------
+        >>> family = default_search_space("regression", max_epochs=10)["mlp"]
+        >>> params, genome = family.decode(family.default_point())
+        >>> adapted, _ = family.adapt({**params, "max_epochs": 50, "class_weight": None}, genome)
+        >>> adapted["max_epochs"], "class_weight" in adapted
+        (10, False)
+        """
+        if self.is_neural != (genome is not None):
+            return None
+        if genome is not None and (genome.family != self.name or not self.accepts(genome)):
+            return None
+        adapted = {}
+        for name, dim in self.dimensions.items():
+            if name.startswith(ARCH_PREFIX):
+                continue
+            value = params.get(name)
+            if not dim.contains(value):
+                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+                is_number_dim = not isinstance(dim, Categorical)
+                value = dim.clip(value) if numeric and is_number_dim else dim.default_value
+            adapted[name] = value
+        return adapted, genome
+
+    def encode(self, params: Mapping[str, Any], genome: Genome | None) -> dict[str, Any] | None:
+        """The point that decodes to ``params`` and ``genome``, or None when there is none
+        (an evolved genome that no point of this family builds).
+
+        Examples
+        --------
+        >>> family = default_search_space("regression", max_epochs=10)["resnet_mlp"]
+        >>> point = family.default_point()
+        >>> family.encode(*family.decode(point)) == point
+        True
+        """
+        point = dict(params)
+        if genome is not None:
+            if self.describe_genome is None:
+                return None
+            try:
+                arch = self.describe_genome(genome)
+            except (IndexError, ValueError):
+                return None
+            point |= {ARCH_PREFIX + name: value for name, value in arch.items()}
+        if set(point) != set(self.dimensions) or not all(
+            dim.contains(point[name]) for name, dim in self.dimensions.items()
+        ):
+            return None
+        return point if self.decode(point) == (dict(params), genome) else None
 
 
 @dataclass(frozen=True)
@@ -172,6 +236,19 @@ def _mlp_genome(arch: dict[str, Any]) -> Genome:
     return Genome("mlp", tuple(layers))
 
 
+def _describe_mlp(genome: Genome) -> dict[str, Any]:
+    first = genome.layers[0]
+    constant = all(layer.width == first.width for layer in genome.layers)
+    return {
+        "n_layers": len(genome.layers),
+        "width": first.width,
+        "shape": "constant" if constant else "funnel",
+        "activation": first.activation,
+        "dropout": first.dropout,
+        "norm": first.norm,
+    }
+
+
 def _resnet_mlp_genome(arch: dict[str, Any]) -> Genome:
     """A dense stem of size ``width`` followed by ``n_blocks`` residual blocks."""
     width = int(arch["width"])
@@ -184,6 +261,18 @@ def _resnet_mlp_genome(arch: dict[str, Any]) -> Genome:
         arch["norm"],
     )
     return Genome("resnet_mlp", (stem,) + (block,) * int(arch["n_blocks"]))
+
+
+def _describe_resnet_mlp(genome: Genome) -> dict[str, Any]:
+    stem, block = genome.layers[0], genome.layers[1]
+    return {
+        "width": stem.width,
+        "n_blocks": len(genome.layers) - 1,
+        "hidden_factor": block.width // stem.width,
+        "activation": block.activation,
+        "dropout": block.dropout,
+        "norm": block.norm,
+    }
 
 
 def _arch(**dimensions: Dimension) -> dict[str, Dimension]:
@@ -210,6 +299,20 @@ def _cnn_genome(arch: dict[str, Any], image_shape: tuple[int, int, int]) -> Geno
     return Genome("cnn", tuple(layers))
 
 
+def _describe_cnn(genome: Genome) -> dict[str, Any]:
+    first, head = genome.layers[0], genome.layers[-1]
+    return {
+        "n_blocks": len(genome.layers) - 1,
+        "channels": first.width,
+        "kernel": first.kernel,
+        "residual": any(layer.kind == "residual_conv" for layer in genome.layers),
+        "activation": first.activation,
+        "norm": first.norm,
+        "head_width": head.width,
+        "dropout": head.dropout,
+    }
+
+
 def _cnn_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
     if image_shape is None:
         raise ValueError(
@@ -226,7 +329,12 @@ def _cnn_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
         head_width=Int(16, 512, log=True, default=128),
         dropout=Float(0.0, 0.5, default=0.2),
     )
-    return FamilySpace("cnn", dimensions, partial(_cnn_genome, image_shape=image_shape))
+    return FamilySpace(
+        "cnn",
+        dimensions,
+        partial(_cnn_genome, image_shape=image_shape),
+        describe_genome=_describe_cnn,
+    )
 
 
 def _mlp_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
@@ -238,7 +346,7 @@ def _mlp_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
         dropout=Float(0.0, 0.5, default=0.1),
         norm=Categorical(("none", "batch", "layer"), default="none"),
     )
-    return FamilySpace("mlp", dimensions, _mlp_genome)
+    return FamilySpace("mlp", dimensions, _mlp_genome, describe_genome=_describe_mlp)
 
 
 def _resnet_mlp_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
@@ -250,7 +358,9 @@ def _resnet_mlp_family(task: str, max_epochs: int, image_shape: Image) -> Family
         dropout=Float(0.0, 0.5, default=0.1),
         norm=Categorical(("layer", "batch", "none"), default="layer"),
     )
-    return FamilySpace("resnet_mlp", dimensions, _resnet_mlp_genome)
+    return FamilySpace(
+        "resnet_mlp", dimensions, _resnet_mlp_genome, describe_genome=_describe_resnet_mlp
+    )
 
 
 def _hist_gbdt_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:

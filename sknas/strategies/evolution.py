@@ -130,6 +130,11 @@ class RegularizedEvolutionStrategy(Strategy):
         self.seen_.add(candidate_key(parent.family, params, genome))
         return self._new_candidate(parent.family, params, genome, parent_id=parent.trial_id)
 
+    def _register(self, candidate: Candidate) -> None:
+        if candidate.family in self.pending_defaults_:
+            self.pending_defaults_.remove(candidate.family)
+        self.seen_.add(candidate_key(candidate.family, candidate.params, candidate.genome))
+
     def _unseen(self, family: str, point: Mapping[str, Any], proposer: str) -> Candidate:
         candidate = self._make_candidate(family, point, proposer=proposer)
         self.seen_.add(candidate_key(family, candidate.params, candidate.genome))

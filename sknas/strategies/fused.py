@@ -111,6 +111,9 @@ class FusedStrategy(Strategy):
         self.next_trial_id_ = proposer.next_trial_id_
         return candidate
 
+    def _register(self, candidate: Candidate) -> None:
+        self.tpe_._register(candidate)  # evolution sees it when told its result
+
     def tell(self, results: Sequence[TrialResult]) -> None:
         """Tell both proposers; credit the proposer of every trial in the top quarter."""
         self.tpe_.tell(results)

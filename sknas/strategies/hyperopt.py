@@ -204,6 +204,21 @@ class HyperoptStrategy(Strategy):
         self.tid_of_trial_[candidate.trial_id] = tid
         return candidate
 
+    def _register(self, candidate: Candidate) -> None:
+        """Give TPE a queued candidate as its own trial when a point of the space builds
+        it, so its result counts as an observation (and towards the start-up trials)."""
+        if candidate.family in self.pending_defaults_:
+            self.pending_defaults_.remove(candidate.family)
+        point = self.space_[candidate.family].encode(candidate.params, candidate.genome)
+        if point is None:
+            return
+        tid = self.trials_.new_trial_ids(1)[0]
+        doc = self._document_for(tid, candidate.family, point)
+        self.trials_.insert_trial_docs([doc])
+        self.trials_.refresh()
+        self._tpe.observe(doc["misc"])
+        self.tid_of_trial_[candidate.trial_id] = tid
+
     def tell(self, results: Sequence[TrialResult]) -> None:
         """Write each result into its hyperopt trial document (loss = -score)."""
         docs = {doc["tid"]: doc for doc in self.trials_.trials}

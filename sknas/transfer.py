@@ -1,0 +1,94 @@
+"""Where a search starts from: an earlier search's best configurations (``init_from``)
+and the built-in portfolio.
+
+Both are lists of :class:`~sknas.strategies.Configuration` that the estimator queues
+in its strategy (:meth:`~sknas.strategies.Strategy.enqueue`), which adapts them to
+the new search space; this module only reads them. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .space import Genome
+from .strategies import Configuration
+from .strategies.base import candidate_key
+
+__all__ = ["N_TRANSFERRED", "PORTFOLIO_PATH", "configurations_from_search", "load_portfolio"]
+
+#: The portfolio that ships with sknas (built by ``benchmarks/build_portfolio.py``).
+PORTFOLIO_PATH = Path(__file__).resolve().parent / "data" / "portfolio.json"
+#: Best configurations of an earlier search that a new search starts with.
+N_TRANSFERRED = 8
+_RECORD_COLUMNS = {"family", "params", "genome", "state", "score"}
+
+
+def configurations_from_search(source: Any, n_best: int = N_TRANSFERRED) -> list[Configuration]:
+    """The best distinct completed configurations of an earlier search.
+
+    Parameters
+    ----------
+    source : fitted NASClassifier or NASRegressor, or DataFrame
+        The estimator, or its ``leaderboard_`` (which survives :func:`sklearn.clone`
+        and pickles without the models).
+    n_best : int, default=N_TRANSFERRED
+        Most configurations returned, best first.
+
+    Returns
+    -------
+    list of Configuration
+    """
+    board = _search_record(source)
+    completed = board[board["state"] == "COMPLETE"].sort_values("score", ascending=False)
+    configurations, keys = [], set()
+    for row in completed.itertuples():
+        genome = Genome.from_key(row.genome) if isinstance(row.genome, str) else None
+        key = candidate_key(row.family, row.params, genome)
+        if key not in keys:
+            keys.add(key)
+            configurations.append(Configuration(row.family, dict(row.params), genome))
+        if len(configurations) == n_best:
+            break
+    return configurations
+
+
+def _search_record(source: Any) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        missing = _RECORD_COLUMNS - set(source.columns)
+        if missing:
+            raise ValueError(
+                f"init_from must be a fitted sknas estimator or its leaderboard_; this "
+                f"DataFrame lacks the columns {sorted(missing)}."
+            )
+        return source
+    board = getattr(source, "leaderboard_", None)
+    if not isinstance(board, pd.DataFrame):
+        raise ValueError(
+            f"init_from must be a fitted sknas estimator or its leaderboard_, got an "
+            f"unfitted {type(source).__name__}. Fit it first; to keep the record through "
+            f"sklearn.clone (cross-validation, grid search), pass its leaderboard_."
+        )
+    return _search_record(board)
+
+
+@cache
+def _portfolio_file() -> dict[str, Any]:
+    return json.loads(PORTFOLIO_PATH.read_text())
+
+
+def load_portfolio(task: str) -> list[Configuration]:
+    """The built-in portfolio of ``task``, in the order it was chosen.
+
+    Examples
+    --------
+    >>> portfolio = load_portfolio("classification")
+    >>> len(portfolio) > 0, portfolio[0].family in ("mlp", "resnet_mlp", "hist_gbdt",
+    ...     "linear", "random_forest")
+    (True, True)
+    """
+    return [Configuration.from_dict(entry) for entry in _portfolio_file()[task]]
