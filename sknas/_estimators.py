@@ -366,7 +366,7 @@ class _BaseNAS(BaseEstimator):
         if self.checkpoint_dir is None and not self.warm_start:
             return None
         settings = self._search_settings() | {
-            "init_from": [
+            "starts": [
                 [proposer] + [candidate_key(c.family, c.params, c.genome) for c in configurations]
                 for configurations, proposer in starts
             ]
@@ -383,6 +383,7 @@ class _BaseNAS(BaseEstimator):
         """The parameters that shape the search (not its budget, ensemble or logging)."""
         ignored = {"time_budget", "n_trials", "trial_timeout", "ensemble_size", "refit"}
         ignored |= {"verbose", "warm_start", "checkpoint_dir", "n_jobs"}
+        ignored |= {"init_from"}  # what it starts the search with counts (see _journal)
         settings = {
             name: value
             for name, value in self.get_params(deep=False).items()
@@ -601,7 +602,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         into its ranges, families it does not search left out), and TPE counts
         their results as its own observations. Give the estimator or its
         ``leaderboard_``; only the latter survives :func:`sklearn.base.clone`
-        (cross-validation, grid search), which unfits estimators.
+        (cross-validation, grid search), which unfits estimators, and it keeps
+        this estimator's pickle free of the earlier models.
     portfolio : bool, default=True
         Try the built-in portfolio first (after ``init_from``): configurations
         chosen offline to do well together over varied problems (proposer

@@ -50,6 +50,16 @@ def test_an_evolved_genome_that_no_point_builds_has_no_encoding(rng):
     assert family.adapt(params, genome) == (params, genome)  # still a valid candidate
 
 
+def test_adapt_clips_numbers_of_any_type_and_defaults_what_is_not_a_choice():
+    family = default_search_space("classification", max_epochs=20)["mlp"]
+    params, genome = family.decode(family.default_point())
+    earlier = params | {"max_epochs": np.int64(80), "lr": np.float64(1.0), "batch_size": 48}
+    adapted, _ = family.adapt(earlier | {"optimizer": "lion"}, genome)
+    assert adapted["max_epochs"] == 20 and type(adapted["max_epochs"]) is int
+    assert adapted["lr"] == family.dimensions["lr"].high
+    assert adapted["batch_size"] == 64 and adapted["optimizer"] == "adamw"  # the defaults
+
+
 def test_adapt_refuses_genomes_that_cannot_run_here():
     space = default_search_space("classification", max_epochs=20, image_shape=IMAGES)
     deep_cnn = Genome("cnn", (LayerGene("conv", 8, pool=True),) * 4 + (LayerGene("dense", 8),))

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from numbers import Real
 from typing import Any
 
 from .genome import ACTIVATIONS, KERNELS, Genome, LayerGene, max_pools
@@ -122,7 +123,7 @@ class FamilySpace:
                 continue
             value = params.get(name)
             if not dim.contains(value):
-                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+                numeric = isinstance(value, Real) and not isinstance(value, bool)
                 is_number_dim = not isinstance(dim, Categorical)
                 value = dim.clip(value) if numeric and is_number_dim else dim.default_value
             adapted[name] = value
