@@ -29,7 +29,12 @@ _RECORD_COLUMNS = {"family", "params", "genome", "state", "score"}
 
 
 def configurations_from_search(source: Any, n_best: int = N_TRANSFERRED) -> list[Configuration]:
-    """The best distinct completed configurations of an earlier search.
+    """The best distinct completed configurations of an earlier search, cheapest first.
+
+    All of them are tried before anything else, so their order only decides how soon a
+    good one is found: they come in the order of their training time in the earlier
+    search (when the record has ``fit_time``), so that a slow configuration that
+    scored a hair better there does not hold the others back.
 
     Parameters
     ----------
@@ -37,7 +42,7 @@ def configurations_from_search(source: Any, n_best: int = N_TRANSFERRED) -> list
         The estimator, or its ``leaderboard_`` (which survives :func:`sklearn.clone`
         and pickles without the models).
     n_best : int, default=N_TRANSFERRED
-        Most configurations returned, best first.
+        Most configurations returned.
 
     Returns
     -------
@@ -45,16 +50,17 @@ def configurations_from_search(source: Any, n_best: int = N_TRANSFERRED) -> list
     """
     board = _search_record(source)
     completed = board[board["state"] == "COMPLETE"].sort_values("score", ascending=False)
-    configurations, keys = [], set()
+    best, keys = [], set()
     for row in completed.itertuples():
         genome = Genome.from_key(row.genome) if isinstance(row.genome, str) else None
         key = candidate_key(row.family, row.params, genome)
         if key not in keys:
             keys.add(key)
-            configurations.append(Configuration(row.family, dict(row.params), genome))
-        if len(configurations) == n_best:
+            cost = getattr(row, "fit_time", 0.0)
+            best.append((cost, len(best), Configuration(row.family, dict(row.params), genome)))
+        if len(best) == n_best:
             break
-    return configurations
+    return [configuration for _, _, configuration in sorted(best, key=lambda b: b[:2])]
 
 
 def _search_record(source: Any) -> pd.DataFrame:
