@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sklearn.datasets import (
     make_classification,
     make_friedman1,
 )
+from sklearn.model_selection import train_test_split
 
 DOC = Path(__file__).resolve().parents[1] / "doc" / "benchmarks.md"
 
@@ -110,6 +112,20 @@ METRICS: dict[str, str] = {
     "mixed_frame": "accuracy",
     "imbalanced_1_20": "balanced_accuracy",
 }
+
+
+def split_problem(
+    problem: str, seed: int, problems: dict = PROBLEMS
+) -> tuple[str, Any, Any, np.ndarray, np.ndarray]:
+    """``task, X_train, X_test, y_train, y_test`` of ``problems[problem]``: a quarter of
+    the rows held out for testing (stratified for classification), drawn by ``seed``."""
+    task, load = problems[problem]
+    X, y = load()
+    stratify = y if task == "classification" else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=seed, stratify=stratify
+    )
+    return task, X_train, X_test, y_train, y_test
 
 
 def append_row(path: Path, row: dict) -> None:

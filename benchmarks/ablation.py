@@ -41,10 +41,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, append_row, write_section  # noqa: E402
+from _report import PROBLEMS, append_row, split_problem, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 from sknas.space import TABULAR_NEURAL_FAMILIES  # noqa: E402
@@ -60,11 +59,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run_one(problem: str, seed: int, config: str, time_budget: float) -> dict:
-    task, load = PROBLEMS[problem]
-    X, y = load()
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=seed, stratify=y if task == "classification" else None
-    )
+    task, X_train, X_test, y_train, y_test = split_problem(problem, seed)
     Estimator = NASClassifier if task == "classification" else NASRegressor
     est = Estimator(time_budget=time_budget, random_state=seed, **CONFIGS[config])
     started = time.monotonic()

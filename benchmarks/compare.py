@@ -51,13 +51,12 @@ from sklearn.ensemble import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import EXTRA_PROBLEMS, METRICS, PROBLEMS, append_row, write_section  # noqa: E402
+from _report import EXTRA_PROBLEMS, METRICS, PROBLEMS, append_row, split_problem, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 
@@ -184,11 +183,7 @@ SYSTEMS: dict[str, Callable[[Data, np.ndarray, Setting], Predict]] = {
 
 def run_one(problem: str, seed: int, system: str, time_budget: float) -> dict:
     """Fit ``system`` on the problem's training split for ``seed``; its test score and fit time."""
-    task, load = ALL_PROBLEMS[problem]
-    X, y = load()
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=seed, stratify=y if task == "classification" else None
-    )
+    task, X_train, X_test, y_train, y_test = split_problem(problem, seed, ALL_PROBLEMS)
     metric = METRICS[problem]
     with tempfile.TemporaryDirectory() as workdir:
         setting = Setting(task, metric, seed, time_budget, workdir)

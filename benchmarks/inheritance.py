@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, append_row, write_section  # noqa: E402
+from _report import append_row, split_problem, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 
@@ -32,12 +31,7 @@ DEFAULT_PROBLEMS = ["digits", "breast_cancer", "gen_classification_5000", "gen_r
 def run(problem: str, seed: int, time_budget: float, inherit: bool) -> dict:
     """One search; its scores and the time its best-so-far validation score reached each
     level (to compare against the other setting)."""
-    task, load = PROBLEMS[problem]
-    X, y = load()
-    stratify = y if task == "classification" else None
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=seed, stratify=stratify
-    )
+    task, X_train, X_test, y_train, y_test = split_problem(problem, seed)
     estimator = NASClassifier if task == "classification" else NASRegressor
     model = estimator(
         time_budget=time_budget,

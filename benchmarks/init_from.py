@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, append_row, write_section  # noqa: E402
+from _report import PROBLEMS, append_row, split_problem, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 
@@ -50,12 +49,7 @@ def reach_time(board: pd.DataFrame, level: float) -> float:
 
 
 def run(problem: str, seed: int, time_budget: float, source_budget: float) -> dict:
-    task, load = PROBLEMS[problem]
-    X, y = load()
-    stratify = y if task == "classification" else None
-    X_train, _, y_train, _ = train_test_split(
-        X, y, test_size=0.25, random_state=seed, stratify=stratify
-    )
+    task, X_train, _, y_train, _ = split_problem(problem, seed)
     estimator = NASClassifier if task == "classification" else NASRegressor
     X_source, y_source, relation = related_problem(X_train, y_train, task, seed)
     source = estimator(time_budget=source_budget, portfolio=False, random_state=seed + 100)

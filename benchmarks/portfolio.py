@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, append_row, write_section  # noqa: E402
+from _report import PROBLEMS, append_row, split_problem, write_section  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 
@@ -29,12 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "portfolio.jsonl"
 
 
 def run(problem: str, seed: int, n_trials: int, portfolio: bool) -> dict:
-    task, load = PROBLEMS[problem]
-    X, y = load()
-    stratify = y if task == "classification" else None
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=seed, stratify=stratify
-    )
+    task, X_train, X_test, y_train, y_test = split_problem(problem, seed)
     estimator = NASClassifier if task == "classification" else NASRegressor
     started = time.perf_counter()
     model = estimator(n_trials=n_trials, portfolio=portfolio, refit=False, random_state=seed).fit(
