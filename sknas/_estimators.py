@@ -598,9 +598,9 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     init_from : fitted NASClassifier or NASRegressor, or DataFrame, default=None
         An earlier search to start from, on this or other data (any numbers of
         features and classes): its 8 best distinct configurations are the first
-        trials (proposer ``"init_from"``; the fastest to train first), adapted to this search (numbers clipped
-        into its ranges, families it does not search left out), and TPE counts
-        their results as its own observations. Give the estimator or its
+        trials (proposer ``"init_from"``; the fastest to train first), adapted to
+        this search (numbers clipped into its ranges, families it does not search
+        left out), and TPE counts their results as its own observations. Give the estimator or its
         ``leaderboard_``; only the latter survives :func:`sklearn.base.clone`
         (cross-validation, grid search), which unfits estimators, and it keeps
         this estimator's pickle free of the earlier models.

@@ -49,7 +49,8 @@ def configurations_from_search(source: Any, n_best: int = N_TRANSFERRED) -> list
     list of Configuration
     """
     board = _search_record(source)
-    completed = board[board["state"] == "COMPLETE"].sort_values("score", ascending=False)
+    completed = board[board["state"] == "COMPLETE"]
+    completed = completed.sort_values("score", ascending=False, kind="stable")  # ties: as given
     best, keys = [], set()
     for row in completed.itertuples():
         genome = Genome.from_key(row.genome) if isinstance(row.genome, str) else None
