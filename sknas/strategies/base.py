@@ -78,8 +78,7 @@ class Strategy(ABC):
         n_queued : int
             How many of ``configurations`` were queued.
         """
-        if not hasattr(self, "space_"):
-            raise RuntimeError(f"{type(self).__name__}.reset(space, rng) must be called first.")
+        self._check_reset()
         queued = {candidate_key(c.family, c.params, c.genome) for c, _ in self.queue_}
         n_queued = 0
         for configuration in configurations:
@@ -100,9 +99,12 @@ class Strategy(ABC):
 
     def ask(self, n: int = 1) -> list[Candidate]:
         """Propose ``n`` new candidates (queued configurations first)."""
+        self._check_reset()
+        return [self._next_candidate() for _ in range(n)]
+
+    def _check_reset(self) -> None:
         if not hasattr(self, "space_"):
             raise RuntimeError(f"{type(self).__name__}.reset(space, rng) must be called first.")
-        return [self._next_candidate() for _ in range(n)]
 
     def _next_candidate(self) -> Candidate:
         if not self.queue_:

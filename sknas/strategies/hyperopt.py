@@ -197,12 +197,16 @@ class HyperoptStrategy(Strategy):
                 doc = self._tpe.suggest(tid, self.trials_, seed)
             family, point = self._decode(doc)
             proposer = "tpe:startup" if startup else "tpe"
+        candidate = self._make_candidate(family, point, proposer=proposer)
+        self._add_trial(candidate, doc)
+        return candidate
+
+    def _add_trial(self, candidate: Candidate, doc: dict[str, Any]) -> None:
+        """Record ``candidate``'s trial document as pending (told later by :meth:`tell`)."""
         self.trials_.insert_trial_docs([doc])
         self.trials_.refresh()
         self._tpe.observe(doc["misc"])
-        candidate = self._make_candidate(family, point, proposer=proposer)
-        self.tid_of_trial_[candidate.trial_id] = tid
-        return candidate
+        self.tid_of_trial_[candidate.trial_id] = doc["tid"]
 
     def _register(self, candidate: Candidate) -> None:
         """Give TPE a queued candidate as its own trial when a point of the space builds
@@ -210,14 +214,9 @@ class HyperoptStrategy(Strategy):
         if candidate.family in self.pending_defaults_:
             self.pending_defaults_.remove(candidate.family)
         point = self.space_[candidate.family].encode(candidate.params, candidate.genome)
-        if point is None:
-            return
-        tid = self.trials_.new_trial_ids(1)[0]
-        doc = self._document_for(tid, candidate.family, point)
-        self.trials_.insert_trial_docs([doc])
-        self.trials_.refresh()
-        self._tpe.observe(doc["misc"])
-        self.tid_of_trial_[candidate.trial_id] = tid
+        if point is not None:
+            tid = self.trials_.new_trial_ids(1)[0]
+            self._add_trial(candidate, self._document_for(tid, candidate.family, point))
 
     def tell(self, results: Sequence[TrialResult]) -> None:
         """Write each result into its hyperopt trial document (loss = -score)."""
