@@ -15,14 +15,18 @@ Adam (lr 1e-3), batch size 128 and a new shuffle every epoch, in five ways:
     ``train_split=None`` so that only training runs: ``net.fit(train_dataset, None)``.
 (c) ``skorch default``: a plain skorch ``NeuralNet`` with its default
     ``DataLoader`` on numpy arrays, ``train_split=None`` (context only).
-(d) ``sknas trial``: a whole trial, ``Evaluator(split, scorer)(candidate)`` on a 20 %
-    holdout (per-epoch validation loss, early-stopping bookkeeping, validation
-    prediction and scoring), against
+(d) ``sknas trial``: a whole trial, ``evaluator(candidate)`` with one ``Evaluator``
+    (as a search keeps one) on a 20 % holdout (per-epoch validation loss,
+    early-stopping bookkeeping, validation prediction and scoring), against
 (e) ``hand trial``: the hand loop on the same split plus the equivalent extra work:
     a per-epoch validation pass in batches of 128, a copy of the best weights,
     restoring them, predicting validation probabilities and scoring them.
 
 (a)-(c) train on all rows; (d)/(e) train on the 80 % training part of the split.
+With ``--device cuda`` every variant trains on the GPU, the data already there (as
+sknas keeps it), and the hand loops use the same mixed precision as sknas
+(bfloat16 autocast where the GPU supports it); times then end with a
+``torch.cuda.synchronize()``.
 All variants run in this one process with torch's default thread count; each is
 warmed up once (one epoch), then timed ``--repeats`` times with
 ``time.perf_counter``, the variants interleaved so that drifting machine load hits
@@ -35,7 +39,7 @@ Target: (b)/(a) <= 1.15, the ratio of the medians.
 
 Run it with::
 
-    python benchmarks/training_throughput.py [--repeats 5] [--rows 20000]
+    python benchmarks/training_throughput.py [--repeats 5] [--rows 20000] [--device cuda]
 
 Run it on an otherwise idle machine: with torch using every core, any competing
 process slows the runs down by large, uneven factors (the script prints the load
@@ -68,7 +72,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sknas.evaluation.callbacks import FiniteLossGuard, TrainingDeadline  # noqa: E402
 from sknas.evaluation.data import DataSplit, make_split  # noqa: E402
 from sknas.evaluation.evaluator import Evaluator  # noqa: E402
-from sknas.evaluation.nets import make_net  # noqa: E402
+from sknas.evaluation.nets import _mixed_precision_dtype, make_net  # noqa: E402
 from sknas.scoring import PredictionScorer, get_prediction_scorer  # noqa: E402
 from sknas.space.genome import Genome, LayerGene  # noqa: E402
 from sknas.space.modules import GenomeNet  # noqa: E402
@@ -103,8 +107,8 @@ def make_candidate(epochs: int) -> Candidate:
     return Candidate(0, "mlp", params, GENOME, seed=SEED, budget_epochs=epochs, proposer="bench")
 
 
-def make_module() -> GenomeNet:
-    return GenomeNet(GENOME, n_features=N_FEATURES, n_outputs=N_CLASSES)
+def make_module(device: str) -> GenomeNet:
+    return GenomeNet(GENOME, n_features=N_FEATURES, n_outputs=N_CLASSES).to(device)
 
 
 # --------------------------------------------------------------------------- (a) hand loop
@@ -114,11 +118,15 @@ def hand_train(
     """One training epoch; returns the summed batch losses."""
     criterion = torch.nn.CrossEntropyLoss()
     module.train()
-    order = torch.randperm(len(X))
+    order = torch.randperm(len(X), device=X.device)
+    autocast_dtype = _mixed_precision_dtype(str(X.device))
     total = 0.0
     for start in range(0, len(X), BATCH_SIZE):
         index = order[start : start + BATCH_SIZE]
-        loss = criterion(module(X[index]), y[index])
+        with torch.autocast(
+            X.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
+        ):
+            loss = criterion(module(X[index]), y[index])
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -130,14 +138,14 @@ def hand_train(
 
 def run_hand_loop(X: torch.Tensor, y: torch.Tensor, epochs: int) -> None:
     torch.manual_seed(SEED)
-    module = make_module()
+    module = make_module(str(X.device))
     optimizer = torch.optim.Adam(module.parameters(), lr=LR, weight_decay=0.0)
     for _ in range(epochs):
         hand_train(module, optimizer, X, y)
 
 
 # --------------------------------------------------------------------------- (b) sknas net
-def run_sknas_net(dataset: TensorDataset, epochs: int) -> None:
+def run_sknas_net(dataset: TensorDataset, epochs: int, device: str) -> None:
     torch.manual_seed(SEED)
     net = make_net(
         make_candidate(epochs),
@@ -146,13 +154,14 @@ def run_sknas_net(dataset: TensorDataset, epochs: int) -> None:
         n_outputs=N_CLASSES,
         valid_dataset=dataset,  # unused: train_split=None below
         callbacks=[("finite_loss", FiniteLossGuard()), ("deadline", TrainingDeadline(None))],
+        device=device,
     )
     net.set_params(train_split=None)
     net.fit(dataset, None)
 
 
 # ----------------------------------------------------------------------- (c) skorch default
-def run_skorch_default(X: np.ndarray, y: np.ndarray, epochs: int) -> None:
+def run_skorch_default(X: np.ndarray, y: np.ndarray, epochs: int, device: str) -> None:
     torch.manual_seed(SEED)
     net = NeuralNet(
         module=GenomeNet,
@@ -166,26 +175,29 @@ def run_skorch_default(X: np.ndarray, y: np.ndarray, epochs: int) -> None:
         max_epochs=epochs,
         iterator_train__shuffle=True,
         train_split=None,
+        device=device,
         verbose=0,
     )
     net.fit(X, y)
 
 
 # --------------------------------------------------------------------------- (d) sknas trial
-def run_sknas_trial(split: DataSplit, scorer: PredictionScorer, epochs: int) -> None:
-    result = Evaluator(split, scorer)(make_candidate(epochs))
+def run_sknas_trial(evaluator: Evaluator, epochs: int) -> None:
+    result = evaluator(make_candidate(epochs))
     if result.state is not TrialState.COMPLETE or result.n_epochs != epochs:
         raise RuntimeError(f"the sknas trial did not train {epochs} epochs: {result}")
 
 
 # ---------------------------------------------------------------------------- (e) hand trial
-def run_hand_trial(split: DataSplit, scorer: PredictionScorer, epochs: int) -> float:
+def run_hand_trial(split: DataSplit, scorer: PredictionScorer, epochs: int, device: str) -> float:
     """The hand loop plus what a trial adds: validation, best weights, prediction, score."""
-    X, y = torch.from_numpy(split.X_train), torch.from_numpy(split.y_train)
-    X_valid, y_valid = torch.from_numpy(split.X_valid), torch.from_numpy(split.y_valid)
+    X, y, X_valid, y_valid = (
+        torch.from_numpy(array).to(device)
+        for array in (split.X_train, split.y_train, split.X_valid, split.y_valid)
+    )
     criterion = torch.nn.CrossEntropyLoss()
     torch.manual_seed(SEED)
-    module = make_module()
+    module = make_module(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=LR, weight_decay=0.0)
     best_loss, best_state = float("inf"), None
     for _ in range(epochs):
@@ -201,12 +213,12 @@ def run_hand_trial(split: DataSplit, scorer: PredictionScorer, epochs: int) -> f
     module.load_state_dict(best_state)
     with torch.inference_mode():
         proba = torch.softmax(module(X_valid).double(), dim=1)
-    return scorer(split.y_valid_true, proba.numpy())
+    return scorer(split.y_valid_true, proba.cpu().numpy())
 
 
 # ------------------------------------------------------------------------------------ driver
 def time_variants(
-    variants: dict[str, Callable[[int], object]], repeats: int
+    variants: dict[str, Callable[[int], object]], repeats: int, device: str = "cpu"
 ) -> dict[str, list[float]]:
     """Warm every variant up (one epoch), then time them interleaved ``repeats`` times.
 
@@ -222,6 +234,8 @@ def time_variants(
             gc.collect()
             start = time.perf_counter()
             run(EPOCHS)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize(device)
             times[name].append(time.perf_counter() - start)
     return times
 
@@ -233,25 +247,28 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)"
     )
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
     X, y = make_data(args.rows)
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    device = args.device
+    X_t, y_t = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
     dataset = TensorDataset(X_t, y_t)
     split = make_split(X, y, task="classification", validation_fraction=0.2, seed=SEED)
     scorer = get_prediction_scorer(None, "classification")
+    evaluator = Evaluator(split, scorer, device=device)
 
     variants: dict[str, Callable[[int], object]] = {
         "(a) hand loop": lambda epochs: run_hand_loop(X_t, y_t, epochs),
-        "(b) sknas net": lambda epochs: run_sknas_net(dataset, epochs),
-        "(c) skorch default": lambda epochs: run_skorch_default(X, y, epochs),
-        "(d) sknas trial": lambda epochs: run_sknas_trial(split, scorer, epochs),
-        "(e) hand trial": lambda epochs: run_hand_trial(split, scorer, epochs),
+        "(b) sknas net": lambda epochs: run_sknas_net(dataset, epochs, device),
+        "(c) skorch default": lambda epochs: run_skorch_default(X, y, epochs, device),
+        "(d) sknas trial": lambda epochs: run_sknas_trial(evaluator, epochs),
+        "(e) hand trial": lambda epochs: run_hand_trial(split, scorer, epochs, device),
     }
     load_before = os.getloadavg()[0]
-    times = time_variants(variants, args.repeats)
+    times = time_variants(variants, args.repeats, device)
     median = {name: statistics.median(values) for name, values in times.items()}
     baseline = {name: "(e) hand trial" if name[1] in "de" else "(a) hand loop" for name in times}
 
@@ -262,7 +279,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     print(
         f"torch {torch.__version__}, skorch {skorch.__version__}, python "
-        f"{platform.python_version()}, torch threads {torch.get_num_threads()} "
+        f"{platform.python_version()}, device {device}, torch threads {torch.get_num_threads()} "
         f"(interop {torch.get_num_interop_threads()}), {os.cpu_count()} CPUs, "
         f"1-min load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after"
     )
