@@ -23,8 +23,7 @@ DOCUMENTED = [
 
 
 def test_docs_build_without_warnings(tmp_path, capsys):
-    pytest.importorskip("sphinx")
-    from sphinx.cmd.build import build_main
+    build_main = pytest.importorskip("sphinx.cmd.build").build_main
 
     status = build_main(["-W", "--keep-going", "-b", "html", "-q", str(DOC_DIR), str(tmp_path)])
 

@@ -52,7 +52,7 @@ def test_classifier_learns_and_reports(fitted_classifier, iris):
     assert clf.best_score_ == clf.leaderboard_["score"].max()
     assert clf.best_params_["family"] in ("mlp", "resnet_mlp")
     assert {"lr", "batch_size", "optimizer", "genome"} <= set(clf.best_params_)
-    assert clf.device_ == "cpu"
+    assert clf.device_ == ("cuda" if torch.cuda.is_available() else "cpu")  # device="auto"
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])

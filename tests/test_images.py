@@ -31,7 +31,11 @@ def digits():
 @pytest.fixture(scope="module")
 def digits_cnn(digits):
     X_train, _, y_train, _ = digits
-    augmented = ScriptedStrategy([("cnn", {"aug__shift": 1, "aug__cutout": 2}), ("cnn", {})])
+    # Both trials augment, so whichever the ensemble keeps (it differs between CPU and
+    # GPU) trained with random shifts.
+    augmented = ScriptedStrategy(
+        [("cnn", {"aug__shift": 1, "aug__cutout": 2}), ("cnn", {"aug__shift": 1})]
+    )
     clf = NASClassifier(
         image_shape=(1, 8, 8),
         families=["cnn"],
@@ -99,9 +103,9 @@ def test_a_cnn_search_on_digits_learns_and_serves(digits, digits_cnn):
 def test_predictions_do_not_depend_on_augmentation_randomness(digits, digits_cnn):
     # The searched CNN trains with shifts; prediction must not draw random numbers.
     _, X_test, _, _ = digits
-    augmented = digits_cnn.leaderboard_.set_index("trial_id").loc[0]
-    assert augmented["params"]["aug__shift"] == 1 and augmented["state"] == "COMPLETE"
-    assert 0 in digits_cnn.ensemble_.trial_ids_
+    board = digits_cnn.leaderboard_.set_index("trial_id")
+    for member in digits_cnn.ensemble_.trial_ids_:
+        assert board.loc[member, "params"]["aug__shift"] == 1
     torch.manual_seed(1)
     first = digits_cnn.predict_proba(X_test)
     torch.manual_seed(2)
