@@ -541,13 +541,17 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     ----------
     time_budget : float, default=None
         Wall-clock seconds for ``fit``. With ``n_trials`` also None, 60 seconds.
+        Trials running at the deadline stop: networks after the running batch,
+        gradient boosting and forests with the stages that fit in time.
     n_trials : int, default=None
         Maximum number of trials. Give this (not ``time_budget``) for a run that
         ``random_state`` makes exactly reproducible.
     trial_timeout : float, default=None
-        Seconds one network may train; it then stops after the running batch,
-        keeps its best weights so far and notes the timeout in ``leaderboard_``
-        (``error``). Classical estimators run to the end of their ``fit``.
+        Seconds one trial may train. A network then stops after the running batch
+        and keeps its best weights so far; gradient boosting and forests keep the
+        stages that fit in time. The cut is noted in
+        ``leaderboard_`` (``error``). Logistic regression and ridge always fit to
+        the end.
     families : "auto" or list of str, default="auto"
         Model families to search: the networks ``"mlp"``, ``"resnet_mlp"`` and, for
         images, ``"cnn"``; the classical ``"hist_gbdt"`` (histogram gradient

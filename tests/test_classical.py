@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import pickle
+import time
 
 import numpy as np
 import pytest
+from helpers import ScriptedStrategy
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator, make_split
-from sknas.evaluation.classical import make_classical_estimator
+from sknas.evaluation.classical import fit_before, make_classical_estimator
 from sknas.scoring import get_prediction_scorer
 from sknas.space import CLASSICAL_FAMILIES, TABULAR_FAMILIES, default_search_space
 from sknas.trial import Candidate, TrialState
@@ -58,6 +60,61 @@ def test_a_classical_failure_is_a_failed_trial(task_evaluator):
     bad = "C" if task == "classification" else "alpha"
     result = evaluator(_classical_candidate(task, "linear", **{bad: -1.0}))
     assert result.state is TrialState.FAIL and "InvalidParameterError" in result.error
+
+
+GROWN = [
+    ("hist_gbdt", {"max_iter": 200, "max_features": 0.5}, "max_iter"),
+    ("random_forest", {"n_estimators": 60}, "n_estimators"),
+    ("random_forest", {"estimator": "extra_trees", "n_estimators": 60}, "n_estimators"),
+]
+
+
+@pytest.mark.parametrize(("family", "params", "stages"), GROWN)
+def test_fitting_in_two_steps_before_a_far_deadline_gives_the_one_go_model(family, params, stages):
+    X, y = make_classification(n_samples=400, n_features=8, n_classes=3, n_informative=5)
+    one_go = make_classical_estimator(family, params, task="classification", seed=0).fit(X, y)
+    estimator = make_classical_estimator(family, params, task="classification", seed=0)
+    assert fit_before(estimator, X, y, None, deadline=time.monotonic() + 600) is None
+    np.testing.assert_array_equal(estimator.predict_proba(X), one_go.predict_proba(X))
+    assert estimator.get_params() == one_go.get_params()
+
+
+@pytest.mark.parametrize(("family", "params", "stages"), GROWN)
+def test_a_passed_deadline_leaves_a_tenth_of_the_stages(family, params, stages):
+    X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    estimator = make_classical_estimator(family, params, task="regression", seed=0)
+    planned = params[stages]
+    note = fit_before(estimator, X, y, None, deadline=time.monotonic() - 1)
+    assert note == f"{stages}={planned // 10} of {planned}"
+    assert estimator.get_params()[stages] == planned // 10 and not estimator.warm_start
+    assert np.isfinite(estimator.predict(X)).all()
+
+
+def test_a_classical_trial_at_its_deadline_stops_growing_and_says_so(task_evaluator):
+    task, evaluator = task_evaluator
+    candidate = _classical_candidate(task, "random_forest", n_estimators=300)
+    result = evaluator(candidate, deadline=time.monotonic())
+    assert result.state is TrialState.COMPLETE
+    assert result.error == "stopped by the time budget at n_estimators=30 of 300"
+    assert len(result.member.estimator.estimators_) == 30
+    assert evaluator.refit(candidate, n_epochs=1, deadline=time.monotonic()) is None
+    timed = Evaluator(evaluator.split, evaluator.scorer, trial_timeout=1e-6)
+    result = timed(candidate, deadline=time.monotonic() + 600)
+    assert result.error == "stopped by trial_timeout=1e-06s at n_estimators=30 of 300"
+
+
+def test_a_slow_forest_keeps_fit_within_its_time_budget():
+    # 300 trees take about 4.5 s here on 2 cores; before, fit ran to the end of them.
+    X, y = make_classification(n_samples=6000, n_features=30, n_informative=10, random_state=0)
+    slow_forest = ScriptedStrategy([("random_forest", {"n_estimators": 300})])
+    clf = NASClassifier(
+        time_budget=2.0, families=["random_forest"], strategy=slow_forest, portfolio=False
+    )
+    started = time.monotonic()
+    clf.fit(X, y)
+    assert time.monotonic() - started < 3.0
+    assert clf.leaderboard_.loc[0, "error"].startswith("stopped by the time budget at ")
+    assert clf.score(X, y) > 0.9
 
 
 def test_the_forest_family_chooses_random_forest_or_extra_trees():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression, Ridge
 
-__all__ = ["ClassicalMember", "make_classical_estimator"]
+__all__ = ["ClassicalMember", "fit_before", "make_classical_estimator"]
 
 _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("linear", "classification"): LogisticRegression,
@@ -38,6 +39,17 @@ _FIXED: dict[type[BaseEstimator], dict[str, Any]] = {
     ExtraTreesClassifier: {"n_jobs": 1},
     ExtraTreesRegressor: {"n_jobs": 1},
 }
+#: The parameter that counts the stages of an ensemble that can grow (``warm_start``).
+_STAGES: dict[type[BaseEstimator], str] = {
+    HistGradientBoostingClassifier: "max_iter",
+    HistGradientBoostingRegressor: "max_iter",
+    RandomForestClassifier: "n_estimators",
+    RandomForestRegressor: "n_estimators",
+    ExtraTreesClassifier: "n_estimators",
+    ExtraTreesRegressor: "n_estimators",
+}
+#: Share of an ensemble's stages fitted first, to time them, when a deadline is set.
+PROBE_SHARE = 0.1
 
 
 def make_classical_estimator(
@@ -66,6 +78,53 @@ def make_classical_estimator(
     if "random_state" in cls().get_params():
         params["random_state"] = seed
     return cls(**_FIXED.get(cls, {}), **params)
+
+
+def fit_before(
+    estimator: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    deadline: float | None,
+) -> str | None:
+    """Fit ``estimator``, growing fewer stages where the whole fit would pass ``deadline``.
+
+    Boosted and bagged ensembles first fit :data:`PROBE_SHARE` of their stages; from
+    the time those took, ``warm_start`` then grows as many more as fit before the
+    ``time.monotonic()`` deadline, up to all of them. The two steps give the same
+    model as one ``fit`` when nothing is cut. Other estimators fit in one go.
+
+    Returns
+    -------
+    note : str or None
+        What was cut (such as ``"max_iter=120 of 500"``), or None when nothing was.
+    """
+    stages = _STAGES.get(type(estimator))
+    if deadline is None or stages is None:
+        estimator.fit(X, y, sample_weight=sample_weight)
+        return None
+    planned = estimator.get_params()[stages]
+    probe = max(1, round(planned * PROBE_SHARE))
+    started = time.monotonic()
+    estimator.set_params(warm_start=True, **{stages: probe})
+    estimator.fit(X, y, sample_weight=sample_weight)
+    seconds_per_stage = max((time.monotonic() - started) / probe, 1e-9)
+    target = planned
+    if _n_stages(estimator) == probe:  # else early stopping ended the boosting
+        affordable = probe + int((deadline - time.monotonic()) / seconds_per_stage)
+        target = max(probe, min(planned, affordable))
+        if target > probe:
+            estimator.set_params(**{stages: target})
+            estimator.fit(X, y, sample_weight=sample_weight)
+    estimator.set_params(warm_start=False, **{stages: target})
+    return None if target == planned else f"{stages}={target} of {planned}"
+
+
+def _n_stages(estimator: BaseEstimator) -> int:
+    """Stages a fitted boosted or bagged ensemble has."""
+    if hasattr(estimator, "n_iter_"):
+        return int(estimator.n_iter_)
+    return len(estimator.estimators_)
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,7 +22,7 @@ from torch.utils.data import TensorDataset
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
 from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
-from .classical import ClassicalMember, make_classical_estimator
+from .classical import ClassicalMember, fit_before, make_classical_estimator
 from .data import DataSplit, balanced_weights
 from .inheritance import inherit_weights
 from .members import NeuralMember, predict_module
@@ -59,9 +59,9 @@ class Evaluator:
         Early-stopping patience in epochs (on validation loss; the best epoch's
         weights are kept).
     trial_timeout : float or None, default=None
-        Seconds one network may train; it then stops after the running batch and
-        keeps its best weights so far, and the result's ``error`` says so.
-        Classical estimators cannot be stopped from outside and run to the end.
+        Seconds one trial may train; a network then stops after the running batch
+        and keeps its best weights so far, a boosted or bagged ensemble keeps fewer
+        stages (:func:`fit_before`), and the result's ``error`` says so.
     """
 
     def __init__(
@@ -86,13 +86,15 @@ class Evaluator:
         """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value.
 
         Under a successive-halving ``candidate.fidelity`` a network may stop at a rung:
-        it is then PRUNED, with the score and weights it had there. Classical
-        candidates train in one go (the deadline cannot interrupt them).
+        it is then PRUNED, with the score and weights it had there. The deadline and
+        ``trial_timeout`` stop a network after the running batch, and a boosted or
+        bagged classical ensemble with fewer stages (:func:`fit_before`); logistic
+        regression and ridge fit in one go.
         """
         start = time.perf_counter()
         try:
             if candidate.genome is None:
-                return self._evaluate_classical(candidate, start)
+                return self._evaluate_classical(candidate, deadline, start)
             return self._evaluate_neural_on_gpu_memory(candidate, deadline, start)
         except Exception as exc:  # a failed candidate never kills the search
             return TrialResult(
@@ -130,14 +132,20 @@ class Evaluator:
         note = f"CUDA out of memory; retried at batch_size={batch_size}"
         return replace(result, error=f"{note}; {result.error}" if result.error else note)
 
-    def _evaluate_classical(self, candidate: Candidate, start: float) -> TrialResult:
+    def _evaluate_classical(
+        self, candidate: Candidate, deadline: float | None, start: float
+    ) -> TrialResult:
         split = self.split
         estimator = make_classical_estimator(
             candidate.family, candidate.params, task=split.task, seed=candidate.seed
         )
-        estimator.fit(
-            split.X_train, self._classical_targets(split.y_train), sample_weight=split.w_train
-        )
+        stop, reason = deadline, "the time budget"
+        if self.trial_timeout is not None:
+            timeout = time.monotonic() + self.trial_timeout
+            if stop is None or timeout < stop:
+                stop, reason = timeout, f"trial_timeout={self.trial_timeout:g}s"
+        y_train = self._classical_targets(split.y_train)
+        cut = fit_before(estimator, split.X_train, y_train, split.w_train, stop)
         member = self._classical_member(estimator)
         fit_time = time.perf_counter() - start
         valid_pred = member.predict(split.X_valid)
@@ -151,6 +159,7 @@ class Evaluator:
             n_epochs=1,
             valid_pred=valid_pred,
             member=member,
+            error=None if cut is None else f"stopped by {reason} at {cut}",
             best_epoch=1,
         )
 
@@ -168,7 +177,7 @@ class Evaluator:
             callbacks.append(("pruner", pruner))
         timeout = None
         if self.trial_timeout is not None:
-            timeout = TrainingDeadline(start + self.trial_timeout)
+            timeout = TrainingDeadline(time.monotonic() + self.trial_timeout)
             callbacks.append(("trial_timeout", timeout))
         callbacks += [
             ("early_stopping", early_stopping),
@@ -227,7 +236,9 @@ class Evaluator:
                     candidate.family, candidate.params, task=split.task, seed=candidate.seed
                 )
                 X_all = np.concatenate([split.X_train, split.X_valid])
-                estimator.fit(X_all, self._classical_targets(y_all), sample_weight=w_all)
+                y_all = self._classical_targets(y_all)
+                if fit_before(estimator, X_all, y_all, w_all, deadline) is not None:
+                    return None
                 return self._classical_member(estimator)
             tensors = [torch.cat(pair) for pair in zip(*self._tensors(self.device), strict=True)]
             weights = self._training_weights(candidate, y_all, w_all)
