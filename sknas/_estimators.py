@@ -549,9 +549,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     trial_timeout : float, default=None
         Seconds one trial may train. A network then stops after the running batch
         and keeps its best weights so far; gradient boosting and forests keep the
-        stages that fit in time. The cut is noted in
-        ``leaderboard_`` (``error``). Logistic regression and ridge always fit to
-        the end.
+        stages that fit in time. The cut is noted in ``leaderboard_`` (``error``).
+        Logistic regression and ridge always fit to the end.
     families : "auto" or list of str, default="auto"
         Model families to search: the networks ``"mlp"``, ``"resnet_mlp"`` and, for
         images, ``"cnn"``; the classical ``"hist_gbdt"`` (histogram gradient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -69,12 +70,19 @@ GROWN = [
 ]
 
 
-@pytest.mark.parametrize(("family", "params", "stages"), GROWN)
+BALANCED_FOREST = ("random_forest", {"n_estimators": 60, "class_weight": "balanced"}, "")
+
+
+@pytest.mark.parametrize(("family", "params", "stages"), [*GROWN, BALANCED_FOREST])
 def test_fitting_in_two_steps_before_a_far_deadline_gives_the_one_go_model(family, params, stages):
-    X, y = make_classification(n_samples=400, n_features=8, n_classes=3, n_informative=5)
+    X, y = make_classification(
+        n_samples=400, n_features=8, n_classes=3, n_informative=5, random_state=0
+    )
     one_go = make_classical_estimator(family, params, task="classification", seed=0).fit(X, y)
     estimator = make_classical_estimator(family, params, task="classification", seed=0)
-    assert fit_before(estimator, X, y, None, deadline=time.monotonic() + 600) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warm-start warning reaches the user
+        assert fit_before(estimator, X, y, None, deadline=time.monotonic() + 600) is None
     np.testing.assert_array_equal(estimator.predict_proba(X), one_go.predict_proba(X))
     assert estimator.get_params() == one_go.get_params()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,17 +106,21 @@ def fit_before(
         return None
     planned = estimator.get_params()[stages]
     probe = max(1, round(planned * PROBE_SHARE))
-    started = time.monotonic()
-    estimator.set_params(warm_start=True, **{stages: probe})
-    estimator.fit(X, y, sample_weight=sample_weight)
-    seconds_per_stage = max((time.monotonic() - started) / probe, 1e-9)
-    target = planned
-    if _n_stages(estimator) == probe:  # else early stopping ended the boosting
-        affordable = probe + int((deadline - time.monotonic()) / seconds_per_stage)
-        target = max(probe, min(planned, affordable))
-        if target > probe:
-            estimator.set_params(**{stages: target})
-            estimator.fit(X, y, sample_weight=sample_weight)
+    with warnings.catch_warnings():
+        # Forests warn that "balanced" class weights may differ between warm starts on
+        # different data; both steps here fit the same data.
+        warnings.filterwarnings("ignore", "class_weight presets", UserWarning)
+        started = time.monotonic()
+        estimator.set_params(warm_start=True, **{stages: probe})
+        estimator.fit(X, y, sample_weight=sample_weight)
+        seconds_per_stage = max((time.monotonic() - started) / probe, 1e-9)
+        target = planned
+        if _n_stages(estimator) == probe:  # else early stopping ended the boosting
+            affordable = probe + int((deadline - time.monotonic()) / seconds_per_stage)
+            target = max(probe, min(planned, affordable))
+            if target > probe:
+                estimator.set_params(**{stages: target})
+                estimator.fit(X, y, sample_weight=sample_weight)
     estimator.set_params(warm_start=False, **{stages: target})
     return None if target == planned else f"{stages}={target} of {planned}"
 
