@@ -64,6 +64,7 @@ def assert_same_search(resumed, uninterrupted, X):
     np.testing.assert_allclose(resumed.predict_proba(X), uninterrupted.predict_proba(X))
 
 
+@pytest.mark.slow  # a search in a child process, killed, then resumed to the end
 def test_a_search_killed_with_sigkill_resumes(iris, uninterrupted, tmp_path):
     X, y = iris
     child = textwrap.dedent(

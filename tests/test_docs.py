@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a full Sphinx build
+
 DOC_DIR = Path(__file__).resolve().parents[1] / "doc"
 DOCUMENTED = [
     "sknas.NASClassifier",

@@ -84,7 +84,9 @@ def test_same_seed_same_result_different_seed_different_result(evaluator):
 def test_exceptions_and_divergence_become_fail_results(evaluator):
     crashed = evaluator(_candidate(optimizer__betas="not a tuple"))
     assert crashed.state is TrialState.FAIL and crashed.member is None
-    assert "betas" in crashed.error or "TypeError" in crashed.error or "Error" in crashed.error
+    assert np.isnan(crashed.score)
+    # the exception's type and message, as raised inside torch's Adam (betas compared to 0.0)
+    assert crashed.error.startswith("TypeError: '<=' not supported"), crashed.error
     diverged = evaluator(_candidate(lr=1e6, optimizer="sgd"))
     assert diverged.state is TrialState.FAIL and "NonFiniteLossError" in diverged.error
 
@@ -96,7 +98,8 @@ def test_deadline_stops_training_inside_an_epoch():
     candidate = _candidate(batch_size=32, max_epochs=15)
     start = time.monotonic()
     result = evaluator(candidate, deadline=start + 0.5)
-    assert time.monotonic() - start < 2.0
+    # 15 epochs take far longer; the bound leaves room for a busy machine
+    assert time.monotonic() - start < 5.0
     assert result.state is TrialState.COMPLETE and result.n_epochs < 15
 
 

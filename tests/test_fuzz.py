@@ -7,10 +7,13 @@ what to fix; nothing else (no error from deep inside torch, no failed search).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sknas import NASClassifier, NASRegressor
+
+pytestmark = pytest.mark.slow  # 50 searches
 
 LABELS = {
     "int": lambda k: np.arange(k) * 7 - 3,

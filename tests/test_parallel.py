@@ -41,6 +41,24 @@ def _where_am_i(candidate: Candidate, deadline: float | None) -> TrialResult:
     )
 
 
+class _WhereAmIOnceBothWorkersRun:
+    """``_where_am_i`` after waiting (up to a minute) until two processes have run a trial.
+
+    On a busy machine one worker may finish every trial before the other has started;
+    waiting for the second makes "both workers ran trials" a fact, not a race.
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def __call__(self, candidate: Candidate, deadline: float | None) -> TrialResult:
+        (self.directory / str(os.getpid())).touch()
+        give_up = time.monotonic() + 60
+        while len(list(self.directory.iterdir())) < 2 and time.monotonic() < give_up:
+            time.sleep(0.05)
+        return _where_am_i(candidate, deadline)
+
+
 def _kills_its_worker_on_trial_2(candidate: Candidate, deadline: float | None) -> TrialResult:
     if candidate.trial_id == 2:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -76,9 +94,13 @@ def _ids(history):
 
 
 class TestTrialPool:
-    def test_every_trial_runs_once_in_worker_processes_with_the_cores_divided(self):
+    def test_every_trial_runs_once_in_worker_processes_with_the_cores_divided(self, tmp_path):
         history = run_search(
-            _strategy(), _where_am_i, n_trials=8, deadline=time.monotonic() + 60, n_jobs=2
+            _strategy(),
+            _WhereAmIOnceBothWorkersRun(tmp_path),
+            n_trials=8,
+            deadline=time.monotonic() + 600,
+            n_jobs=2,
         )
         assert _ids(history) == list(range(8))
         pids, threads, has_deadline = zip(*(r.error.split() for r in history.results), strict=True)
@@ -154,6 +176,7 @@ def dask_client():
         yield client
 
 
+@pytest.mark.slow  # a local Dask cluster of two worker processes
 class TestDask:
     def test_a_search_runs_on_a_local_cluster(self, dask_client, iris):
         X, y = iris

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -51,10 +52,12 @@ def test_deadline_budget_and_deadline_passed_to_trials():
         time.sleep(0.05)
         return _instant(candidate, deadline)
 
-    deadline = time.monotonic() + 0.3
+    deadline = time.monotonic() + 0.5
     history = run_search(_strategy(), slow, deadline=deadline)
-    assert time.monotonic() < deadline + 0.1
-    assert 3 <= len(history.results) <= 7 and set(deadlines) == {deadline}
+    # No trial starts after the deadline (at most 0.5 / 0.05 + 1 trials, fewer on a busy
+    # machine); the one in flight then is not waited for long.
+    assert time.monotonic() < deadline + 1.0
+    assert 1 <= len(history.results) <= 11 and set(deadlines) == {deadline}
 
 
 def test_a_budget_is_required():
@@ -79,13 +82,22 @@ def test_ctrl_c_swallowed_inside_a_trial_still_stops_the_search():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def _interrupt_after(*delays):
-    def send():
-        for delay in delays:
-            time.sleep(delay)
-            os.kill(os.getpid(), signal.SIGINT)
+class _InterruptTheNextTrial(logging.Handler):
+    """Ctrl-C half a second after the first trial completes, during the next one."""
 
-    threading.Thread(target=send, daemon=True).start()
+    def __init__(self):
+        super().__init__()
+        self.interrupted_at = None
+
+    def emit(self, record):
+        if self.interrupted_at is None and "COMPLETE" in record.getMessage():
+            self.interrupted_at = float("inf")
+            threading.Thread(target=self._send, daemon=True).start()
+
+    def _send(self):
+        time.sleep(0.5)
+        self.interrupted_at = time.monotonic()
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +108,21 @@ def larger_data():
 def test_ctrl_c_during_fit_returns_a_fitted_estimator_with_a_warning(larger_data):
     X, y = larger_data
     clf = NASClassifier(time_budget=60, max_epochs=4, random_state=0)
-    _interrupt_after(4.0)
-    start = time.monotonic()
-    with pytest.warns(UserWarning, match="interrupted"):
-        clf.fit(X, y)
-    assert time.monotonic() - start < 10
-    assert clf.score(X, y) > 0.8
+    # Interrupt after a trial has completed (not after so many seconds, which a busy
+    # machine may spend inside the first trial).
+    handler = _InterruptTheNextTrial()
+    logger = logging.getLogger("sknas")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            clf.fit(X, y)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert time.monotonic() - handler.interrupted_at < 30  # not the 60 s budget
     assert (clf.leaderboard_["state"] == "COMPLETE").sum() >= 1
+    assert clf.score(X, y) > 0.8
 
 
 def test_second_ctrl_c_aborts_at_once():

@@ -44,6 +44,21 @@ def _run(strategy, n, seed, fail_every=0):
     return candidates
 
 
+def _assert_in_space(candidates):
+    space = _space()
+    for candidate in candidates:
+        family = space[candidate.family]
+        for name, value in candidate.params.items():
+            assert family.dimensions[name].contains(value), (name, value)
+        assert not any(name.startswith(ARCH_PREFIX) for name in candidate.params)
+        if family.is_neural:
+            assert candidate.genome.family == candidate.family
+            assert candidate.budget_epochs == candidate.params["max_epochs"]
+        else:
+            assert candidate.genome is None and candidate.budget_epochs == 1
+            assert set(candidate.params) == set(family.dimensions)
+
+
 class StrategyContract:
     """Inherit and define ``make()`` to run the contract on a strategy."""
 
@@ -51,18 +66,7 @@ class StrategyContract:
         raise NotImplementedError
 
     def test_proposals_lie_in_the_space(self):
-        space = _space()
-        for candidate in _run(self.make(), 25, seed=0):
-            family = space[candidate.family]
-            for name, value in candidate.params.items():
-                assert family.dimensions[name].contains(value), (name, value)
-            assert not any(name.startswith(ARCH_PREFIX) for name in candidate.params)
-            if family.is_neural:
-                assert candidate.genome.family == candidate.family
-                assert candidate.budget_epochs == candidate.params["max_epochs"]
-            else:
-                assert candidate.genome is None and candidate.budget_epochs == 1
-                assert set(candidate.params) == set(family.dimensions)
+        _assert_in_space(_run(self.make(), 25, seed=0))
 
     def test_trial_ids_count_up_and_seeds_differ(self):
         candidates = _run(self.make(), 10, seed=0)
@@ -70,8 +74,13 @@ class StrategyContract:
         assert len({c.seed for c in candidates}) == 10
 
     def test_failures_can_be_told(self):
+        # every other trial fails (NaN score): the search goes on with valid proposals,
+        # and failures never make a proposer repeat the failed configuration at once
         candidates = _run(self.make(), 15, seed=1, fail_every=2)
-        assert len(candidates) == 15
+        assert [c.trial_id for c in candidates] == list(range(15))
+        _assert_in_space(candidates)
+        keys = [candidate_key(c.family, c.params, c.genome) for c in candidates]
+        assert all(keys[i] != keys[i + 1] for i in range(0, 14, 2))
 
     def test_same_seed_same_proposals(self):
         first = _run(self.make(), 15, seed=3)
@@ -109,21 +118,43 @@ class StrategyContract:
         assert all(c.proposer != "portfolio" for c in candidates[3:])
 
     def test_enqueued_trials_are_told_like_any_other(self):
-        strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(1))
-        strategy.enqueue(_QUEUE, "init_from")
-        for i in range(12):
-            [candidate] = strategy.ask(1)
-            failed = i == 1
-            strategy.tell(
-                [
-                    TrialResult(
-                        candidate,
-                        TrialState.FAIL if failed else TrialState.COMPLETE,
-                        score=float("nan") if failed else _fake_score(candidate),
-                    )
-                ]
-            )
+        def search(seed, told=None):
+            strategy = self.make()
+            strategy.reset(_space(), np.random.default_rng(seed))
+            strategy.enqueue(_QUEUE, "init_from")
+            candidates = []
+            for i in range(12):
+                [candidate] = strategy.ask(1)
+                failed = i == 1  # an enqueued trial fails
+                strategy.tell(
+                    [
+                        TrialResult(
+                            candidate,
+                            TrialState.FAIL if failed else TrialState.COMPLETE,
+                            score=float("nan") if failed else _fake_score(candidate),
+                        )
+                    ]
+                )
+                candidates.append(candidate)
+                if told is not None and i == told:
+                    return strategy, candidates
+            return strategy, candidates
+
+        strategy, candidates = search(1)
+        assert [c.trial_id for c in candidates] == list(range(12))
+        assert len({c.seed for c in candidates}) == 12
+        # the queue is spent once, failure included: nothing is proposed from it again
+        assert [c.proposer for c in candidates[:3]] == ["init_from"] * 3
+        assert all(c.proposer != "init_from" for c in candidates[3:])
+        # what was told, queued trials and their failure included, is state: a twin
+        # restored from the state after the queue proposes what the original proposes
+        original, _ = search(1, told=4)
+        twin = self.make()
+        twin.reset(_space(), np.random.default_rng(999))
+        twin.load_state_dict(original.state_dict())
+        assert twin.ask(4) == original.ask(4)
+        # and the same seed gives the same search
+        assert search(1)[1] == candidates
 
     def test_the_queue_survives_state_dict(self):
         strategy = self.make()
