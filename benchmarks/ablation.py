@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, append_row, split_problem, write_section  # noqa: E402
+from _report import append_row, write_section  # noqa: E402
+from datasets import PROBLEMS, split_problem  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 from sknas.space import TABULAR_NEURAL_FAMILIES  # noqa: E402

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import PROBLEMS, write_section  # noqa: E402
+from _report import write_section  # noqa: E402
+from datasets import PROBLEMS  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
 
