@@ -7,6 +7,11 @@ import pytest
 import torch
 from sklearn.datasets import load_iris, make_regression
 
+# One torch thread in the test process: with the other core busy, two threads trained
+# 23-30x slower than one (PITFALLS.md), which made the suite's duration depend on its
+# neighbours. The tests check behaviour, not throughput; loky workers set their own.
+torch.set_num_threads(1)
+
 #: Estimator settings for fast but meaningful searches in tests.
 TINY = {"n_trials": 2, "max_epochs": 20, "random_state": 0}
 

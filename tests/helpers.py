@@ -24,3 +24,26 @@ class ScriptedStrategy(Strategy):
         family, overrides = self.script[min(self.next_trial_id_, len(self.script) - 1)]
         point = self.space_[family].default_point() | overrides
         return self._make_candidate(family, point)
+
+
+def bounded_by_trials(monkeypatch, namespace, n_trials, **params):
+    """Make the estimators that code in ``namespace`` creates stop after ``n_trials``.
+
+    For code that takes only a ``time_budget`` (an example, the command line): the
+    test then checks what that code does with a fixed number of trials (the same
+    result on a busy machine), not what a machine manages in a few seconds.
+    ``params`` override further parameters. Returns the parameters the code passed,
+    one dict per estimator it created.
+    """
+    import sknas
+
+    passed = []
+    for name in ("NASClassifier", "NASRegressor"):
+        estimator = getattr(sknas, name)
+
+        def make(estimator=estimator, **given):
+            passed.append(given)
+            return estimator(**given | {"time_budget": None, "n_trials": n_trials} | params)
+
+        monkeypatch.setattr(namespace, name, make, raising=False)
+    return passed

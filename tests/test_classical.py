@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import time
 import warnings
 
@@ -120,8 +121,10 @@ def test_a_slow_forest_keeps_fit_within_its_time_budget():
     )
     started = time.monotonic()
     clf.fit(X, y)
-    assert time.monotonic() - started < 3.0
-    assert clf.leaderboard_.loc[0, "error"].startswith("stopped by the time budget at ")
+    assert time.monotonic() - started < 2 * 2.0 + 3  # generous: a busy machine is slower
+    note = clf.leaderboard_.loc[0, "error"]
+    assert re.match(r"stopped by the time budget at n_estimators=\d+ of 300", note), note
+    assert int(note.split("=")[1].split()[0]) < 300
     assert clf.score(X, y) > 0.9
 
 

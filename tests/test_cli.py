@@ -7,14 +7,21 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import bounded_by_trials
 
+import sknas
 from sknas.cli import main
 
+# The commands take a time budget; the tests bound their searches by trials instead, so
+# that a busy machine runs the same search (bounded_by_trials records what was passed).
 
-def test_demo_runs_a_real_search_and_reports_test_accuracy(capsys):
+
+def test_demo_runs_a_real_search_and_reports_test_accuracy(capsys, monkeypatch):
+    passed = bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=5)
     assert main(["demo", "--time-budget", "6", "--verbose", "0", "--top", "3"]) == 0
+    assert [p["time_budget"] for p in passed] == [6.0]
     out = capsys.readouterr().out
-    assert "Leaderboard (top 3 of" in out
+    assert "Leaderboard (top 3 of 2 trials" in out
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", out).group(1))
     assert accuracy > 0.9
 
@@ -36,12 +43,14 @@ def iris_csv(tmp_path, iris):
     return path, frame
 
 
-def test_fit_then_predict_a_csv_file(iris_csv, tmp_path, capsys):
+def test_fit_then_predict_a_csv_file(iris_csv, tmp_path, capsys, monkeypatch):
+    passed = bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=20)
     path, frame = iris_csv
     model = tmp_path / "model.pkl"
     args = ["fit", str(path), "--target", "species", "--time-budget", "4", "-o", str(model)]
     assert main(args) == 0
-    assert "classification:" in capsys.readouterr().out and model.is_file()
+    assert [p["time_budget"] for p in passed] == [4.0]
+    assert "classification: 2 trials" in capsys.readouterr().out and model.is_file()
     predictions = tmp_path / "predictions.csv"
     new = frame.drop(columns="species").sample(frac=1.0, random_state=0)  # any column order
     new.to_csv(tmp_path / "new.csv", index=False)
@@ -52,7 +61,8 @@ def test_fit_then_predict_a_csv_file(iris_csv, tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[0] == "prediction"
 
 
-def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys):
+def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys, monkeypatch):
+    bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=20)
     X, y = regression_data
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(target=y)
     frame.to_csv(tmp_path / "data.csv", index=False)
@@ -62,7 +72,8 @@ def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys):
     assert capsys.readouterr().out.startswith("regression:")
 
 
-def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys):
+def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys, monkeypatch):
+    bounded_by_trials(monkeypatch, sknas, n_trials=1, max_epochs=5)
     path, frame = iris_csv
     (tmp_path / "notes.txt").write_text("not a model")
     frame[["sepal_l"]].to_csv(tmp_path / "narrow.csv", index=False)
@@ -77,6 +88,8 @@ def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"sknas {args[0]}: error: ") and message in err
     model = tmp_path / "model.pkl"
-    main(["fit", str(path), "--target", "species", "--time-budget", "2", "-o", str(model)])
+    assert (
+        main(["fit", str(path), "--target", "species", "--time-budget", "2", "-o", str(model)]) == 0
+    )
     assert main(["predict", str(model), str(tmp_path / "narrow.csv")]) == 2
     assert "lacks the model's columns ['sepal_w', 'petal_l', 'petal_w']" in capsys.readouterr().err

