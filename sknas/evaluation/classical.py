@@ -155,9 +155,40 @@ class ClassicalMember:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_outputs)`` or target values ``(n,)``, float64."""
+        forest = isinstance(self.estimator, _FORESTS) and isinstance(X, np.ndarray)
         if self.task == "regression":
-            pred = np.asarray(self.estimator.predict(X), dtype=np.float64)
+            if forest:
+                pred = _forest_average(self.estimator, X)[:, 0]
+            else:
+                pred = np.asarray(self.estimator.predict(X), dtype=np.float64)
             return pred * self.target_scale + self.target_mean
         proba = np.zeros((len(X), self.n_outputs))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
+        if forest:
+            proba[:, self.estimator.classes_] = _forest_average(self.estimator, X)
+        else:
+            proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
         return proba
+
+
+_FORESTS = (
+    RandomForestClassifier,
+    RandomForestRegressor,
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+)
+
+
+def _forest_average(forest: BaseEstimator, X: np.ndarray) -> np.ndarray:
+    """The forest's ``predict_proba`` (or ``predict`` as one column) on validated ``X``.
+
+    The same sums in the same order as scikit-learn's with ``n_jobs=1``, so the same
+    numbers, without its per-tree checks and joblib dispatch: one row in a fraction of a
+    millisecond instead of several.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n_columns = getattr(forest, "n_classes_", 1)
+    total = np.zeros((len(X), n_columns))
+    for tree in forest.estimators_:
+        total += tree.tree_.predict(X)[:, :n_columns]
+    total /= len(forest.estimators_)
+    return total

@@ -1,8 +1,15 @@
-"""Trained models trimmed for serving: architecture plus numpy weights, nothing else."""
+"""Trained models trimmed for serving: architecture plus numpy weights, nothing else.
+
+Networks predict in float32, the dtype they were trained in, on chunks of rows sized so
+that their activations stay within :data:`PREDICT_MEMORY_BYTES` whatever the number of
+rows and the architecture; the softmax is taken in float64.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -11,40 +18,149 @@ from torch import nn
 from ..space.genome import Genome
 from ..space.modules import GenomeNet
 
-__all__ = ["NeuralMember", "predict_module"]
+__all__ = [
+    "CHUNKING_TOLERANCE",
+    "PREDICT_MEMORY_BYTES",
+    "NeuralMember",
+    "activation_bytes_per_row",
+    "predict_module",
+]
 
-_CHUNK_ROWS = 4096
+#: Working memory, in bytes, that the activations of one network's prediction may use:
+#: rows are predicted in chunks of ``PREDICT_MEMORY_BYTES // activation_bytes_per_row``.
+PREDICT_MEMORY_BYTES = 256 * 2**20
+#: Largest change to a predicted probability (or standardised regression value) that
+#: predicting rows in other chunks may make: float32 kernels choose their algorithm,
+#: and with it the rounding, by the number of rows.
+CHUNKING_TOLERANCE = 1e-5
+
+
+def activation_bytes_per_row(module: nn.Module, probe: torch.Tensor) -> int:
+    """Peak bytes of working memory per row when ``module`` runs, from a dry run on ``probe``.
+
+    Forward hooks record every layer's input and output. The peak is bounded by the
+    largest step (a leaf layer's input, output and, for a convolution, the unfolded
+    input some kernels build) plus the largest tensor a containing block may hold
+    meanwhile (the chunk itself, or the input a residual block adds back).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        In eval mode.
+    probe : torch.Tensor of shape (n_rows, n_features)
+        A few rows in the dtype and on the device of the computation.
+
+    Returns
+    -------
+    n_bytes : int
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Linear(4, 100), nn.ReLU(), nn.Linear(100, 2))
+    >>> activation_bytes_per_row(net, torch.zeros(2, 4))  # 2 x 400 (ReLU) + 16 (input)
+    816
+    """
+    largest_step = largest_held = 0
+
+    def record(layer: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        nonlocal largest_step, largest_held
+        in_bytes = sum(x.nbytes for x in inputs if isinstance(x, torch.Tensor))
+        if next(layer.children(), None) is not None:  # a block: its input stays alive
+            largest_held = max(largest_held, in_bytes)
+        else:
+            step = in_bytes + output.nbytes
+            if isinstance(layer, nn.Conv2d):  # im2col: a column per input channel x tap
+                taps = math.prod(layer.kernel_size) * layer.in_channels // layer.groups
+                step += output.nbytes // layer.out_channels * taps
+            largest_step = max(largest_step, step)
+
+    handles = [layer.register_forward_hook(record) for layer in module.modules()]
+    try:
+        with torch.inference_mode():
+            module(probe)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return -(-(largest_step + largest_held) // len(probe))
+
+
+def _chunk_rows(bytes_per_row: int) -> int:
+    return max(1, PREDICT_MEMORY_BYTES // max(bytes_per_row, 1))
+
+
+def _predict_chunks(
+    module: nn.Module,
+    X: np.ndarray,
+    *,
+    task: str,
+    dtype: torch.dtype,
+    device: str,
+    chunk_rows: int,
+) -> np.ndarray:
+    """Outputs of the eval-mode ``module`` on ``X``, ``chunk_rows`` at a time, float64."""
+    result = np.empty((0, 1))
+    with torch.inference_mode():
+        for start in range(0, len(X), chunk_rows):
+            chunk = torch.tensor(X[start : start + chunk_rows], dtype=dtype, device=device)
+            out = module(chunk).double()
+            if task == "classification":
+                out = torch.softmax(out, dim=1)
+            if start == 0:
+                result = np.empty((len(X), out.shape[1]))
+            result[start : start + len(chunk)] = out.cpu().numpy()
+    return result if task == "classification" else result[:, 0]
 
 
 def predict_module(
     module: nn.Module, X: np.ndarray, *, task: str, dtype: torch.dtype, device: str = "cpu"
 ) -> np.ndarray:
-    """Run ``module`` in eval mode on ``X`` in chunks; probabilities or raw values, float64.
+    """Run ``module`` in eval mode on ``X``; probabilities or raw values, float64.
+
+    Rows go through in chunks whose activations fit in :data:`PREDICT_MEMORY_BYTES`,
+    measured by :func:`activation_bytes_per_row` on the first row. The softmax is taken
+    in float64; in float32, chunking changes outputs by at most
+    :data:`CHUNKING_TOLERANCE`.
 
     Parameters
     ----------
     module : torch.nn.Module
+        Put in eval mode for the call, then back in its former mode.
     X : ndarray of shape (n_samples, n_features)
     task : {"classification", "regression"}
+        Class probabilities ``(n_samples, n_classes)`` or values ``(n_samples,)``.
     dtype : torch.dtype
-        Dtype of the computation (float64 makes results independent of the chunking).
-    device : str
+        Dtype of the computation.
+    device : str, default="cpu"
+
+    Returns
+    -------
+    pred : ndarray of float64
+
+    Examples
+    --------
+    >>> net = nn.Linear(3, 2)
+    >>> predict_module(net, np.zeros((5, 3)), task="classification", dtype=torch.float32).shape
+    (5, 2)
     """
     was_training = module.training
     module.eval()
-    outputs = []
     try:
-        with torch.inference_mode():
-            for start in range(0, len(X), _CHUNK_ROWS):
-                chunk = torch.as_tensor(X[start : start + _CHUNK_ROWS], dtype=dtype, device=device)
-                out = module(chunk)
-                if task == "classification":
-                    out = torch.softmax(out.double(), dim=1)
-                outputs.append(out.double().cpu().numpy())
+        bytes_per_row = 0
+        if len(X) > 1:
+            probe = torch.tensor(X[:1], dtype=dtype, device=device)
+            bytes_per_row = activation_bytes_per_row(module, probe)
+        return _predict_chunks(
+            module, X, task=task, dtype=dtype, device=device, chunk_rows=_chunk_rows(bytes_per_row)
+        )
     finally:
         module.train(was_training)
-    result = np.concatenate(outputs) if outputs else np.empty((0, 1))
-    return result if task == "classification" else result[:, 0]
+
+
+class _Serving(NamedTuple):
+    """A member's module, built once, and the rows it predicts at a time."""
+
+    module: GenomeNet
+    chunk_rows: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,8 +168,11 @@ class NeuralMember:
     """A trained :class:`GenomeNet`, stored as its genome and CPU numpy weights.
 
     It pickles without torch objects, so a model trained on a GPU predicts on a
-    CPU-only machine. Predictions are computed in float64, so they do not depend on
-    how many rows are predicted at once.
+    CPU-only machine. The module is built on the first ``predict`` (after unpickling
+    too) and kept for the next ones, outside the pickled state. Predictions are
+    computed in float32 on chunks of rows whose activations fit in
+    :data:`PREDICT_MEMORY_BYTES`; the softmax in float64. Predicting the rows in other
+    chunks (one by one, say) changes outputs by at most :data:`CHUNKING_TOLERANCE`.
 
     Parameters
     ----------
@@ -78,7 +197,7 @@ class NeuralMember:
     image_shape: tuple[int, int, int] | None = None
 
     @classmethod
-    def from_module(cls, module: nn.Module, **kwargs) -> NeuralMember:
+    def from_module(cls, module: nn.Module, **kwargs: Any) -> NeuralMember:
         """Copy a trained module's weights to CPU numpy arrays."""
         weights = {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
         return cls(weights=weights, **kwargs)
@@ -89,20 +208,41 @@ class NeuralMember:
         buffers = ("running_mean", "running_var", "num_batches_tracked")
         return sum(v.size for k, v in self.weights.items() if not k.endswith(buffers))
 
-    def to_module(self, dtype: torch.dtype = torch.float64) -> GenomeNet:
-        """Rebuild the module on CPU (without consuming any random numbers)."""
+    def to_module(self, dtype: torch.dtype = torch.float32) -> GenomeNet:
+        """Build the module on CPU, with copies of the weights (no random numbers drawn)."""
         with torch.device("meta"):
             module = GenomeNet(self.genome, self.n_features, self.n_outputs, self.image_shape)
         state = {
-            k: torch.from_numpy(v).to(dtype) if v.dtype.kind == "f" else torch.from_numpy(v)
+            k: torch.tensor(v, dtype=dtype if v.dtype.kind == "f" else None)
             for k, v in self.weights.items()
         }
         module.load_state_dict(state, assign=True)
         return module
 
+    def _serving(self) -> _Serving:
+        """The module in eval mode and its chunk size, built on first use."""
+        serving = self.__dict__.get("_serving_cache")
+        if serving is None:
+            module = self.to_module().eval()
+            if self.image_shape is not None:  # oneDNN's convolutions run faster on NHWC
+                module = module.to(memory_format=torch.channels_last)
+            bytes_per_row = activation_bytes_per_row(module, torch.zeros(1, self.n_features))
+            serving = _Serving(module, _chunk_rows(bytes_per_row))
+            # Assigned whole once built: threads predicting at once see none or all of it.
+            object.__setattr__(self, "_serving_cache", serving)
+        return serving
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_serving_cache", None)
+        return state
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` or target values ``(n,)``, float64."""
-        out = predict_module(self.to_module(), X, task=self.task, dtype=torch.float64)
+        module, chunk_rows = self._serving()
+        out = _predict_chunks(
+            module, X, task=self.task, dtype=torch.float32, device="cpu", chunk_rows=chunk_rows
+        )
         if self.task == "regression":
             out = out * self.target_scale + self.target_mean
         return out
