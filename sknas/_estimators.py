@@ -323,11 +323,11 @@ class _BaseNAS(BaseEstimator):
         self._warm_journal = journal if isinstance(journal, MemoryJournal) else None
         best = self._best_trial(history)
         search_done = time.monotonic()
-        ensemble, selection_seconds = self._ensemble(history, evaluator, deadline)
+        ensemble, selection_seconds, refit_notes = self._ensemble(history, evaluator, deadline)
 
         self.preprocessor_ = preprocessor
         self.ensemble_ = ensemble
-        self.leaderboard_ = history.to_frame()
+        self.leaderboard_ = history.to_frame(refit_notes)
         self.best_params_ = {
             "family": best.candidate.family,
             **best.candidate.params,
@@ -484,8 +484,9 @@ class _BaseNAS(BaseEstimator):
 
     def _ensemble(
         self, history: SearchHistory, evaluator: Evaluator, deadline: float | None
-    ) -> tuple[FittedEnsemble, float]:
-        """Select members on validation predictions, then refit them while time allows."""
+    ) -> tuple[FittedEnsemble, float, dict[int, str]]:
+        """Select members on validation predictions, then refit them while time allows;
+        also what became of each member's refit, by trial id."""
         started = time.monotonic()
         split = evaluator.split
         smooth = "neg_log_loss" if self._task == "classification" else "neg_mean_squared_error"
@@ -497,18 +498,19 @@ class _BaseNAS(BaseEstimator):
             tie_breaker=get_prediction_scorer(smooth, self._task).weighted(split.w_valid),
         )
         selection_seconds = time.monotonic() - started
-        members = [result.member for result, _ in selection]
+        trial_ids = [r.candidate.trial_id for r, _ in selection]
         if self.refit:
-            members = refit_members(
+            refits = refit_members(
                 selection,
                 evaluator,
                 data_ratio=(len(split.X_train) + len(split.X_valid)) / len(split.X_train),
                 deadline=deadline,
             )
-        ensemble = FittedEnsemble(
-            members, [w for _, w in selection], [r.candidate.trial_id for r, _ in selection]
-        )
-        return ensemble, selection_seconds
+        else:
+            refits = [(result.member, "kept: refit=False") for result, _ in selection]
+        ensemble = FittedEnsemble([m for m, _ in refits], [w for _, w in selection], trial_ids)
+        notes = dict(zip(trial_ids, [note for _, note in refits], strict=True))
+        return ensemble, selection_seconds, notes
 
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> _BaseNAS:
         try:
@@ -575,7 +577,10 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         with the best single trial.
     refit : bool, default=True
         Retrain the ensemble's members on all rows (with the epochs they reached)
-        when the time budget allows; 10% of ``time_budget`` is kept for this.
+        when the time budget allows; 10% of ``time_budget`` is kept for this. A
+        refit that scores clearly worse on those rows than the member it would
+        replace is discarded and the member kept (``leaderboard_["refit"]`` says
+        what became of each member's refit).
     scoring : str, default=None
         Metric the search and the ensemble selection maximise, from
         :data:`sknas.scoring.SCORINGS`; None means accuracy.
@@ -641,7 +646,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     image_shape_ : tuple of int or None
         ``(C, H, W)`` of the images ``fit`` saw, None for tables.
     leaderboard_ : pandas.DataFrame
-        One row per trial, best first.
+        One row per trial, best first; ``refit`` says, for the ensemble's members,
+        ``"refit"`` or why the member trained on the training part was kept.
     best_params_ : dict
         Family, training parameters and genome of the best trial.
     best_score_ : float

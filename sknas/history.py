@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -28,6 +29,7 @@ LEADERBOARD_COLUMNS = (
     "genome",
     "params",
     "error",
+    "refit",
 )
 
 
@@ -71,8 +73,13 @@ class SearchHistory:
         completed = self.completed()
         return max(completed, key=lambda r: r.score) if completed else None
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per trial, sorted by score (best first, failures last)."""
+    def to_frame(self, refit_notes: Mapping[int, str] | None = None) -> pd.DataFrame:
+        """One row per trial, sorted by score (best first, failures last).
+
+        ``refit_notes`` says, by trial id, what became of each ensemble member's refit
+        (column ``refit``; empty for trials outside the ensemble).
+        """
+        refit_notes = refit_notes or {}
         rows = []
         for result in self.results:
             candidate = result.candidate
@@ -95,6 +102,7 @@ class SearchHistory:
                     "genome": candidate.genome.key() if candidate.genome else None,
                     "params": dict(candidate.params),
                     "error": result.error,
+                    "refit": refit_notes.get(candidate.trial_id),
                 }
             )
         frame = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))

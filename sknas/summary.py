@@ -52,9 +52,11 @@ def search_summary(
     for trial_id, weight in zip(ensemble.trial_ids_, ensemble.weights_, strict=True):
         trial = by_id.loc[trial_id]
         described = trial["genome"] if isinstance(trial["genome"], str) else trial["params"]
+        refit = trial.get("refit")
         lines.append(
             f"  weight {weight:.2f}  trial {trial_id}  {trial['family']}  "
             f"score {trial['score']:.4f}  {described}"
+            + (f"\n      {refit}" if isinstance(refit, str) and refit != "refit" else "")
         )
     return "\n".join(lines)
 

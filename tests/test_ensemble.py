@@ -81,6 +81,9 @@ class _Refitter:
         self.calls.append((candidate.trial_id, n_epochs))
         return _Member(0.5)
 
+    def score_on_all_rows(self, member):
+        return member.value
+
 
 def _history(rng):
     y, preds = _complementary(rng)
@@ -110,7 +113,7 @@ def test_selected_members_are_refit_with_the_epochs_they_reached(rng):
     members = refit_members(selection, refitter)
     assert len(refitter.calls) == len(members) == len(selection)
     assert {epochs for _, epochs in refitter.calls} == {6}
-    assert all(member.value == 0.5 for member in members)
+    assert all(member.value == 0.5 and note == "refit" for member, note in members)
 
 
 def test_refits_that_do_not_fit_the_deadline_are_skipped(rng):
@@ -119,7 +122,7 @@ def test_refits_that_do_not_fit_the_deadline_are_skipped(rng):
     refitter = _Refitter()
     members = refit_members(selection, refitter, deadline=time.monotonic() + 0.1)
     assert refitter.calls == [] and len(members) == 1
-    assert members[0] is selection[0][0].member
+    assert members[0] == (selection[0][0].member, "kept: no time to refit before the deadline")
 
 
 def test_ties_in_accuracy_are_broken_by_the_smoother_metric():

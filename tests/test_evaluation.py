@@ -14,7 +14,7 @@ from torch.utils.data import TensorDataset
 
 from sknas.evaluation import Evaluator, TensorBatchIterator, make_split
 from sknas.evaluation.members import predict_module
-from sknas.evaluation.nets import make_net
+from sknas.evaluation.nets import batch_size_for, make_net
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
 from sknas.trial import Candidate, TrialState
@@ -155,19 +155,24 @@ class TestCudaPathsOnCpu:
         train = Evaluator._evaluate_neural
         tried = []
 
-        def runs_out_of_memory_at_64(self, candidate, *args):
+        limit = [64]
+
+        def runs_out_of_memory_at_the_limit(self, candidate, *args):
             tried.append(candidate.params["batch_size"])
-            if candidate.params["batch_size"] >= 64:
+            if candidate.params["batch_size"] >= limit[0]:
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
             return train(self, candidate, *args)
 
-        monkeypatch.setattr(Evaluator, "_evaluate_neural", runs_out_of_memory_at_64)
+        monkeypatch.setattr(Evaluator, "_evaluate_neural", runs_out_of_memory_at_the_limit)
+        # The retry halves the batch size the trial trained at (capped by the rows).
+        half = batch_size_for(64, evaluator.split.n_rows) // 2
         result = evaluator(_candidate(batch_size=64))
-        assert tried == [64, 32]
+        assert tried == [64, half]
         assert result.state is TrialState.COMPLETE and result.score > 0.6
-        assert result.candidate.params["batch_size"] == 32
-        assert result.error == "CUDA out of memory; retried at batch_size=32"
-        result = evaluator(_candidate(batch_size=128))  # 64 runs out too: a failed trial
+        assert result.candidate.params["batch_size"] == half
+        assert result.error == f"CUDA out of memory; retried at batch_size={half}"
+        limit[0] = 1  # the half runs out too: a failed trial
+        result = evaluator(_candidate(batch_size=64))
         assert result.state is TrialState.FAIL and "OutOfMemoryError" in result.error
 
     def test_several_gpus_take_trials_in_turn(self, classification_split, monkeypatch):

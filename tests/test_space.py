@@ -122,6 +122,7 @@ def test_default_point_is_the_documented_default():
         "batch_size": 64,
         "optimizer": "adamw",
         "optimizer__weight_decay": 1e-4,
+        "lr_schedule": "cosine",
         "max_epochs": 30,
         "class_weight": None,
         "aug__noise": 0.0,

@@ -1,7 +1,14 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
-from .build import refit_members, select_members
+from .build import REFIT_TOLERANCE, refit_members, select_members
 from .fitted import FittedEnsemble
 from .greedy import MAX_CANDIDATES, GreedyEnsembler
 
-__all__ = ["MAX_CANDIDATES", "FittedEnsemble", "GreedyEnsembler", "refit_members", "select_members"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "REFIT_TOLERANCE",
+    "FittedEnsemble",
+    "GreedyEnsembler",
+    "refit_members",
+    "select_members",
+]

@@ -13,7 +13,7 @@ from ..scoring import PredictionScorer
 from ..trial import TrialResult
 from .greedy import GreedyEnsembler
 
-__all__ = ["refit_members", "select_members"]
+__all__ = ["REFIT_TOLERANCE", "refit_members", "select_members"]
 
 
 def select_members(
@@ -54,25 +54,35 @@ def select_members(
     return [(scored[i], float(weights[i])) for i in order if weights[i] > 0]
 
 
+#: A refit member is kept only when its score on every searched row is at most this
+#: share (of the score's magnitude) below the member it would replace.
+REFIT_TOLERANCE = 0.02
+
+
 def refit_members(
     selection: Sequence[tuple[TrialResult, float]],
     evaluator: Any,
     *,
     data_ratio: float = 1.0,
     deadline: float | None = None,
-) -> list[Any]:
+) -> list[tuple[Any, str]]:
     """Retrain selected members on all data, heaviest first, while the deadline allows.
 
     Each member trains for the epochs at which it had its best validation loss. A
-    member whose predicted refit time (its trial's training time, scaled by epochs and
-    ``data_ratio``) would pass ``deadline``, or whose refit fails or is cut short,
-    keeps the weights trained on the training part.
+    member keeps the model trained on the training part when its predicted refit time
+    (its trial's training time, scaled by epochs and ``data_ratio``) would pass
+    ``deadline``, when its refit fails or is cut short, and when the refit scores
+    clearly worse on the rows both have seen or held out (every searched row, the
+    search's metric: more than :data:`REFIT_TOLERANCE` of the score's magnitude lower)
+    than the model it would replace: a refit has those rows as training data, so
+    scoring lower there means its training went wrong.
 
     Parameters
     ----------
     selection : sequence of (TrialResult, weight)
     evaluator : object
-        Has ``refit(candidate, n_epochs, deadline) -> member or None``.
+        Has ``refit(candidate, n_epochs, deadline) -> member or None`` and
+        ``score_on_all_rows(member) -> float``.
     data_ratio : float, default=1.0
         Rows of all data / rows of the training part.
     deadline : float or None
@@ -80,15 +90,27 @@ def refit_members(
 
     Returns
     -------
-    list
-        One member per selected trial, in order.
+    list of (member, str)
+        One member per selected trial, in order, and what became of its refit
+        (``"refit"``, or why the member trained on the training part was kept).
     """
     members = []
     for result, _ in selection:
-        member = result.member
+        original = result.member
         epochs = max(1, result.best_epoch or result.n_epochs)
         expected = result.fit_time * epochs / max(1, result.n_epochs) * data_ratio
-        if deadline is None or time.monotonic() + expected < deadline:
-            member = evaluator.refit(result.candidate, epochs, deadline) or member
-        members.append(member)
+        if deadline is not None and time.monotonic() + expected >= deadline:
+            members.append((original, "kept: no time to refit before the deadline"))
+            continue
+        refit = evaluator.refit(result.candidate, epochs, deadline)
+        if refit is None:
+            members.append((original, "kept: the refit failed or was cut by the deadline"))
+            continue
+        before = evaluator.score_on_all_rows(original)
+        after = evaluator.score_on_all_rows(refit)
+        if not after >= before - REFIT_TOLERANCE * abs(before):  # NaN too
+            note = f"kept: the refit scored {after:.4f} on all rows, the original {before:.4f}"
+            members.append((original, note))
+        else:
+            members.append((refit, "refit"))
     return members

@@ -13,7 +13,13 @@ from typing import Any
 
 from skorch.callbacks import Callback
 
-__all__ = ["FiniteLossGuard", "NonFiniteLossError", "RungPruner", "TrainingDeadline"]
+__all__ = [
+    "FiniteLossGuard",
+    "LearningRateSchedule",
+    "NonFiniteLossError",
+    "RungPruner",
+    "TrainingDeadline",
+]
 
 
 class NonFiniteLossError(ValueError):
@@ -84,3 +90,59 @@ class RungPruner(Callback):
         if not self.fidelity.should_continue(rung, score):
             self.pruned_ = True
             raise KeyboardInterrupt  # skorch's own way to end fit_loop early
+
+
+class LearningRateSchedule(Callback):
+    """Warm the learning rate up linearly, then (``"cosine"``) decay it to zero.
+
+    The schedule spans the trial's ``epochs`` whatever the training stops at, so a
+    refit that trains a trial's best epochs on more rows follows the trial's
+    learning rates: it is set per optimizer step from the fraction of epochs done.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs the schedule spans (the trial's budget).
+    kind : {"cosine", "constant"}
+        ``"constant"`` keeps the learning rate after the warm-up.
+    warmup_epochs : float, default=1.0
+        Length of the linear warm-up, at most a tenth of ``epochs``.
+    """
+
+    def __init__(self, epochs: int, kind: str, warmup_epochs: float = 1.0) -> None:
+        if kind not in ("cosine", "constant"):
+            raise ValueError(f"kind must be 'cosine' or 'constant', got {kind!r}.")
+        self.epochs = epochs
+        self.kind = kind
+        self.warmup_epochs = warmup_epochs
+
+    def factor(self, progress: float) -> float:
+        """The learning rate's multiplier after ``progress`` epochs.
+
+        Examples
+        --------
+        >>> schedule = LearningRateSchedule(epochs=20, kind="cosine")
+        >>> [round(schedule.factor(e), 3) for e in (0, 0.5, 1, 10.5, 20)]
+        [0.0, 0.5, 1.0, 0.5, 0.0]
+        """
+        warmup = min(self.warmup_epochs, 0.1 * self.epochs)
+        if progress < warmup:
+            return progress / warmup
+        if self.kind == "constant":
+            return 1.0
+        done = min(1.0, (progress - warmup) / max(self.epochs - warmup, 1e-12))
+        return 0.5 * (1.0 + math.cos(math.pi * done))
+
+    def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
+        self.steps_per_epoch_ = max(1, len(net.get_iterator(X, training=True)))
+        self.step_ = 0
+        self.base_lr_ = net.lr
+
+    def on_batch_begin(self, net: Any, training: bool = False, **kwargs: Any) -> None:
+        if not training:
+            return
+        # Never exactly zero: the first step and the last would otherwise be wasted.
+        progress = (self.step_ + 0.5) / self.steps_per_epoch_
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.base_lr_ * self.factor(progress)
+        self.step_ += 1

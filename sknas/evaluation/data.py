@@ -57,6 +57,11 @@ class DataSplit:
         """Number of input features."""
         return self.X_train.shape[1]
 
+    @property
+    def n_rows(self) -> int:
+        """Number of training rows (the validation rows excluded)."""
+        return len(self.X_train)
+
 
 def _mean_one(weights: np.ndarray, part: str) -> np.ndarray:
     total = float(np.sum(weights))

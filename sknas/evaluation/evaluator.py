@@ -26,7 +26,7 @@ from .classical import ClassicalMember, fit_before, make_classical_estimator
 from .data import DataSplit, balanced_weights
 from .inheritance import inherit_weights
 from .members import NeuralMember, predict_module
-from .nets import SearchNet, make_net
+from .nets import SearchNet, batch_size_for, make_net
 
 __all__ = ["MIN_RETRY_BATCH_SIZE", "Evaluator", "seeded_torch"]
 
@@ -122,7 +122,8 @@ class Evaluator:
         try:
             return self._evaluate_neural(candidate, deadline, start, device)
         except torch.cuda.OutOfMemoryError:
-            batch_size = int(candidate.params.get("batch_size", 0)) // 2
+            trained_at = batch_size_for(candidate.params.get("batch_size", 0), self.split.n_rows)
+            batch_size = trained_at // 2
             if batch_size < MIN_RETRY_BATCH_SIZE:
                 raise
         gc.collect()
@@ -245,16 +246,37 @@ class Evaluator:
             if weights is not None:
                 tensors.append(torch.from_numpy(weights).to(self.device))
             deadline_callback = TrainingDeadline(deadline)
-            refit_candidate = replace(candidate, budget_epochs=max(1, n_epochs), fidelity=None)
             callbacks = [("finite_loss", FiniteLossGuard()), ("deadline", deadline_callback)]
             with seeded_torch(candidate.seed, self.device):
-                net = self._net(refit_candidate, None, callbacks, weights is not None, self.device)
+                net = self._net(
+                    replace(candidate, fidelity=None),
+                    None,
+                    callbacks,
+                    weights is not None,
+                    self.device,
+                    train_epochs=max(1, n_epochs),
+                )
                 net.fit(TensorDataset(*tensors), None)
         except Exception:  # keep the member trained on the training part
             return None
         if deadline_callback.reached_:
             return None
         return self._member(candidate, net.module_)
+
+    def score_on_all_rows(self, member: Any) -> float:
+        """The search's metric for ``member`` on every row it searched on (the training
+        and validation parts together): how a refit is checked against the member it
+        would replace."""
+        split = self.split
+        X_all = np.concatenate([split.X_train, split.X_valid])
+        y_train = split.y_train
+        if split.task == "regression":
+            y_train = y_train[:, 0].astype(np.float64) * split.target_scale + split.target_mean
+        y_all = np.concatenate([y_train, split.y_valid_true])
+        w_all = None
+        if split.w_train is not None:
+            w_all = np.concatenate([split.w_train, split.w_valid])
+        return self.scorer.weighted(w_all)(y_all, member.predict(X_all))
 
     def _net(
         self,
@@ -263,6 +285,7 @@ class Evaluator:
         callbacks: list,
         weighted: bool,
         device: str,
+        train_epochs: int | None = None,
     ) -> SearchNet:
         return make_net(
             candidate,
@@ -274,6 +297,8 @@ class Evaluator:
             device=device,
             weighted=weighted,
             image_shape=self.split.image_shape,
+            n_rows=self.split.n_rows,
+            train_epochs=train_epochs,
         )
 
     def _member(self, candidate: Candidate, module: torch.nn.Module) -> NeuralMember:

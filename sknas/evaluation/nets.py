@@ -13,12 +13,32 @@ from torch.utils.data import TensorDataset
 from ..space.modules import GenomeNet
 from ..trial import Candidate
 from .augmentation import Augmentation
+from .callbacks import LearningRateSchedule
 from .data import TensorBatchIterator
 
-__all__ = ["OPTIMIZERS", "SearchNet", "make_net"]
+__all__ = ["MIN_STEPS_PER_EPOCH", "OPTIMIZERS", "SearchNet", "batch_size_for", "make_net"]
 
 #: Searched optimizer names and their classes (SGD runs with Nesterov momentum 0.9).
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+#: Fewest optimizer steps an epoch takes where the rows allow batches of at least
+#: :data:`MIN_BATCH_SIZE`. A batch as large as the data makes an epoch one step, and a
+#: few steps at a high learning rate are a lottery: on wine (106 training rows) one
+#: configuration at batch size 512 reached validation accuracy 0.41 to 1.0 over six
+#: seeds, and retraining it for the same epochs fell from 0.97 to 0.59.
+MIN_STEPS_PER_EPOCH = 8
+MIN_BATCH_SIZE = 16
+
+
+def batch_size_for(batch_size: int, n_rows: int) -> int:
+    """The searched ``batch_size``, capped so an epoch over ``n_rows`` rows takes at least
+    :data:`MIN_STEPS_PER_EPOCH` optimizer steps (batches never below :data:`MIN_BATCH_SIZE`).
+
+    Examples
+    --------
+    >>> batch_size_for(512, 106), batch_size_for(64, 106), batch_size_for(512, 100_000)
+    (16, 16, 512)
+    """
+    return int(min(batch_size, max(MIN_BATCH_SIZE, n_rows // MIN_STEPS_PER_EPOCH)))
 
 
 class SearchNet(NeuralNet):
@@ -86,6 +106,8 @@ def make_net(
     device: str = "cpu",
     weighted: bool = False,
     image_shape: tuple[int, int, int] | None = None,
+    n_rows: int | None = None,
+    train_epochs: int | None = None,
 ) -> SearchNet:
     """A ``skorch.NeuralNet`` for ``candidate``, validating on ``valid_dataset`` every epoch.
 
@@ -93,6 +115,11 @@ def make_net(
     ``weighted=True`` when the datasets carry a third tensor of sample weights.
     ``image_shape`` is ``(C, H, W)`` when the rows are flattened images. The
     ``aug__*`` parameters become the training iterator's :class:`Augmentation`.
+    ``n_rows``, the rows of the search's training part, caps the batch size
+    (:func:`batch_size_for`); a refit on more rows uses the same batches.
+    ``lr_schedule`` (default ``"cosine"``) becomes a :class:`LearningRateSchedule`
+    over ``candidate.budget_epochs``; ``train_epochs`` (default: the same) stops the
+    training sooner on that schedule, as a refit to a trial's best epoch does.
 
     ``candidate.params`` are skorch parameter paths and go to the net unchanged,
     except ``optimizer`` (a name from :data:`OPTIMIZERS`) and ``max_epochs``
@@ -104,6 +131,9 @@ def make_net(
     optimizer = OPTIMIZERS[params.pop("optimizer", "adamw")]
     params.pop("max_epochs", None)
     params.pop("class_weight", None)  # applied to the sample weights by the evaluator
+    schedule = LearningRateSchedule(candidate.budget_epochs, params.pop("lr_schedule", "cosine"))
+    if n_rows is not None and "batch_size" in params:
+        params["batch_size"] = batch_size_for(params["batch_size"], n_rows)
     n_classes = n_outputs if task == "classification" else 0
     augmentation = Augmentation.from_params(params, image_shape, n_classes)
     params = {k: v for k, v in params.items() if not k.startswith("aug__")}
@@ -120,13 +150,13 @@ def make_net(
         module__image_shape=image_shape,
         criterion=criterion,
         optimizer=optimizer,
-        max_epochs=candidate.budget_epochs,
+        max_epochs=candidate.budget_epochs if train_epochs is None else train_epochs,
         iterator_train=TensorBatchIterator,
         iterator_train__shuffle=True,
         iterator_train__augmentation=augmentation,
         iterator_valid=TensorBatchIterator,
         train_split=None if valid_dataset is None else predefined_split(valid_dataset),
-        callbacks=list(callbacks),
+        callbacks=[("lr_schedule", schedule), *callbacks],
         callbacks__print_log=None,
         device=device,
         verbose=0,

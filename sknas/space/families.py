@@ -220,6 +220,7 @@ def _training_dimensions(task: str, max_epochs: int, image_shape: Image) -> dict
             "batch_size": Categorical((32, 64, 128, 256, 512), default=64),
             "optimizer": Categorical(("adamw", "adam", "sgd"), default="adamw"),
             "optimizer__weight_decay": Float(1e-6, 1e-2, log=True, default=1e-4),
+            "lr_schedule": Categorical(("cosine", "constant"), default="cosine"),
             "max_epochs": Int(max(1, math.ceil(max_epochs / 3)), max_epochs, default=max_epochs),
         }
         | _class_weight(task)
