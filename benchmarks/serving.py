@@ -18,13 +18,16 @@ the loaded model, ``ms`` the median over repeated calls (201 calls for one row; 
 input validation, the preprocessor and each ensemble member. Run::
 
     python benchmarks/serving.py [--models cnn table] [--sizes 1 1000 10000] [--baseline DIR]
+                                 [--threads N]
 
 ``--baseline DIR`` also measures, interleaved in the same run, the ``sknas`` package found in
 ``DIR`` (say an older commit's, from ``git archive <commit> sknas | tar -x -C DIR``), and
 the ratio of the two times. Models are kept in ``--model-dir`` (default
 ``benchmarks/results/serving_models``) and reused across runs, so that two code versions are
 measured on the same models. Results are printed as a table. Other processes loading the
-CPU slow the timings down; run it on an otherwise idle machine where possible.
+CPU slow the timings down, and more so with several torch threads, whose parallel regions wait
+for the slowest (``--threads 1`` treats both code versions alike under load); run it on an
+otherwise idle machine where possible.
 """
 
 from __future__ import annotations
@@ -169,9 +172,16 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 1000, 10000])
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     parser.add_argument("--baseline", type=Path, help="a directory holding another sknas")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads in each child (default: torch's)"
+    )
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "PATH", "ROWS"), help="internal")
     args = parser.parse_args()
     if args.child:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         model, path, n_rows = args.child
         print(json.dumps(measure(model, Path(path), int(n_rows))))
         return
@@ -184,7 +194,7 @@ def main() -> None:
         for n_rows in args.sizes:
             times = {}
             for code, directory in codes.items():
-                result = _run_child(model, path, n_rows, directory)
+                result = _run_child(model, path, n_rows, directory, args.threads)
                 if isinstance(result, str):
                     print(f"| {model} | {n_rows:,} | {code} | failed: {result} | | |", flush=True)
                     continue
@@ -202,12 +212,15 @@ def main() -> None:
                 print(f"|  |  | current / baseline time | {ratio:.3f} | | |", flush=True)
 
 
-def _run_child(model: str, path: Path, n_rows: int, directory: Path | None) -> dict | str:
+def _run_child(
+    model: str, path: Path, n_rows: int, directory: Path | None, threads: int | None
+) -> dict | str:
     """Measure in a fresh process, importing sknas from ``directory`` when given."""
     env = dict(os.environ)
     if directory is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(directory), env.get("PYTHONPATH", "")])
     child = [sys.executable, __file__, "--child", model, str(path), str(n_rows)]
+    child += ["--threads", str(threads)] if threads else []
     done = subprocess.run(child, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         return done.stderr.strip()[-200:].replace("\n", " ")
