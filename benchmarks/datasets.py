@@ -20,6 +20,27 @@ baselines all take them). Skewed money targets are modelled on a log scale, as i
 them; the column notes say so. Metric: accuracy, balanced accuracy when the rarest class has
 under 15 % of the rows, R² for regression.
 
+Image sets (:data:`IMAGE_SETS`, :class:`ImageSet`, :func:`split_image`), all generated or
+bundled, float32 ``(n, C, H, W)`` in about ``[0, 1]``, each with one **fixed** train/test split
+(drawn once from seed 0; the benchmark seeds vary only the training) so that no search ever
+sees a test image:
+
+- ``digits``: sklearn's 1,797 digits as ``(n, 1, 8, 8)``, ``X / 16``; 25 % stratified test.
+- ``digits28``: every sklearn digit drawn 3 times on a 28x28 canvas with a random affine
+  distortion (rotation +-15 degrees, scale 0.85-1.15 of a 20-pixel digit, shear +-0.25) and a
+  random placement (the digit's centre up to 3 pixels off the canvas centre), cubic spline
+  interpolation by ``scipy.ndimage.affine_transform``, seed 0: 5,391 images. The split is made
+  on the *source* digits first (25 % stratified), so the distorted copies of one digit are
+  all in training or all in test: 4,041 training and 1,350 test images.
+- ``shapes32``: 2,000 noisy colour 3x32x32 images of four shapes (horizontal or vertical
+  bar, square, cross) at a random place and colour (:func:`shapes32`, seed 0); 25 % test.
+- ``patterns28`` (**held out**): 3,000 28x28 grey "fabric" images of eight texture classes
+  (stripes at 0, 45, 90 and 135 degrees, checks, dots, rings, smooth blobs) with random
+  frequency, phase, contrast and orientation jitter (+-12 degrees), inside a random
+  ellipse-shaped "garment" on a dark background, plus pixel noise (:func:`patterns28`,
+  seed 0); 25 % stratified test. Mirror images change the classes (45 and 135 degree
+  stripes swap), so no flips there. Held out: never used to tune the image search.
+
 Also here, for the older benchmarks: ``PROBLEMS`` (the ablation's six problems),
 ``EXTRA_PROBLEMS`` (two more generated ones of the previous comparison), ``METRICS`` and
 :func:`split_problem` (the 25 % test split every benchmark uses).
@@ -32,6 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -448,6 +470,347 @@ def split_problem(name: str, seed: int) -> tuple[str, Data, Data, np.ndarray, np
     return table.task, X_train, X_test, y_train, y_test
 
 
+# -- image sets --------------------------------------------------------------------------
+
+ImageSplit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """One benchmark image set, with its fixed train/test split.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`IMAGE_SETS`.
+    source : str
+        ``"sklearn"`` or ``"generated"`` (and from what).
+    load : callable
+        Returns ``X_train, X_test, y_train, y_test``: float32 ``(n, C, H, W)`` images and
+        integer labels, always the same split.
+    shape : tuple of int
+        ``(C, H, W)`` of one image.
+    n_train, n_test, n_classes : int
+        Sizes (checked by ``python benchmarks/datasets.py``).
+    flips : bool
+        Whether a horizontal mirror image keeps its class (augmentation may flip).
+    held_out : bool
+        Kept aside: never used to tune the image search, only reported.
+    notes : str
+        How it is made.
+    """
+
+    name: str
+    source: str
+    load: Callable[[], ImageSplit]
+    shape: tuple[int, int, int]
+    n_train: int
+    n_test: int
+    n_classes: int
+    flips: bool = False
+    held_out: bool = False
+    notes: str = ""
+
+
+def _fixed_split(X: np.ndarray, y: np.ndarray) -> ImageSplit:
+    """The one 25 % stratified test split of an image set (seed 0)."""
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    return X_train, X_test, y_train, y_test
+
+
+@cache
+def _digits8() -> ImageSplit:
+    """sklearn's digits as ``(n, 1, 8, 8)`` images in ``[0, 1]``."""
+    X, y = load_digits(return_X_y=True)
+    return _fixed_split((X / 16).reshape(-1, 1, 8, 8).astype(np.float32), y)
+
+
+def distort_digits(images: np.ndarray, copies: int, seed: int = 0, size: int = 28) -> np.ndarray:
+    """Draw each 8x8 digit ``copies`` times on a ``size`` canvas, randomly distorted.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 8, 8)
+        Source digits, values in ``[0, 1]``.
+    copies : int
+        Distorted copies of each source digit (consecutive in the output).
+    seed : int, default=0
+        Seed of the distortions.
+    size : int, default=28
+        Side of the output canvas.
+
+    Returns
+    -------
+    ndarray of shape (n * copies, 1, size, size)
+        float32 images in ``[0, 1]``: the digit upscaled to about 20 pixels, rotated by
+        up to 15 degrees, scaled by 0.85-1.15, sheared by up to 0.25 and placed with its
+        centre up to 3 pixels from the canvas centre (cubic spline interpolation).
+    """
+    from scipy import ndimage  # only the generated image sets need it
+
+    rng = np.random.default_rng(seed)
+    n = len(images)
+    out = np.empty((n * copies, 1, size, size), np.float32)
+    source_centre = np.array([3.5, 3.5])
+    for index in range(n * copies):
+        angle = np.deg2rad(rng.uniform(-15, 15))
+        scale = 2.5 * rng.uniform(0.85, 1.15)  # 8 source pixels -> about 20 output pixels
+        shear = rng.uniform(-0.25, 0.25)
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        forward = scale * rotation @ np.array([[1.0, shear], [0.0, 1.0]])  # source -> canvas
+        inverse = np.linalg.inv(forward)
+        centre = (size - 1) / 2 + rng.uniform(-3, 3, 2)
+        offset = source_centre - inverse @ centre  # canvas (row, col) -> source
+        drawn = ndimage.affine_transform(
+            images[index // copies], inverse, offset, output_shape=(size, size), order=3
+        )
+        out[index, 0] = np.clip(drawn, 0.0, 1.0)
+    return out
+
+
+@cache
+def _digits28() -> ImageSplit:
+    """3 distorted 28x28 copies of every digit, split by source digit first."""
+    X, y = load_digits(return_X_y=True)
+    sources = np.arange(len(y))
+    train_src, test_src = train_test_split(sources, test_size=0.25, stratify=y, random_state=0)
+    copies = 3
+    images = distort_digits((X / 16).reshape(-1, 8, 8), copies, seed=0)
+    rows = lambda src: (src[:, None] * copies + np.arange(copies)).ravel()  # noqa: E731
+    train, test = rows(np.sort(train_src)), rows(np.sort(test_src))
+    labels = np.repeat(y, copies)
+    return images[train], images[test], labels[train], labels[test]
+
+
+def shapes32(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy 3x32x32 images of one of four shapes (the class), placed and coloured at random.
+
+    Parameters
+    ----------
+    n : int, default=2000
+        Number of images.
+    seed : int, default=0
+        Seed of the generator.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 3, 32, 32)
+        float32 images: Gaussian noise (sd 0.4) plus a 10x10 patch of a horizontal bar,
+        vertical bar, square or cross in a random colour at a random place.
+    y : ndarray of shape (n,)
+        The shape, 0-3.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.0, 0.4, (n, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 4, n)
+    for image, label in zip(X, y, strict=True):
+        top, left = rng.integers(2, 20, 2)
+        colour = rng.uniform(0.5, 1.5, 3)[:, None, None]
+        patch = np.zeros((10, 10), np.float32)
+        if label == 0:
+            patch[4:6, :] = 1  # horizontal bar
+        elif label == 1:
+            patch[:, 4:6] = 1  # vertical bar
+        elif label == 2:
+            patch[1:9, 1:9] = 1  # square
+        else:
+            patch[4:6, :] = patch[:, 4:6] = 1  # cross
+        image[:, top : top + 10, left : left + 10] += colour * patch
+    return X, y
+
+
+@cache
+def _shapes32() -> ImageSplit:
+    return _fixed_split(*shapes32(2000, seed=0))
+
+
+def patterns28(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 grey "fabric" images: eight texture classes inside a random garment outline.
+
+    Parameters
+    ----------
+    n : int, default=3000
+        Number of images (classes balanced up to rounding).
+    seed : int, default=0
+        Seed of the generator.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 1, 28, 28)
+        float32 images: a texture of random frequency (2.5-5 periods across), phase and
+        contrast (0.4-1), orientation jittered by up to 12 degrees, shown inside a random
+        ellipse (semi-axes 7-13 pixels, centre up to 3 pixels off) on a dark background of
+        random brightness, plus Gaussian pixel noise (sd 0.15).
+    y : ndarray of shape (n,)
+        0-3: stripes at 0, 45, 90, 135 degrees; 4: checks; 5: dots; 6: rings; 7: smooth
+        blobs (low-pass noise).
+    """
+    from scipy import ndimage  # only the generated image sets need it
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 8
+    rng.shuffle(y)
+    rr, cc = np.mgrid[0:28, 0:28].astype(np.float64) - 13.5
+    X = np.empty((n, 1, 28, 28), np.float32)
+    for index, label in enumerate(y):
+        freq = 2 * np.pi * rng.uniform(2.5, 5.0) / 28
+        phase = rng.uniform(0, 2 * np.pi)
+        theta = np.deg2rad(rng.uniform(-12, 12))
+        if label < 4:
+            theta += np.deg2rad(45 * label)
+        u = cc * np.cos(theta) + rr * np.sin(theta)
+        v = -cc * np.sin(theta) + rr * np.cos(theta)
+        if label < 4:
+            texture = np.sin(freq * u + phase)
+        elif label == 4:
+            texture = np.sign(np.sin(freq * u + phase) * np.sin(freq * v + phase))
+        elif label == 5:
+            texture = (np.cos(freq * u + phase) * np.cos(freq * v + phase) > 0.5) * 2.0 - 1
+        elif label == 6:
+            centre = rng.uniform(-4, 4, 2)
+            texture = np.sin(freq * np.hypot(rr - centre[0], cc - centre[1]) + phase)
+        else:
+            blobs = ndimage.gaussian_filter(rng.normal(size=(28, 28)), rng.uniform(1.5, 2.5))
+            texture = np.clip(blobs / (blobs.std() + 1e-9), -1.5, 1.5) / 1.5
+        a, b = rng.uniform(7, 13, 2)
+        top, left = rng.uniform(-3, 3, 2)
+        garment = ((rr - top) / a) ** 2 + ((cc - left) / b) ** 2 <= 1
+        background = rng.uniform(0.0, 0.2)
+        contrast = rng.uniform(0.4, 1.0)
+        image = np.where(garment, 0.5 + 0.5 * contrast * texture, background)
+        X[index, 0] = np.clip(image + rng.normal(0, 0.15, (28, 28)), 0, 1)
+    return X, y
+
+
+@cache
+def _patterns28() -> ImageSplit:
+    return _fixed_split(*patterns28(3000, seed=0))
+
+
+#: Every image set, by name; one (``patterns28``) held out.
+IMAGE_SETS: dict[str, ImageSet] = {
+    image_set.name: image_set
+    for image_set in [
+        ImageSet(
+            "digits",
+            "sklearn",
+            _digits8,
+            (1, 8, 8),
+            1347,
+            450,
+            10,
+            notes="load_digits as (n, 1, 8, 8), X / 16; 25 % stratified test (seed 0)",
+        ),
+        ImageSet(
+            "digits28",
+            "generated: sklearn digits",
+            _digits28,
+            (1, 28, 28),
+            4041,
+            1350,
+            10,
+            notes="each digit 3 times, upscaled to ~20 px with random rotation (+-15 deg), "
+            "scale (0.85-1.15), shear (+-0.25) and placement (+-3 px) on 28x28; split by "
+            "source digit (25 % stratified), seed 0",
+        ),
+        ImageSet(
+            "shapes32",
+            "generated",
+            _shapes32,
+            (3, 32, 32),
+            1500,
+            500,
+            4,
+            flips=True,
+            notes="bar (horizontal or vertical), square or cross in a random colour and "
+            "place on noise; 25 % stratified test, seed 0",
+        ),
+        ImageSet(
+            "patterns28",
+            "generated",
+            _patterns28,
+            (1, 28, 28),
+            2250,
+            750,
+            8,
+            held_out=True,
+            notes="8 textures (stripes at 4 angles, checks, dots, rings, blobs) with "
+            "random frequency, phase, contrast, jitter, in a random ellipse, plus noise; "
+            "25 % stratified test, seed 0",
+        ),
+    ]
+}
+
+#: Image sets kept aside for reporting only.
+IMAGE_HELD_OUT: list[str] = [name for name, s in IMAGE_SETS.items() if s.held_out]
+
+
+def split_image(name: str) -> ImageSplit:
+    """The fixed train/test split of an image set (the same on every call and seed).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`IMAGE_SETS`.
+
+    Returns
+    -------
+    X_train, X_test : ndarray of shape (n, C, H, W)
+        float32 images (copies: callers may modify them).
+    y_train, y_test : ndarray of shape (n,)
+        Integer labels.
+    """
+    X_train, X_test, y_train, y_test = IMAGE_SETS[name].load()
+    return X_train.copy(), X_test.copy(), y_train.copy(), y_test.copy()
+
+
+def image_registry_markdown() -> str:
+    """The image sets as a markdown table.
+
+    Returns
+    -------
+    str
+        One row per image set: name, source, shape, sizes, classes, flips, held-out flag
+        and notes.
+    """
+    lines = [
+        "| image set | source | shape | train | test | classes | flips | held out | notes |",
+        "|" + "---|" * 9,
+    ]
+    for s in IMAGE_SETS.values():
+        lines.append(
+            f"| {s.name} | {s.source} | {'x'.join(map(str, s.shape))} | {s.n_train} | "
+            f"{s.n_test} | {s.n_classes} | {'yes' if s.flips else 'no'} | "
+            f"{'yes' if s.held_out else 'no'} | {s.notes} |"
+        )
+    return "\n".join(lines)
+
+
+def check_images() -> list[str]:
+    """Load every image set and compare it with its record.
+
+    Returns
+    -------
+    list of str
+        One message per mismatch (sizes, shape, classes, dtype, non-finite values);
+        empty when all agree.
+    """
+    problems = []
+    for name, s in IMAGE_SETS.items():
+        X_train, X_test, y_train, y_test = s.load()
+        if (len(X_train), len(X_test)) != (s.n_train, s.n_test):
+            problems.append(f"{name}: {len(X_train)} + {len(X_test)} images")
+        if X_train.shape[1:] != s.shape or X_test.shape[1:] != s.shape:
+            problems.append(f"{name}: image shape {X_train.shape[1:]}")
+        if len(np.unique(y_train)) != s.n_classes or not set(y_test) <= set(y_train):
+            problems.append(f"{name}: classes differ from {s.n_classes}")
+        if X_train.dtype != np.float32 or not np.isfinite(X_train).all():
+            problems.append(f"{name}: not finite float32")
+    return problems
+
+
 def registry_markdown(names: list[str] | None = None) -> str:
     """The registry (or the tables ``names``) as a markdown table.
 
@@ -497,8 +860,10 @@ def check() -> list[str]:
 
 
 if __name__ == "__main__":
-    mismatches = check()
+    mismatches = check() + check_images()
     print(registry_markdown())
+    print()
+    print(image_registry_markdown())
     for message in mismatches:
         print("MISMATCH:", message)
     raise SystemExit(1 if mismatches else 0)

@@ -1,7 +1,7 @@
 """CUDA against CPU at an equal time budget, on generated 3x32x32 images.
 
 Fits ``NASClassifier(time_budget=..., device=...)`` on ``--rows`` generated images of
-four shapes (``images.shapes32``, 25 % held out for testing) once with ``device="cuda"``
+four shapes (``datasets.shapes32``, 25 % held out for testing) once with ``device="cuda"``
 and once with ``device="cpu"`` (every CPU core torch sees), and prints one JSON line
 per device: fit seconds, trials run and completed, epochs trained, test accuracy and
 the best family. Needs a GPU. Run::
@@ -21,7 +21,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from images import shapes32  # noqa: E402
+from datasets import shapes32  # noqa: E402
 
 from sknas import NASClassifier  # noqa: E402
 
