@@ -3,39 +3,61 @@
 Networks and the classical families all see the same numeric matrix. Images are
 flattened to rows (``image_rows``) and standardised per channel. In tables, numeric
 columns imputed (median, plus a missing-value indicator where values were
-missing) and standardised; categorical, string and bool columns one-hot encoded,
-with missing values as a category of their own, unknown categories at predict
-time as all-zero (or infrequent) columns, and high cardinality bounded by
-grouping rare levels into one "infrequent" column.
+missing) and standardised; free-text columns (``text_columns_of``) vectorised with
+TF-IDF and reduced to a few dense components; the other categorical, string and bool
+columns one-hot encoded, with missing values as a category of their own, unknown
+categories at predict time as all-zero (or infrequent) columns, and high cardinality
+bounded by grouping rare levels into one "infrequent" column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 __all__ = [
     "MAX_CATEGORIES",
+    "TEXT_COMPONENTS",
+    "TEXT_MIN_DISTINCT_FRACTION",
+    "TEXT_MIN_WORDS",
     "ChannelStandardizer",
+    "TextDocuments",
     "categorical_columns",
     "image_rows",
     "make_tabular_preprocessor",
+    "text_columns_of",
 ]
 
 #: Most one-hot columns per categorical column; rarer levels share one column.
 MAX_CATEGORIES = 32
+#: A free-text column's distinct values, as a fraction of its non-blank values, reach this.
+TEXT_MIN_DISTINCT_FRACTION = 0.3
+#: A free-text column's values have at least this many words (the median, split at whitespace).
+TEXT_MIN_WORDS = 3
+#: Most dense columns one free-text column becomes (TruncatedSVD components).
+TEXT_COMPONENTS = 128
+#: Most terms each TF-IDF vocabulary of a text column keeps (the most frequent).
+TEXT_MAX_FEATURES = 20_000
+#: Values of a column the free-text rule counts words in (evenly spaced rows).
+_WORD_SAMPLE = 1_000
 _MISSING = "__missing__"
 
 
 def categorical_columns(X: Any) -> list[int]:
     """Positions of the columns one-hot encoded: non-numeric or bool columns of a DataFrame.
+
+    Free-text columns are among them; ``make_tabular_preprocessor`` vectorises those
+    instead.
 
     Examples
     --------
@@ -50,6 +72,179 @@ def categorical_columns(X: Any) -> list[int]:
         for position, (_, column) in enumerate(X.items())
         if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column)
     ]
+
+
+def _is_free_text(column: pd.Series) -> bool:
+    """Whether a column holds free text, by the rule ``text_columns_of`` documents."""
+    if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(column):
+        return False
+    counts = column.value_counts()  # distinct non-missing values: the checks below see these
+    if len(counts) <= MAX_CATEGORIES or pd.api.types.infer_dtype(counts.index) != "string":
+        return False
+    counts = counts[counts.index.str.strip() != ""]
+    if len(counts) <= MAX_CATEGORIES or len(counts) < TEXT_MIN_DISTINCT_FRACTION * counts.sum():
+        return False
+    values = column[column.isin(counts.index)]
+    sample = values.iloc[
+        np.linspace(0, len(values) - 1, min(len(values), _WORD_SAMPLE)).astype(int)
+    ]
+    return bool(sample.str.split().str.len().median() >= TEXT_MIN_WORDS)
+
+
+def text_columns_of(X: Any, text_columns: Iterable[Any] | None = None) -> list[Any]:
+    """Names of the DataFrame columns vectorised as free text rather than one-hot encoded.
+
+    A column is free text when all of these hold:
+
+    - its values are strings: an ``object``, ``str`` or ``string`` column (a
+      ``category`` column is categorical by the user's choice, and mixed types,
+      bools and numbers are not text);
+    - it has more than ``MAX_CATEGORIES`` distinct non-blank values (one-hot
+      encoding would otherwise keep every value);
+    - its distinct values are at least ``TEXT_MIN_DISTINCT_FRACTION`` of its
+      non-blank values (sentences rarely repeat; categories do);
+    - the median value has at least ``TEXT_MIN_WORDS`` words (whitespace-separated:
+      city names, product codes, dates and yes/no answers have fewer).
+
+    Missing values and blank strings are left out of the counts, so a column with
+    nothing in it is never text.
+
+    Parameters
+    ----------
+    X : DataFrame or ndarray
+        Arrays have no text columns.
+    text_columns : iterable of column names, optional
+        Overrides the rule: exactly these columns are text (an empty list: none).
+        Each must be a non-numeric column of ``X``.
+
+    Returns
+    -------
+    list
+        Column names, in the order of ``X``'s columns.
+
+    Raises
+    ------
+    ValueError
+        When ``text_columns`` names a column ``X`` lacks, or a numeric or bool one.
+    TypeError
+        When ``text_columns`` is a single string rather than a list of names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "review": [f"review number {i} of this product" for i in range(40)],
+    ...     "city": ["Paris", "New York"] * 20,
+    ...     "code": [f"SKU-{i}" for i in range(40)],
+    ... })
+    >>> text_columns_of(frame)
+    ['review']
+    >>> text_columns_of(frame, text_columns=["city"])
+    ['city']
+    """
+    if text_columns is None:
+        if not isinstance(X, pd.DataFrame):
+            return []
+        return [name for name, column in X.items() if _is_free_text(column)]
+    if isinstance(text_columns, str):
+        raise TypeError(
+            f"text_columns must be a list of column names, got the string {text_columns!r}; "
+            f"write [{text_columns!r}]."
+        )
+    wanted = list(text_columns)
+    if wanted and not isinstance(X, pd.DataFrame):
+        raise ValueError(
+            f"text_columns={wanted!r} names DataFrame columns, but X is not a DataFrame."
+        )
+    if not wanted:
+        return []
+    names = list(X.columns)
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise ValueError(f"text_columns names columns that X lacks: {missing!r}.")
+    categorical = {names[position] for position in categorical_columns(X)}
+    not_strings = [
+        name for name in wanted if name not in categorical or pd.api.types.is_bool_dtype(X[name])
+    ]
+    if not_strings:
+        raise ValueError(
+            f"text_columns names numeric or bool columns: {not_strings!r}; text columns "
+            "hold strings."
+        )
+    return [name for name in names if name in wanted]
+
+
+class TextDocuments(TransformerMixin, BaseEstimator):
+    """One text column as the 1-d array of strings a vectoriser reads.
+
+    Missing values become empty strings (no words); other values their ``str``.
+    Stateless: ``fit`` learns nothing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> TextDocuments().fit_transform(pd.Series(["Good food", None, float("nan")]))
+    array(['Good food', '', ''], dtype=object)
+    """
+
+    def fit(self, X: Any, y: Any = None) -> TextDocuments:
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        values = np.asarray(X, dtype=object).reshape(-1)
+        if len(values) != len(X):
+            raise ValueError(
+                f"TextDocuments reads one column, got an array of shape {np.shape(X)}."
+            )
+        return np.where(pd.isna(values), "", values.astype(str)).astype(object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.string = True
+        return tags
+
+
+def _text_vectoriser() -> FeatureUnion:
+    """TF-IDF of a column's words (unigrams and bigrams) and character n-grams."""
+    common = {"max_features": TEXT_MAX_FEATURES, "sublinear_tf": True, "dtype": np.float32}
+    return make_union(
+        TfidfVectorizer(ngram_range=(1, 2), **common),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), **common),
+    )
+
+
+def _distinct_terms(vectoriser: FeatureUnion, documents: np.ndarray, enough: int) -> int:
+    """How many distinct terms ``vectoriser`` finds in ``documents``, counting up to ``enough``."""
+    found = 0
+    for _, tfidf in vectoriser.transformer_list:
+        analyse, terms = tfidf.build_analyzer(), set()
+        for document in documents:
+            terms.update(analyse(document))
+            if found + len(terms) >= enough:
+                return enough
+        found += len(terms)
+    return found
+
+
+def _text_pipeline(column: pd.Series) -> Pipeline | None:
+    """TF-IDF, then TruncatedSVD to at most ``TEXT_COMPONENTS`` standardised columns.
+
+    Fewer components when ``column`` has fewer distinct documents or terms; None when
+    all its rows are one document, or it has fewer than two terms (nothing to learn).
+    """
+    documents = pd.unique(TextDocuments().transform(column))
+    vectoriser = _text_vectoriser()
+    components = min(TEXT_COMPONENTS, len(documents))
+    terms = _distinct_terms(vectoriser, documents, max(components, 2))
+    if len(documents) < 2 or terms < 2:
+        return None
+    return make_pipeline(
+        TextDocuments(),
+        vectoriser,
+        TruncatedSVD(n_components=min(components, terms), random_state=0),
+        StandardScaler(),
+    )
 
 
 def _as_category_strings(X: Any) -> np.ndarray:
@@ -68,24 +263,46 @@ def _numeric_pipeline() -> Pipeline:
     )
 
 
-def make_tabular_preprocessor(X: Any) -> Pipeline | ColumnTransformer:
+def make_tabular_preprocessor(
+    X: Any, text_columns: Iterable[Any] | None = None
+) -> Pipeline | ColumnTransformer:
     """An unfitted transformer from validated ``X`` to the matrix the models train on.
 
     Parameters
     ----------
     X : ndarray or DataFrame
         Numeric arrays (NaN allowed) get imputation and standardisation; a
-        DataFrame's categorical, string and bool columns are one-hot encoded.
+        DataFrame's free-text columns are vectorised, its other categorical, string
+        and bool columns one-hot encoded.
+    text_columns : iterable of column names, optional
+        The columns vectorised as text; None: those ``text_columns_of`` finds by
+        its rule; an empty list: none. Each text column's words (unigrams and
+        bigrams) and character 2-4-grams within words are weighted by TF-IDF
+        (sublinear term frequency, at most ``TEXT_MAX_FEATURES`` terms each), then
+        reduced by TruncatedSVD to at most ``TEXT_COMPONENTS`` standardised dense
+        columns (fewer when ``X`` has fewer distinct values or terms). Missing
+        values are empty strings, and terms unseen in ``X`` are ignored at
+        transform time. A text column whose rows in ``X`` all hold the same value
+        (all missing or blank, for instance), or whose values have fewer than two
+        distinct terms, contributes no columns.
 
     Returns
     -------
     transformer
-        Fitted on all rows given to ``fit`` (it sees no targets).
+        Built for ``X``, to be fitted on it (it sees no targets).
     """
+    text = text_columns_of(X, text_columns)
     categorical = categorical_columns(X)
     if not categorical:
         return _numeric_pipeline()
-    numeric = [i for i in range(X.shape[1]) if i not in categorical]
+    names = list(X.columns)
+    text_positions = [names.index(name) for name in text]
+    parts: list[tuple[str, Any, Any]] = [
+        ("numeric", _numeric_pipeline(), [i for i in range(X.shape[1]) if i not in categorical])
+    ]
+    for position in text_positions:
+        pipeline = _text_pipeline(X.iloc[:, position])
+        parts.append((f"text{position}", "drop" if pipeline is None else pipeline, position))
     encoder = make_pipeline(
         FunctionTransformer(_as_category_strings),
         OneHotEncoder(
@@ -95,10 +312,8 @@ def make_tabular_preprocessor(X: Any) -> Pipeline | ColumnTransformer:
             dtype=np.float32,
         ),
     )
-    return ColumnTransformer(
-        [("numeric", _numeric_pipeline(), numeric), ("categorical", encoder, categorical)],
-        sparse_threshold=0.0,
-    )
+    parts.append(("categorical", encoder, [i for i in categorical if i not in text_positions]))
+    return ColumnTransformer(parts, sparse_threshold=0.0)
 
 
 def image_rows(X: Any, image_shape: Any) -> tuple[Any, tuple[int, int, int] | None]:
