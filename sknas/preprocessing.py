@@ -28,6 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 __all__ = [
     "MAX_CATEGORIES",
     "TEXT_COMPONENTS",
+    "TEXT_MAX_FEATURES",
     "TEXT_MIN_DISTINCT_FRACTION",
     "TEXT_MIN_WORDS",
     "ChannelStandardizer",
@@ -196,7 +197,9 @@ class TextDocuments(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"TextDocuments reads one column, got an array of shape {np.shape(X)}."
             )
-        return np.where(pd.isna(values), "", values.astype(str)).astype(object)
+        # str per value into an object array: a fixed-width numpy string array would
+        # take the longest document's size for every row
+        return np.where(pd.isna(values), "", np.frompyfunc(str, 1, 1)(values))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
