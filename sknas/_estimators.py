@@ -31,6 +31,7 @@ from ._search import run_search
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
 from .ensemble import MAX_CANDIDATES, FittedEnsemble, refit_members, select_members
 from .evaluation import Evaluator, make_split
+from .evaluation.crossval import CrossValEvaluator, make_folds
 from .exceptions import SearchFailedError
 from .fidelity import SuccessiveHalving
 from .history import SearchHistory
@@ -40,7 +41,7 @@ from .preprocessing import (
     image_rows,
     make_tabular_preprocessor,
 )
-from .scoring import SCORINGS, get_prediction_scorer
+from .scoring import SCORINGS, PredictionScorer, get_prediction_scorer
 from .space import default_search_space
 from .strategies import (
     Configuration,
@@ -104,8 +105,8 @@ def _as_array(X: Any) -> np.ndarray:
 
 
 def _drop_zero_weight_rows(
-    X: Any, y: np.ndarray, sample_weight: np.ndarray
-) -> tuple[Any, np.ndarray, np.ndarray]:
+    X: Any, y: np.ndarray, sample_weight: np.ndarray, groups: np.ndarray | None
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
     """Rows of weight zero are dropped before anything is fitted: exactly as if absent."""
     keep = sample_weight > 0
     if keep.sum() < 2:
@@ -114,9 +115,9 @@ def _drop_zero_weight_rows(
             "positive weight."
         )
     if keep.all():
-        return X, y, sample_weight
+        return X, y, sample_weight, groups
     rows = X.iloc[keep] if hasattr(X, "iloc") else X[keep]
-    return rows, y[keep], sample_weight[keep]
+    return rows, y[keep], sample_weight[keep], None if groups is None else groups[keep]
 
 
 class _BaseNAS(BaseEstimator):
@@ -137,6 +138,12 @@ class _BaseNAS(BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "successive_halving": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "cv": [
+            StrOptions({"auto"}),
+            Interval(Integral, 2, None, closed="left"),
+            HasMethods(["split", "get_n_splits"]),
+            None,
+        ],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "refit": ["boolean"],
         "scoring": [StrOptions(set(SCORINGS["classification"] + SCORINGS["regression"])), None],
@@ -164,6 +171,7 @@ class _BaseNAS(BaseEstimator):
         max_epochs: int = 50,
         successive_halving: bool = True,
         validation_fraction: float = 0.2,
+        cv: str | int | Any | None = "auto",
         ensemble_size: int = 25,
         refit: bool = True,
         scoring: str | None = None,
@@ -187,6 +195,7 @@ class _BaseNAS(BaseEstimator):
         self.max_epochs = max_epochs
         self.successive_halving = successive_halving
         self.validation_fraction = validation_fraction
+        self.cv = cv
         self.ensemble_size = ensemble_size
         self.refit = refit
         self.scoring = scoring
@@ -271,7 +280,7 @@ class _BaseNAS(BaseEstimator):
             return validate_data(self, X, reset=False, skip_check_array=True)
         return validate_data(self, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")
 
-    def _validate_and_search(self, X: Any, y: Any, sample_weight: Any) -> None:
+    def _validate_and_search(self, X: Any, y: Any, sample_weight: Any, groups: Any) -> None:
         """Validate, search, ensemble, and set every fitted attribute (or raise first)."""
         started = time.monotonic()
         self._validate_params()
@@ -284,9 +293,12 @@ class _BaseNAS(BaseEstimator):
         scorer = get_prediction_scorer(self.scoring, self._task)
         starts = self._starting_configurations()
         X, y = self._validate_training_data(X, y)
+        if groups is not None:
+            groups = column_or_1d(groups)
+            check_consistent_length(X, groups)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            X, y, sample_weight = _drop_zero_weight_rows(X, y, sample_weight)
+            X, y, sample_weight, groups = _drop_zero_weight_rows(X, y, sample_weight, groups)
         y_encoded = self._encode_target(y)
         device = resolve_device(self.device)
         time_budget = self.time_budget
@@ -297,26 +309,24 @@ class _BaseNAS(BaseEstimator):
         rng = check_random_state(self.random_state)
         split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
         seeds = {"split": int(split_seed), "strategy": int(strategy_seed)}
+        fold_settings = {
+            "task": self._task,
+            "n_features": X.shape[1],
+            "time_budget": time_budget or DEFAULT_TIME_BUDGET,
+            "groups": groups,
+        }
+        folds = make_folds(self.cv, y_encoded, seed=seeds["split"], **fold_settings)
         if self.image_shape_ is None:
             preprocessor = make_tabular_preprocessor(X).fit(X)
         else:
             preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
         X_model = preprocessor.transform(X)
-        journal = self._journal([_as_array(X), y_encoded, sample_weight], seeds, starts)
-        if journal is not None:
-            seeds = journal.seeds  # a resumed search keeps its first seeds
-        split = make_split(
-            X_model,
-            y_encoded,
-            task=self._task,
-            validation_fraction=self.validation_fraction,
-            seed=int(seeds["split"]),
-            sample_weight=sample_weight,
-            image_shape=self.image_shape_,
-        )
-        evaluator = Evaluator(
-            split, scorer.weighted(split.w_valid), device=device, trial_timeout=self.trial_timeout
-        )
+        data = [_as_array(X), y_encoded, sample_weight, groups]
+        journal = self._journal(data, seeds, starts)
+        if journal is not None and journal.seeds != seeds:  # a resumed search keeps its seeds
+            seeds = journal.seeds
+            folds = make_folds(self.cv, y_encoded, seed=int(seeds["split"]), **fold_settings)
+        evaluator = self._evaluator(X_model, y_encoded, sample_weight, folds, scorer, device, seeds)
         history = self._search(
             evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
         )
@@ -344,6 +354,42 @@ class _BaseNAS(BaseEstimator):
             "refit": finished - search_done - selection_seconds,
             "total": finished - started,
         }
+
+    def _evaluator(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        folds: list[tuple[np.ndarray, np.ndarray]] | None,
+        scorer: PredictionScorer,
+        device: str,
+        seeds: dict,
+    ) -> Evaluator | CrossValEvaluator:
+        """What trains and scores a trial: on a holdout, or on every fold of ``folds``."""
+        if folds is not None:
+            return CrossValEvaluator(
+                X,
+                y,
+                folds,
+                task=self._task,
+                scorer=scorer,
+                sample_weight=sample_weight,
+                image_shape=self.image_shape_,
+                device=device,
+                trial_timeout=self.trial_timeout,
+            )
+        split = make_split(
+            X,
+            y,
+            task=self._task,
+            validation_fraction=self.validation_fraction,
+            seed=int(seeds["split"]),
+            sample_weight=sample_weight,
+            image_shape=self.image_shape_,
+        )
+        return Evaluator(
+            split, scorer.weighted(split.w_valid), device=device, trial_timeout=self.trial_timeout
+        )
 
     def _starting_configurations(self) -> list[tuple[list[Configuration], str]]:
         """What the search tries first, with the proposer named in the leaderboard:
@@ -412,6 +458,7 @@ class _BaseNAS(BaseEstimator):
             max_epochs=self.max_epochs,
             families=self.families,
             image_shape=evaluator.split.image_shape,
+            n_rows=evaluator.split.n_rows,
         )
         if isinstance(self.strategy, str):
             strategy = _STRATEGIES[self.strategy]()
@@ -488,18 +535,21 @@ class _BaseNAS(BaseEstimator):
         """Select members on validation predictions, then refit them while time allows;
         also what became of each member's refit, by trial id."""
         started = time.monotonic()
-        split = evaluator.split
         smooth = "neg_log_loss" if self._task == "classification" else "neg_mean_squared_error"
         selection = select_members(
             history,
-            evaluator.split.y_valid_true,
+            evaluator.y_valid_true,
             evaluator.scorer,
             ensemble_size=self.ensemble_size,
-            tie_breaker=get_prediction_scorer(smooth, self._task).weighted(split.w_valid),
+            tie_breaker=get_prediction_scorer(smooth, self._task).weighted(evaluator.w_valid),
         )
         selection_seconds = time.monotonic() - started
         trial_ids = [r.candidate.trial_id for r, _ in selection]
-        if self.refit:
+        if isinstance(evaluator, CrossValEvaluator):  # bags saw every row: nothing to refit
+            note = f"kept: a bag of {len(evaluator.evaluators)} fold models, no refit needed"
+            refits = [(result.member, note) for result, _ in selection]
+        elif self.refit:
+            split = evaluator.split
             refits = refit_members(
                 selection,
                 evaluator,
@@ -512,9 +562,9 @@ class _BaseNAS(BaseEstimator):
         notes = dict(zip(trial_ids, [note for _, note in refits], strict=True))
         return ensemble, selection_seconds, notes
 
-    def _fit(self, X: Any, y: Any, sample_weight: Any) -> _BaseNAS:
+    def _fit(self, X: Any, y: Any, sample_weight: Any, groups: Any) -> _BaseNAS:
         try:
-            self._validate_and_search(X, y, sample_weight)
+            self._validate_and_search(X, y, sample_weight, groups)
         except BaseException:
             for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
                 delattr(self, name)  # a failed fit leaves the estimator unfitted
@@ -571,7 +621,19 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         Judge candidates after 1/9 and 1/3 of their epochs and stop those outside
         the top third (recorded as PRUNED).
     validation_fraction : float, default=0.2
-        Share of the training rows held out (stratified) to score candidates.
+        Share of the training rows held out (stratified) to score candidates when
+        ``cv`` makes no folds.
+    cv : "auto", int, cross-validation splitter or None, default="auto"
+        How trials are scored. None: on a holdout of ``validation_fraction``. An
+        int ``k >= 2``: k shuffled folds (stratified for classification); or any
+        scikit-learn splitter (``KFold``, ``StratifiedKFold``, ``GroupKFold`` with
+        ``groups`` given to ``fit``, ``TimeSeriesSplit``). With folds a trial trains
+        one model per fold and is scored on its out-of-fold predictions of every
+        row, ensemble selection weighs members on those, and a member is the bag
+        of its fold models (no refit); successive halving judges on the first fold.
+        ``"auto"``: 5 folds when the data are small (rows x features at most
+        2,500 per second of ``time_budget`` and at most 10,000 rows; fewer folds
+        when a class has fewer than 5 rows), else a holdout.
     ensemble_size : int, default=25
         Rounds of greedy ensemble selection on validation predictions; 1 predicts
         with the best single trial.
@@ -674,7 +736,7 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
 
     _task = "classification"
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NASClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> NASClassifier:
         """Search, train and keep the best model.
 
         Parameters
@@ -686,12 +748,14 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights, honoured by every family's training, by
             validation scoring and by ensemble selection.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` splitter such as ``GroupKFold``.
 
         Returns
         -------
         self : NASClassifier
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, groups)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         check_classification_targets(y)
@@ -723,7 +787,7 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     Parameters
     ----------
     time_budget, n_trials, trial_timeout, families, image_shape, strategy, max_epochs, \
-successive_halving, validation_fraction, ensemble_size, refit, scoring, device, n_jobs, \
+successive_halving, validation_fraction, cv, ensemble_size, refit, scoring, device, n_jobs, \
 synchronous_batch, weight_inheritance, init_from, portfolio, checkpoint_dir, warm_start, \
 random_state, verbose
         As for :class:`NASClassifier`.
@@ -746,7 +810,7 @@ ensemble_, n_trials_, device_, timings_
 
     _task = "regression"
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NASRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> NASRegressor:
         """Search, train and keep the best model.
 
         Parameters
@@ -758,12 +822,14 @@ ensemble_, n_trials_, device_, timings_
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights, honoured by every family's training, by
             validation scoring and by ensemble selection.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` splitter such as ``GroupKFold``.
 
         Returns
         -------
         self : NASRegressor
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, groups)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         return y.astype(np.float64)

@@ -34,14 +34,16 @@ def _columns(board):
 
 @pytest.fixture
 def trials_run(monkeypatch):
-    """Every candidate evaluated from now on."""
+    """Every candidate evaluated from now on (once, although k-fold trials train k folds)."""
     evaluate = Evaluator.__call__
     calls = []
-    monkeypatch.setattr(
-        Evaluator,
-        "__call__",
-        lambda self, c, *a, **k: calls.append(c) or evaluate(self, c, *a, **k),
-    )
+
+    def record(self, candidate, *args, **kwargs):
+        if not calls or calls[-1].trial_id != candidate.trial_id:
+            calls.append(candidate)
+        return evaluate(self, candidate, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "__call__", record)
     return calls
 
 

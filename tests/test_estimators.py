@@ -171,6 +171,7 @@ def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
         n_trials=2,
         max_epochs=50,
         trial_timeout=0.5,
+        cv=None,  # with folds, each fold gets its share of trial_timeout
         portfolio=False,
         random_state=0,
         strategy=ScriptedStrategy(script),

@@ -13,7 +13,7 @@ from sklearn.datasets import make_classification, make_regression
 from torch.utils.data import TensorDataset
 
 from sknas.evaluation import Evaluator, TensorBatchIterator, make_split
-from sknas.evaluation.members import predict_module
+from sknas.evaluation.members import CHUNKING_TOLERANCE, predict_module
 from sknas.evaluation.nets import batch_size_for, make_net
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
@@ -125,7 +125,10 @@ def test_member_pickles_without_torch_objects_and_is_batch_independent(
     full = restored.predict(X)
     np.testing.assert_array_equal(full, member.predict(X))
     np.testing.assert_allclose(
-        np.concatenate([restored.predict(X[:7]), restored.predict(X[7:])]), full, rtol=0, atol=1e-12
+        np.concatenate([restored.predict(X[:7]), restored.predict(X[7:])]),
+        full,
+        rtol=0,
+        atol=CHUNKING_TOLERANCE,
     )
 
 

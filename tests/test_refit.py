@@ -92,7 +92,9 @@ def test_a_sabotaged_refit_is_caught_in_a_real_search(monkeypatch):
         return dataclasses.replace(member, weights=weights)
 
     monkeypatch.setattr(Evaluator, "refit", scrambled_refit)
-    params = dict(n_trials=2, families=["mlp"], max_epochs=20, portfolio=False, random_state=0)
+    params = dict(
+        n_trials=2, families=["mlp"], max_epochs=20, cv=None, portfolio=False, random_state=0
+    )
     guarded = NASClassifier(**params).fit(X, y)
     unrefit = NASClassifier(**params, refit=False).fit(X, y)
     notes = guarded.leaderboard_.dropna(subset=["refit"])["refit"]
@@ -105,7 +107,8 @@ def test_a_sabotaged_refit_is_caught_in_a_real_search(monkeypatch):
 
 def test_refit_notes_in_the_leaderboard():
     X, y = load_iris(return_X_y=True)
-    clf = NASClassifier(n_trials=2, max_epochs=10, portfolio=False, random_state=0).fit(X, y)
+    clf = NASClassifier(n_trials=2, max_epochs=10, cv=None, portfolio=False, random_state=0)
+    clf.fit(X, y)
     notes = clf.leaderboard_.set_index("trial_id")["refit"]
     for trial_id in clf.ensemble_.trial_ids_:
         assert notes[trial_id] == "refit" or notes[trial_id].startswith("kept:")

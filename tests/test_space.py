@@ -17,7 +17,9 @@ from sknas.space import (
     LayerGene,
     default_search_space,
 )
+from sknas.space.families import widest_layer
 from sknas.space.modules import GenomeNet
+from sknas.space.mutations import mutate
 
 
 @pytest.mark.parametrize(
@@ -130,3 +132,21 @@ def test_default_point_is_the_documented_default():
     }
     assert genome.key() == "mlp:dense256-relu-d0.1-none|dense256-relu-d0.1-none"
     assert np.isclose(family.dimensions["lr"].default_value, 2e-3)
+
+
+def test_tabular_network_widths_are_bounded_by_the_rows():
+    space = default_search_space("classification", max_epochs=10, n_rows=106)
+    rng = np.random.default_rng(0)
+    for name in ("mlp", "resnet_mlp"):
+        family = space[name]
+        assert family.dimensions["arch__width"].high == widest_layer(106) == 128
+        for _ in range(50):
+            params, genome = family.decode(family.sample_point(rng))
+            hidden = max(layer.width for layer in genome.layers)
+            assert hidden <= 128 * (4 if name == "resnet_mlp" else 1)
+            for _ in range(5):  # evolution never grows past the residual bound either
+                genome, params, _ = mutate(genome, params, family, rng)
+                assert max(layer.width for layer in genome.layers) <= 4 * 128
+    unbounded = default_search_space("classification", max_epochs=10)
+    assert unbounded["mlp"].dimensions["arch__width"].high == 1024
+    assert default_search_space("classification", max_epochs=10, n_rows=10**6) == unbounded

@@ -11,7 +11,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
-__all__ = ["DataSplit", "TensorBatchIterator", "balanced_weights", "make_split"]
+__all__ = ["DataSplit", "TensorBatchIterator", "balanced_weights", "make_split", "split_at"]
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -111,17 +111,35 @@ def make_split(
         n_valid = max(1, int(round(validation_fraction * len(y))))
         if counts.min() >= 2 and n_valid >= len(counts) and len(y) - n_valid >= len(counts):
             stratify = y
-    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-    parts = train_test_split(
-        *arrays, test_size=validation_fraction, random_state=seed, stratify=stratify
+    train, valid = train_test_split(
+        np.arange(len(y)), test_size=validation_fraction, random_state=seed, stratify=stratify
     )
-    X_train, X_valid, y_train, y_valid = parts[:4]
+    return split_at(
+        X, y, train, valid, task=task, sample_weight=sample_weight, image_shape=image_shape
+    )
+
+
+def split_at(
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    valid: np.ndarray,
+    *,
+    task: str,
+    sample_weight: np.ndarray | None = None,
+    image_shape: tuple[int, int, int] | None = None,
+) -> DataSplit:
+    """The :class:`DataSplit` that trains on rows ``train`` and validates on rows ``valid``.
+
+    Regression targets are standardised with the training rows' mean and scale.
+    """
     extra: dict[str, Any] = {"image_shape": image_shape}
     if sample_weight is not None:
-        extra["w_train"] = _mean_one(parts[4], "training")
-        extra["w_valid"] = _mean_one(parts[5], "validation")
-    X_train = np.ascontiguousarray(X_train, dtype=np.float32)
-    X_valid = np.ascontiguousarray(X_valid, dtype=np.float32)
+        extra["w_train"] = _mean_one(sample_weight[train], "training")
+        extra["w_valid"] = _mean_one(sample_weight[valid], "validation")
+    X_train = np.ascontiguousarray(X[train], dtype=np.float32)
+    X_valid = np.ascontiguousarray(X[valid], dtype=np.float32)
+    y_train, y_valid = y[train], y[valid]
     if task == "classification":
         return DataSplit(
             task,
@@ -133,7 +151,7 @@ def make_split(
             n_outputs=int(y.max()) + 1,
             **extra,
         )
-    w_train = None if sample_weight is None else parts[4]
+    w_train = None if sample_weight is None else sample_weight[train]
     mean = float(np.average(y_train, weights=w_train))
     scale = float(np.sqrt(np.average((y_train - mean) ** 2, weights=w_train))) or 1.0
     return DataSplit(

@@ -78,6 +78,16 @@ class Evaluator:
         self.patience = patience
         self.trial_timeout = trial_timeout
 
+    @property
+    def y_valid_true(self) -> np.ndarray:
+        """What validation predictions are scored against."""
+        return self.split.y_valid_true
+
+    @property
+    def w_valid(self) -> np.ndarray | None:
+        """Weights of the validation rows (None when ``fit`` got none)."""
+        return self.split.w_valid
+
     def __getstate__(self) -> dict[str, Any]:
         """Without the tensors made on the device (workers make their own)."""
         return {k: v for k, v in vars(self).items() if k not in ("_cached", "_cached_device")}

@@ -29,6 +29,7 @@ __all__ = [
     "TABULAR_FAMILIES",
     "TABULAR_NEURAL_FAMILIES",
     "default_search_space",
+    "widest_layer",
 ]
 
 ARCH_PREFIX = "arch__"
@@ -397,6 +398,31 @@ def _random_forest_family(task: str, max_epochs: int, image_shape: Image) -> Fam
     return FamilySpace("random_forest", dimensions)
 
 
+def widest_layer(n_rows: int) -> int:
+    """The widest dense layer searched on ``n_rows`` training rows: the power of two nearest
+    ``n_rows``, between 32 and 1024 (a network of millions of parameters for a hundred rows
+    is not a sensible candidate; on wine's 106 rows one such network was the lucky pick of
+    264 trials and then failed to refit).
+
+    Examples
+    --------
+    >>> widest_layer(106), widest_layer(455), widest_layer(10), widest_layer(50_000)
+    (128, 512, 32, 1024)
+    """
+    return int(min(1024, max(32, 2 ** round(math.log2(max(n_rows, 1))))))
+
+
+def _bounded_width(space: FamilySpace, widest: int) -> FamilySpace:
+    """``space`` with its dense width bounded by ``widest`` (tabular networks only; the
+    residual blocks' hidden size is the width times ``hidden_factor``)."""
+    name = ARCH_PREFIX + "width"
+    width = space.dimensions.get(name)
+    if space.name not in TABULAR_NEURAL_FAMILIES or width is None or width.high <= widest:
+        return space
+    bounded = replace(width, high=widest, default=min(width.default, widest))
+    return replace(space, dimensions={**space.dimensions, name: bounded})
+
+
 _FAMILY_FACTORIES: dict[str, Callable[[str, int, Image], FamilySpace]] = {
     "cnn": _cnn_family,
     "mlp": _mlp_family,
@@ -413,6 +439,7 @@ def default_search_space(
     max_epochs: int,
     families: Sequence[str] | str = "auto",
     image_shape: Image = None,
+    n_rows: int | None = None,
 ) -> SearchSpace:
     """The default space for a task and input kind.
 
@@ -427,6 +454,9 @@ def default_search_space(
         :data:`IMAGE_FAMILIES` for images.
     image_shape : tuple of int or None, default=None
         ``(C, H, W)`` when the input rows are images.
+    n_rows : int or None, default=None
+        Rows a trial trains on: bounds the tabular networks' width
+        (:func:`widest_layer`); None leaves the widths unbounded.
 
     Returns
     -------
@@ -446,4 +476,6 @@ def default_search_space(
             f"got {list(names)}."
         )
     spaces = [_FAMILY_FACTORIES[name](task, max_epochs, image_shape) for name in names]
+    if n_rows is not None:
+        spaces = [_bounded_width(space, widest_layer(n_rows)) for space in spaces]
     return SearchSpace(tuple(replace(space, image_shape=image_shape) for space in spaces))

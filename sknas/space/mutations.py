@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .families import FamilySpace
+from .families import ARCH_PREFIX, FamilySpace
 from .genome import ACTIVATIONS, KERNELS, NORMS, Genome, LayerGene
 from .params import Categorical, Float, Int
 
@@ -66,10 +66,20 @@ def _resize_layer(genome, params, family, rng):
     index = _mutable_index(genome, rng)
     layer = genome.layers[index]
     factor = _pick(rng, (0.5, 2.0))
-    width = int(min(max(round(layer.width * factor), MIN_WIDTH), MAX_WIDTH))
+    widest = _widest(layer, family)
+    width = int(min(max(round(layer.width * factor), MIN_WIDTH), widest))
     if width == layer.width:
-        width = int(min(max(round(layer.width / factor), MIN_WIDTH), MAX_WIDTH))
+        width = int(min(max(round(layer.width / factor), MIN_WIDTH), widest))
     return _with_layer(genome, index, replace(layer, width=width)), params
+
+
+def _widest(layer: LayerGene, family: Any) -> int:
+    """The widest ``layer`` may grow: the family's bounded dense width (four times it for
+    a residual block's hidden size, as ``hidden_factor`` allows), else :data:`MAX_WIDTH`."""
+    width = getattr(family, "dimensions", {}).get(ARCH_PREFIX + "width")
+    if width is None or layer.is_conv:
+        return MAX_WIDTH
+    return min(MAX_WIDTH, max(layer.width, width.high * (4 if layer.kind == "residual" else 1)))
 
 
 def _conv_index(genome: Genome, rng: np.random.Generator) -> int:

@@ -1,0 +1,107 @@
+"""k-fold trials (``cv=``): folds, out-of-fold scores, bagged members, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.model_selection import GroupKFold, KFold, TimeSeriesSplit, cross_val_score
+
+from sknas import NASClassifier, NASRegressor
+from sknas.evaluation.crossval import (
+    AUTO_CV_FOLDS,
+    BaggedMember,
+    CrossValEvaluator,
+    make_folds,
+)
+from sknas.scoring import get_prediction_scorer
+from sknas.space import default_search_space
+from sknas.trial import Candidate, TrialState
+
+FAST = dict(max_epochs=8, portfolio=False, random_state=0)
+
+
+def _folds(cv, y, task="classification", **kw):
+    settings = dict(task=task, n_features=4, time_budget=60, seed=0) | kw
+    return make_folds(cv, y, **settings)
+
+
+def test_auto_folds_on_small_data_and_a_holdout_on_large():
+    y = np.repeat([0, 1, 2], 50)
+    folds = _folds("auto", y)
+    assert len(folds) == AUTO_CV_FOLDS
+    valid = np.sort(np.concatenate([v for _, v in folds]))
+    np.testing.assert_array_equal(valid, np.arange(150))  # every row validated once
+    assert _folds("auto", np.repeat([0, 1], 6000), n_features=50) is None
+    assert _folds("auto", y, time_budget=0.1) is None  # too little time for k folds
+    assert len(_folds("auto", np.array([0] * 40 + [1] * 3))) == 3  # as many as a class allows
+    assert _folds(None, y) is None
+
+
+def test_bad_cv_is_refused_before_any_trial_with_what_to_do():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=r"'cv' parameter .* range \[2, inf\)"):
+        NASClassifier(cv=1, n_trials=1).fit(X, y)
+    with pytest.raises(ValueError, match="at least 60 rows of every class.*smaller cv"):
+        NASClassifier(cv=60, n_trials=1).fit(X, y)
+    with pytest.raises(ValueError, match="groups=.*fit"):
+        NASClassifier(cv=GroupKFold(3), n_trials=1).fit(X, y)
+
+    class EmptyFold(KFold):
+        def _iter_test_indices(self, X, y=None, groups=None):
+            yield np.arange(0)
+            yield np.arange(len(X))
+
+    with pytest.raises(ValueError, match="Fold 0 .* empty validation part"):
+        NASClassifier(cv=EmptyFold(2), n_trials=1).fit(X, y)
+
+    class AllValidated(KFold):
+        def _iter_test_indices(self, X, y=None, groups=None):
+            yield np.arange(len(X))
+            yield np.arange(len(X))
+
+    with pytest.raises(ValueError, match="Fold 0 .* empty training part"):
+        NASClassifier(cv=AllValidated(2), n_trials=1).fit(X, y)
+
+
+def test_a_trial_is_scored_out_of_fold_and_its_member_is_the_bag():
+    X, y = load_iris(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    folds = _folds(3, y)
+    scorer = get_prediction_scorer(None, "classification")
+    evaluator = CrossValEvaluator(X, y, folds, task="classification", scorer=scorer)
+    space = default_search_space("classification", max_epochs=10)
+    for family in ("mlp", "linear"):
+        params, genome = space[family].decode(space[family].default_point())
+        epochs = 10 if genome else 1
+        result = evaluator(Candidate(0, family, params, genome, 0, epochs, "test"))
+        assert result.state is TrialState.COMPLETE
+        assert isinstance(result.member, BaggedMember) and len(result.member.members) == 3
+        assert result.valid_pred.shape == (150, 3)
+        # Each row is predicted by the one fold model that did not train on it.
+        for (_, valid), model in zip(folds, result.member.members, strict=True):
+            np.testing.assert_allclose(result.valid_pred[valid], model.predict(X[valid]))
+        assert result.score == pytest.approx(np.mean(result.valid_pred.argmax(1) == y))
+        assert result.score > 0.85
+
+
+def test_classifier_with_folds_predicts_with_bags_and_nests_in_cross_val_score():
+    X, y = load_iris(return_X_y=True)
+    clf = NASClassifier(n_trials=3, cv=3, **FAST).fit(X, y)
+    assert all(isinstance(m, BaggedMember) for m in clf.ensemble_.members_)
+    notes = clf.leaderboard_.dropna(subset=["refit"])["refit"]
+    assert (notes == "kept: a bag of 3 fold models, no refit needed").all()
+    assert clf.score(X, y) > 0.9
+    scores = cross_val_score(NASClassifier(n_trials=2, cv=3, **FAST), X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.85
+
+
+def test_regressor_with_group_and_time_series_splitters():
+    X, y = make_regression(n_samples=120, n_features=5, noise=5.0, random_state=0)
+    groups = np.arange(len(y)) % 6
+    reg = NASRegressor(n_trials=2, cv=GroupKFold(3), families=["linear"], **FAST)
+    assert reg.fit(X, y, groups=groups).score(X, y) > 0.9
+    # The first quarter of the rows only ever trains: trials are scored on the rest.
+    reg = NASRegressor(n_trials=2, cv=TimeSeriesSplit(3), families=["linear"], **FAST)
+    assert reg.fit(X, y).score(X, y) > 0.9
+    assert reg.leaderboard_["score"].iloc[0] > 0.9
