@@ -1,8 +1,8 @@
 """sknas: scikit-learn compatible AutoML and neural architecture search."""
 
 from ._estimators import NASClassifier, NASRegressor
-from .exceptions import SearchFailedError
+from .exceptions import CheckpointError, SearchFailedError
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["NASClassifier", "NASRegressor", "SearchFailedError", "__version__"]
+__all__ = ["CheckpointError", "NASClassifier", "NASRegressor", "SearchFailedError", "__version__"]
