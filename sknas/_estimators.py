@@ -64,7 +64,8 @@ __all__ = ["NASClassifier", "NASRegressor"]
 
 #: Budget used when neither ``time_budget`` nor ``n_trials`` is given (seconds).
 DEFAULT_TIME_BUDGET = 60.0
-#: Share of ``time_budget`` kept back from the search for ensembling and refitting.
+#: Share of ``time_budget`` kept back from a holdout search for ensembling and refitting
+#: (k-fold searches keep none: their members are bags, which are not refit).
 REFIT_RESERVE = 0.10
 #: Trained models a search keeps (the best-scored; ensemble selection looks at the
 #: best ``MAX_CANDIDATES``, and the margin covers ties broken by log loss).
@@ -483,7 +484,8 @@ class _BaseNAS(BaseEstimator):
                 strategy.load_state_dict(state["strategy"])
                 if halving is not None:
                     halving.load_state_dict(state["halving"])
-        if deadline is not None and self.refit:
+        bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
+        if deadline is not None and self.refit and not bagged:
             deadline -= REFIT_RESERVE * time_budget
         callbacks = [_log_trial]
         progress = ProgressBar(self.n_trials, deadline) if self.verbose == 1 else None

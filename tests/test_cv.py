@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, make_regression
@@ -105,3 +107,13 @@ def test_regressor_with_group_and_time_series_splitters():
     reg = NASRegressor(n_trials=2, cv=TimeSeriesSplit(3), families=["linear"], **FAST)
     assert reg.fit(X, y).score(X, y) > 0.9
     assert reg.leaderboard_["score"].iloc[0] > 0.9
+
+
+def test_a_k_fold_search_keeps_no_budget_back_for_refitting():
+    X, y = load_iris(return_X_y=True)
+    started = time.monotonic()
+    clf = NASClassifier(time_budget=4, cv=3, max_epochs=8, random_state=0).fit(X, y)
+    elapsed = time.monotonic() - started
+    # Trials run up to the deadline itself (a holdout search stops at 90 % to refit).
+    assert clf.leaderboard_["finished_at"].max() > 0.95 * 4
+    assert elapsed < 1.5 * 4 + 4
