@@ -635,7 +635,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         of its fold models (no refit); successive halving judges on the first fold.
         ``"auto"``: 5 folds when the data are small (rows x features at most
         2,500 per second of ``time_budget`` and at most 10,000 rows; fewer folds
-        when a class has fewer than 5 rows), else a holdout.
+        when a class has fewer than 5 rows, or the data fewer than 10), else a
+        holdout.
     ensemble_size : int, default=25
         Rounds of greedy ensemble selection on validation predictions; 1 predicts
         with the best single trial.

@@ -77,8 +77,10 @@ def test_a_search_killed_with_sigkill_resumes(iris, uninterrupted, tmp_path):
     X, y = iris
     child = textwrap.dedent(
         f"""
+        import torch
         from sklearn.datasets import load_iris
         from sknas import NASClassifier
+        torch.set_num_threads(1)  # as the test process (conftest): the same float sums
         X, y = load_iris(return_X_y=True)
         NASClassifier(**{SEARCH!r}, checkpoint_dir={str(tmp_path)!r}).fit(X, y)
         """

@@ -38,6 +38,8 @@ def test_auto_folds_on_small_data_and_a_holdout_on_large():
     assert _folds("auto", y, time_budget=0.1) is None  # too little time for k folds
     assert len(_folds("auto", np.array([0] * 40 + [1] * 3))) == 3  # as many as a class allows
     assert _folds(None, y) is None
+    assert _folds("auto", np.array([0.5, 1.5, 2.5]), task="regression") is None  # 3 rows
+    assert len(_folds("auto", np.arange(6.0), task="regression")) == 3
 
 
 def test_bad_cv_is_refused_before_any_trial_with_what_to_do():

@@ -91,7 +91,9 @@ def make_folds(
         small = n_rows * n_features <= AUTO_CV_CELLS_PER_SECOND * time_budget
         if cv != "auto" or not small or n_rows > AUTO_CV_MAX_ROWS:
             return None
-        k = AUTO_CV_FOLDS if counts is None else min(AUTO_CV_FOLDS, int(counts.min()))
+        k = min(AUTO_CV_FOLDS, n_rows // 2)  # every fold validates two rows or more
+        if counts is not None:
+            k = min(k, int(counts.min()))
         if k < 2:
             return None
         cv = k
