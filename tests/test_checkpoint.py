@@ -22,6 +22,7 @@ import pytest
 from sknas import NASClassifier
 from sknas.checkpoint import FORMAT_VERSION, SearchJournal, fingerprint
 from sknas.evaluation import Evaluator
+from sknas.evaluation.members import CHUNKING_TOLERANCE
 from sknas.exceptions import CheckpointError
 from sknas.strategies import RandomStrategy
 
@@ -68,8 +69,12 @@ def test_a_resumed_search_ends_as_an_uninterrupted_one(iris, uninterrupted, tmp_
 
 def assert_same_search(resumed, uninterrupted, X):
     board, expected = _columns(resumed.leaderboard_), _columns(uninterrupted.leaderboard_)
-    assert board.to_dict("records") == expected.to_dict("records")
-    np.testing.assert_allclose(resumed.predict_proba(X), uninterrupted.predict_proba(X))
+    assert board.to_dict("records") == expected.to_dict("records")  # scores exactly equal
+    # Networks predict in float32, whose kernels may round differently from one call to the
+    # next (by batch, memory alignment): within the stated tolerance, not bit for bit.
+    np.testing.assert_allclose(
+        resumed.predict_proba(X), uninterrupted.predict_proba(X), rtol=0, atol=CHUNKING_TOLERANCE
+    )
 
 
 @pytest.mark.slow  # a search in a child process, killed, then resumed to the end
