@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 
 from ._search import run_search
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
-from .ensemble import MAX_CANDIDATES, FittedEnsemble, refit_members, select_members
+from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_members, select_members
 from .evaluation import Evaluator, make_split
 from .evaluation.crossval import CrossValEvaluator, make_folds
 from .exceptions import SearchFailedError
@@ -335,10 +335,12 @@ class _BaseNAS(BaseEstimator):
         best = self._best_trial(history)
         search_done = time.monotonic()
         ensemble, selection_seconds, refit_notes = self._ensemble(history, evaluator, deadline)
+        refit_done = time.monotonic()
+        costs = member_costs(ensemble, X_model)
 
         self.preprocessor_ = preprocessor
         self.ensemble_ = ensemble
-        self.leaderboard_ = history.to_frame(refit_notes)
+        self.leaderboard_ = history.to_frame(refit_notes, costs)
         self.best_params_ = {
             "family": best.candidate.family,
             **best.candidate.params,
@@ -352,7 +354,8 @@ class _BaseNAS(BaseEstimator):
             "search": search_done - started,
             "trials": sum(r.fit_time + r.predict_time for r in history.results),
             "ensemble_selection": selection_seconds,
-            "refit": finished - search_done - selection_seconds,
+            "refit": refit_done - search_done - selection_seconds,
+            "member_costs": finished - refit_done,
             "total": finished - started,
         }
 
@@ -725,7 +728,9 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     timings_ : dict
         Seconds spent in ``fit``: ``search`` (from the start of ``fit``), ``trials``
         (training and validation prediction, summed over trials),
-        ``ensemble_selection``, ``refit`` and ``total``.
+        ``ensemble_selection``, ``refit``, ``member_costs`` (measuring what each member
+        costs to serve: ``leaderboard_``'s ``member_bytes``, ``predict_ms_1row`` and
+        ``predict_ms_per_1000``, filled for the ensemble's members) and ``total``.
 
     Examples
     --------

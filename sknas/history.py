@@ -9,7 +9,10 @@ import pandas as pd
 
 from .trial import TrialResult
 
-__all__ = ["LEADERBOARD_COLUMNS", "SearchHistory"]
+__all__ = ["COST_COLUMNS", "LEADERBOARD_COLUMNS", "SearchHistory"]
+
+#: What an ensemble member costs to serve (:func:`sknas.ensemble.member_costs`).
+COST_COLUMNS = ("member_bytes", "predict_ms_1row", "predict_ms_per_1000")
 
 LEADERBOARD_COLUMNS = (
     "trial_id",
@@ -30,6 +33,7 @@ LEADERBOARD_COLUMNS = (
     "params",
     "error",
     "refit",
+    *COST_COLUMNS,
 )
 
 
@@ -73,13 +77,18 @@ class SearchHistory:
         completed = self.completed()
         return max(completed, key=lambda r: r.score) if completed else None
 
-    def to_frame(self, refit_notes: Mapping[int, str] | None = None) -> pd.DataFrame:
+    def to_frame(
+        self, refit_notes: Mapping[int, str] | None = None, costs: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """One row per trial, sorted by score (best first, failures last).
 
         ``refit_notes`` says, by trial id, what became of each ensemble member's refit
-        (column ``refit``; empty for trials outside the ensemble).
+        (column ``refit``; empty for trials outside the ensemble); ``costs``, indexed by
+        trial id, what each member costs to serve (:func:`sknas.ensemble.member_costs`;
+        the same columns, empty for other trials).
         """
         refit_notes = refit_notes or {}
+        costs = costs if costs is not None else pd.DataFrame(columns=list(COST_COLUMNS))
         rows = []
         for result in self.results:
             candidate = result.candidate
@@ -103,10 +112,23 @@ class SearchHistory:
                     "params": dict(candidate.params),
                     "error": result.error,
                     "refit": refit_notes.get(candidate.trial_id),
+                    **(
+                        costs.loc[candidate.trial_id].to_dict()
+                        if candidate.trial_id in costs.index
+                        else {}
+                    ),
                 }
             )
         frame = pd.DataFrame(rows, columns=list(LEADERBOARD_COLUMNS))
-        frame = frame.astype({"parent_id": "Int64", "n_parameters": "Int64"})
+        frame = frame.astype(
+            {
+                "parent_id": "Int64",
+                "n_parameters": "Int64",
+                "member_bytes": "Int64",
+                "predict_ms_1row": "float64",
+                "predict_ms_per_1000": "float64",
+            }
+        )
         frame = frame.sort_values(
             ["score", "trial_id"], ascending=[False, True], na_position="last"
         )

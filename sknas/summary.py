@@ -8,6 +8,7 @@ from html import escape
 import pandas as pd
 
 from .ensemble import FittedEnsemble
+from .history import COST_COLUMNS
 
 __all__ = ["search_summary", "search_summary_html"]
 
@@ -57,8 +58,20 @@ def search_summary(
             f"  weight {weight:.2f}  trial {trial_id}  {trial['family']}  "
             f"score {trial['score']:.4f}  {described}"
             + (f"\n      {refit}" if isinstance(refit, str) and refit != "refit" else "")
+            + _serving_cost(trial)
         )
     return "\n".join(lines)
+
+
+def _serving_cost(trial: pd.Series) -> str:
+    """A member's size and predict times, when they were measured."""
+    if pd.isna(trial.get("member_bytes")):
+        return ""
+    return (
+        f"\n      serving: {trial['member_bytes'] / 1e6:.2f} MB, "
+        f"{trial['predict_ms_1row']:.2f} ms for one row, "
+        f"{trial['predict_ms_per_1000']:.0f} ms per 1,000 rows"
+    )
 
 
 def search_summary_html(
@@ -87,8 +100,9 @@ def search_summary_html(
             "family": [by_id.loc[i, "family"] for i in ensemble.trial_ids_],
             "weight": ensemble.weights_,
             "score": [by_id.loc[i, "score"] for i in ensemble.trial_ids_],
+            **{c: by_id.loc[ensemble.trial_ids_, c].to_numpy() for c in COST_COLUMNS},
         }
-    ).to_html(index=False, float_format="{:.4f}".format)
+    ).to_html(index=False, float_format="{:.4f}".format, na_rep="")
     return (
         '<div class="sknas-summary">'
         f"<p>{escape(_headline(name, leaderboard, timings))}</p>"
@@ -99,10 +113,12 @@ def search_summary_html(
 
 
 def _headline(name: str, leaderboard: pd.DataFrame, timings: Mapping[str, float]) -> str:
-    other = timings["total"] - timings["trials"] - timings["ensemble_selection"] - timings["refit"]
+    parts = ("trials", "ensemble_selection", "refit", "member_costs")
+    other = timings["total"] - sum(timings[part] for part in parts)
     return (
         f"{name}: {len(leaderboard)} trials in {timings['total']:.1f} s (training and "
         f"validating {timings['trials']:.1f} s, ensemble selection "
         f"{timings['ensemble_selection']:.1f} s, refit {timings['refit']:.1f} s, "
+        f"measuring the members' serving costs {timings['member_costs']:.1f} s, "
         f"search overhead {other:.1f} s)"
     )

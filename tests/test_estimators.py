@@ -305,6 +305,28 @@ def test_summary_tells_what_ran_failed_and_serves(iris):
     assert "linear" in text.split("Trials by family and proposer:")[1]
 
 
+def test_leaderboard_and_summary_show_what_each_member_costs_to_serve(iris):
+    X, y = iris
+    script = [("mlp", {}), ("linear", {}), ("random_forest", {})]
+    clf = NASClassifier(
+        n_trials=3, max_epochs=5, portfolio=False, random_state=0, strategy=ScriptedStrategy(script)
+    ).fit(X, y)
+    board = clf.leaderboard_.set_index("trial_id")
+    members = dict(zip(clf.ensemble_.trial_ids_, clf.ensemble_.members_, strict=True))
+    for trial_id, member in members.items():
+        row = board.loc[trial_id]
+        assert row["member_bytes"] == len(pickle.dumps(member, protocol=pickle.HIGHEST_PROTOCOL))
+        assert 0 < row["predict_ms_1row"] < 1000 and 0 < row["predict_ms_per_1000"]
+        n_parameters = getattr(member, "n_parameters", None)  # networks only
+        if n_parameters:
+            assert row["member_bytes"] >= 4 * n_parameters  # float32 weights
+    others = board.drop(index=list(members))
+    assert others[["member_bytes", "predict_ms_1row"]].isna().all().all()
+    text = clf.summary()
+    assert text.count("serving: ") == len(members) and "ms for one row" in text
+    assert clf.timings_["member_costs"] >= 0 and "serving costs" in text
+
+
 def test_notebooks_show_the_search_under_the_estimator_diagram(iris):
     clf = NASClassifier(n_trials=3, max_epochs=10, random_state=0)
     unfitted = clf._repr_html_()

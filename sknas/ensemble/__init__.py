@@ -1,6 +1,7 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
 from .build import REFIT_TOLERANCE, refit_members, select_members
+from .costs import member_costs
 from .fitted import FittedEnsemble
 from .greedy import MAX_CANDIDATES, GreedyEnsembler
 
@@ -9,6 +10,7 @@ __all__ = [
     "REFIT_TOLERANCE",
     "FittedEnsemble",
     "GreedyEnsembler",
+    "member_costs",
     "refit_members",
     "select_members",
 ]
