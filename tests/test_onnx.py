@@ -1,0 +1,315 @@
+"""ONNX export: onnxruntime predicts as the fitted estimator does, for every member family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_digits, make_classification
+
+from sknas import NASClassifier, NASRegressor
+from sknas.ensemble import FittedEnsemble
+from sknas.evaluation.classical import ClassicalMember, make_classical_estimator
+from sknas.evaluation.crossval import BaggedMember
+from sknas.evaluation.members import NeuralMember
+from sknas.space.genome import Genome
+from sknas.space.modules import GenomeNet
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")  # torch.onnx's exporter
+from sknas.export import onnx_inputs, to_onnx  # noqa: E402
+
+#: Largest difference allowed between onnxruntime's and ``predict_proba``'s probabilities
+#: (and the relative difference of regression values): the issue's acceptance bound.
+TOLERANCE = 1e-5
+#: Quick searches: a fitted preprocessor and encoded targets to hang members on.
+QUICK = {"n_trials": 1, "max_epochs": 2, "cv": None, "portfolio": False, "random_state": 0}
+
+
+def run_onnx(estimator, X):
+    """The exported graph's outputs on ``X``, through onnxruntime."""
+    session = ort.InferenceSession(to_onnx(estimator).SerializeToString())
+    return session.run(None, onnx_inputs(estimator, X))
+
+
+def assert_matches(estimator, X):
+    """onnxruntime's outputs equal ``predict_proba`` / ``predict`` within TOLERANCE."""
+    outputs = run_onnx(estimator, X)
+    if hasattr(estimator, "classes_"):
+        labels, proba = outputs
+        expected = estimator.predict_proba(X)
+        np.testing.assert_allclose(proba, expected, rtol=0, atol=TOLERANCE)
+        agree = labels == estimator.predict(X)
+        near_ties = np.sort(expected, axis=1)[:, -1] - np.sort(expected, axis=1)[:, -2] < TOLERANCE
+        assert (agree | near_ties).all()
+    else:
+        (values,) = outputs
+        expected = estimator.predict(X)
+        np.testing.assert_allclose(values, expected, rtol=TOLERANCE, atol=0)
+
+
+def with_members(estimator, members, weights=None):
+    """``estimator`` predicting with ``members`` instead of its search's ensemble."""
+    weights = [1.0] * len(members) if weights is None else weights
+    estimator.ensemble_ = FittedEnsemble(members, weights, list(range(len(members))))
+    return estimator
+
+
+def training_data(estimator, X, y):
+    """The float32 features and encoded targets the members of ``estimator`` train on."""
+    features = estimator.preprocessor_.transform(X).astype(np.float32)
+    if hasattr(estimator, "classes_"):
+        return features, np.searchsorted(estimator.classes_, y), 0.0, 1.0
+    mean, scale = float(np.mean(y)), float(np.std(y))
+    return features, (y - mean) / scale, mean, scale
+
+
+@pytest.fixture(scope="module")
+def frame():
+    """A table with numeric (with NaN), object, category and bool columns, and 60 levels."""
+    rng = np.random.default_rng(0)
+    n = 240
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+            "c": rng.choice(["x", "y", "z", None], size=n),
+            "d": pd.Categorical(rng.choice(["p", "q"], size=n)),
+            "e": rng.random(n) < 0.5,
+            "f": [f"level{i}" for i in rng.integers(0, 60, size=n)],  # rare levels grouped
+            "g": rng.integers(0, 5, size=n),
+        }
+    )
+    y = np.where(X["a"] + (X["c"] == "x") + rng.normal(size=n) * 0.3 > 0.5, "yes", "no")
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def new_rows(frame):
+    """Held-out-like rows: unseen categories and missing values in every kind of column."""
+    X = frame[0].iloc[:30].copy()
+    X.loc[X.index[:4], "c"] = "unseen"
+    X.loc[X.index[4:8], "f"] = "brand new"
+    X.loc[X.index[8:12], "a"] = np.nan
+    X.loc[X.index[12:15], "d"] = np.nan
+    X.loc[X.index[15:18], "c"] = None
+    X["a"] = X["a"] + 0.5  # other values than the training rows'
+    return X
+
+
+CLASSICAL = [
+    ("hist_gbdt", {"max_iter": 30}),
+    ("random_forest", {"n_estimators": 15}),
+    ("random_forest", {"estimator": "extra_trees", "n_estimators": 15}),
+    ("linear", {}),
+]
+
+
+@pytest.mark.parametrize(("family", "params"), CLASSICAL, ids=lambda v: str(v))
+@pytest.mark.parametrize("n_classes", [2, 3, 0], ids=["binary", "multiclass", "regression"])
+def test_classical_members(family, params, n_classes):
+    X, y = make_classification(300, 8, n_informative=5, n_classes=max(n_classes, 2), random_state=0)
+    if n_classes:
+        estimator = NASClassifier(families=["linear"], **QUICK).fit(X[:200], y[:200])
+    else:
+        y = X[:, 0] * 30.0 + X[:, 1] ** 2 + 500.0
+        estimator = NASRegressor(families=["linear"], **QUICK).fit(X[:200], y[:200])
+    features, target, mean, scale = training_data(estimator, X[:200], y[:200])
+    task = "classification" if n_classes else "regression"
+    model = make_classical_estimator(family, params, task=task, seed=0).fit(features, target)
+    member = ClassicalMember(model, task, n_classes or 1, mean, scale)
+    assert_matches(with_members(estimator, [member]), X[200:])
+
+
+def test_classical_member_that_saw_some_classes():
+    """A member fitted on two of three classes leaves the third's column at zero."""
+    X, y = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
+    estimator = NASClassifier(families=["linear"], **QUICK).fit(X, y)
+    features, target, _, _ = training_data(estimator, X, y)
+    seen = target > 0
+    members = [
+        ClassicalMember(
+            make_classical_estimator(family, params, task="classification", seed=0).fit(
+                features[seen], target[seen]
+            ),
+            "classification",
+            3,
+        )
+        for family, params in CLASSICAL
+    ]
+    assert_matches(with_members(estimator, members), X)
+
+
+NETWORKS = {
+    "mlp": "mlp:dense32-relu-d0-batch|dense16-silu-d0.2-layer",
+    "resnet_mlp": "mlp:dense32-gelu-d0-none|residual16-gelu-d0-layer|residual8-tanh-d0-batch",
+    "cnn": "cnn:conv16k3p-relu-d0-batch|residual_conv8k3-relu-d0-layer|dense12-relu-d0-none",
+}
+
+
+def network_member(key, n_features, n_outputs, task, target_mean=0.0, target_scale=1.0, seed=0):
+    """A member with initial weights and non-trivial batch-norm statistics."""
+    genome = Genome.from_key(key)
+    image_shape = (1, 8, 8) if genome.family == "cnn" else None
+    torch.manual_seed(seed)
+    module = GenomeNet(genome, n_features, n_outputs, image_shape)
+    for name, buffer in module.state_dict().items():
+        if name.endswith("running_mean"):
+            buffer.normal_(0.0, 0.5)
+        elif name.endswith("running_var"):
+            buffer.uniform_(0.5, 2.0)
+    return NeuralMember.from_module(
+        module,
+        genome=genome,
+        n_features=n_features,
+        n_outputs=n_outputs,
+        task=task,
+        target_mean=target_mean,
+        target_scale=target_scale,
+        image_shape=image_shape,
+    )
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:400], y[:400], X[1500:1600]
+
+
+@pytest.mark.parametrize("family", list(NETWORKS))
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_network_members(family, task, digits):
+    X, y, X_new = digits
+    image_shape = (1, 8, 8) if family == "cnn" else None
+    if task == "classification":
+        estimator = NASClassifier(families=["linear"], image_shape=image_shape, **QUICK)
+        member = network_member(NETWORKS[family], 64, 10, task)
+    else:
+        estimator = NASRegressor(families=["linear"], image_shape=image_shape, **QUICK)
+        member = network_member(NETWORKS[family], 64, 1, task, 40.0, 3.0)
+    estimator.fit(X, y * 10.0 + 5.0 if task == "regression" else y)
+    assert_matches(with_members(estimator, [member]), X_new)
+
+
+def test_searched_cnn_on_images(digits):
+    """A CNN the search trained, on (n, 1, 8, 8) images."""
+    X, y, X_new = digits
+    images = X[:200].reshape(-1, 1, 8, 8)
+    y = y[:200]
+    clf = NASClassifier(families=["cnn"], **QUICK).fit(images, y)
+    assert_matches(clf, X_new.reshape(-1, 1, 8, 8))
+
+
+@pytest.mark.parametrize("families", [["linear"], ["hist_gbdt"], ["random_forest"], ["mlp"]])
+def test_dataframe_with_categoricals(families, frame, new_rows):
+    """Unseen categories, rare levels grouped, and missing values in every kind of column."""
+    X, y = frame
+    clf = NASClassifier(families=families, **QUICK).fit(X, y)
+    assert_matches(clf, new_rows)
+    labels, _ = run_onnx(clf, new_rows)
+    assert labels.dtype == object and set(labels) <= {"yes", "no"}
+
+
+@pytest.mark.parametrize("family", ["mlp", "random_forest"])
+def test_bags_of_fold_models(family, frame, new_rows):
+    X, _ = frame
+    y = X["a"].fillna(0).to_numpy() * 3.0 + (X["c"] == "x") + 100.0
+    reg = NASRegressor(families=[family], **QUICK | {"cv": 3}).fit(X, y)
+    assert all(isinstance(m, BaggedMember) for m in reg.ensemble_.members_)
+    assert_matches(reg, new_rows)
+
+
+@pytest.mark.parametrize("family", ["mlp", "cnn"])
+def test_bag_of_networks_sharing_an_architecture(family, digits):
+    """Fold models of one architecture: exported once, each with its own weights."""
+    X, y, X_new = digits
+    image_shape = (1, 8, 8) if family == "cnn" else None
+    clf = NASClassifier(families=["linear"], image_shape=image_shape, **QUICK).fit(X, y)
+    folds = [network_member(NETWORKS[family], 64, 10, "classification", seed=s) for s in (0, 1, 2)]
+    assert_matches(with_members(clf, [BaggedMember(tuple(folds)), folds[1]], [0.7, 0.3]), X_new)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_searched_mixed_ensemble(task, frame, new_rows):
+    """A search result whose ensemble mixes networks and classical members, on a table."""
+    X, y = frame
+    families = ["mlp", "resnet_mlp", "hist_gbdt", "random_forest", "linear"]
+    params = {"n_trials": 8, "max_epochs": 3, "cv": None, "random_state": 0}
+    if task == "classification":
+        estimator = NASClassifier(families=families, **params).fit(X, y)
+    else:
+        target = X["a"].fillna(0).to_numpy() * 3.0 + (X["c"] == "x") + X["g"] ** 2
+        estimator = NASRegressor(families=families, **params).fit(X, target)
+    kinds = {type(member) for member in estimator.ensemble_.members_}
+    assert kinds == {NeuralMember, ClassicalMember}
+    assert_matches(estimator, new_rows)
+
+
+def test_mixed_ensemble_of_every_kind(frame, new_rows):
+    """Networks, trees, a linear model and a bag, weighted, in one graph."""
+    X, y = frame
+    clf = NASClassifier(families=["linear"], **QUICK).fit(X, y)
+    features, target, _, _ = training_data(clf, X, y)
+    n_features = features.shape[1]
+    classical = [
+        ClassicalMember(
+            make_classical_estimator(family, params, task="classification", seed=0).fit(
+                features, target
+            ),
+            "classification",
+            2,
+        )
+        for family, params in CLASSICAL
+    ]
+    networks = [network_member(NETWORKS[f], n_features, 2, "classification") for f in NETWORKS]
+    networks = networks[:2]  # the CNN wants images
+    bag = BaggedMember((classical[0], networks[0]))
+    members = [*classical, *networks, bag]
+    assert_matches(with_members(clf, members, [0.3, 0.1, 0.1, 0.2, 0.15, 0.05, 0.1]), new_rows)
+
+
+def test_written_to_path(iris, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    X, y = iris
+    clf = NASClassifier(families=["linear"], **QUICK).fit(X, y)
+    model = to_onnx(clf, tmp_path / "model.onnx")
+    assert onnx.load(tmp_path / "model.onnx") == model
+    labels, proba = run_onnx(clf, X)
+    assert labels.dtype == np.int64 and proba.shape == (150, 3)
+
+
+def test_one_row(iris):
+    X, y = iris
+    clf = NASClassifier(families=["linear"], **QUICK).fit(X, y)
+    assert_matches(clf, X[:1])
+
+
+def test_unsupported_member_is_named(iris):
+    X, y = iris
+    clf = NASClassifier(families=["linear"], **QUICK).fit(X, y)
+    with_members(clf, [clf.ensemble_.members_[0], object()])
+    with pytest.raises(NotImplementedError, match=r"Ensemble member 1 \(trial 1\).*object"):
+        to_onnx(clf)
+
+
+def test_text_column_is_refused_by_name():
+    rng = np.random.default_rng(0)
+    words = np.array(["good", "bad", "food", "service", "slow", "fast", "table", "price"])
+    X = pd.DataFrame(
+        {
+            "review": [" ".join(rng.choice(words, 5)) + f" {i}" for i in range(80)],
+            "x": rng.normal(size=80),
+        }
+    )
+    clf = NASClassifier(families=["linear"], **QUICK).fit(X, rng.integers(0, 2, 80))
+    with pytest.raises(NotImplementedError, match="'review'"):
+        to_onnx(clf)
+
+
+def test_unfitted_estimator_is_refused():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        to_onnx(NASClassifier())
