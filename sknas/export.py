@@ -76,7 +76,7 @@ class _Graph:
 
     def name(self, hint: str) -> str:
         self._count += 1
-        return f"{hint}_{self._count}"
+        return f"sknas/{hint}_{self._count}"  # apart from column names
 
     def const(self, value: Any, hint: str = "const") -> str:
         name = self.name(hint)
@@ -220,6 +220,12 @@ def _preprocess(g: _Graph, estimator: Any) -> str:
     if not isinstance(preprocessor, ColumnTransformer):
         return _pipeline(g, preprocessor, g.input("X", proto.DOUBLE, estimator.n_features_in_))
     kinds = _column_kinds(preprocessor)
+    taken = set(_input_names(estimator)) & {"label", "probabilities", "values"}
+    if taken:
+        raise NotImplementedError(
+            f"ONNX export names its outputs 'label', 'probabilities' and 'values'; rename "
+            f"the column(s) {sorted(taken)} before fitting."
+        )
     inputs = [
         g.input(name, proto.DOUBLE if kinds.get(i) == "numeric" else proto.STRING, 1)
         for i, name in enumerate(_input_names(estimator))
@@ -317,7 +323,8 @@ def _tree_ensemble(g: _Graph, x: str, trees: list[dict[str, np.ndarray]], n_targ
 
     Each tree: ``left``, ``right`` (children, ignored at leaves), ``feature``,
     ``threshold`` (go left when ``x <= threshold``), ``missing_left``, ``is_leaf``,
-    ``value`` (at leaves) and ``target``, the column its leaves add to.
+    ``value`` (at leaves), ``target``, the column its leaves add to, and optionally
+    ``reached``, the nodes kept (the others are below a pruned node).
     """
     nodes: dict[str, list[np.ndarray]] = {k: [] for k in ("feature", "split", "missing")}
     for side in ("true", "false"):
@@ -333,7 +340,9 @@ def _tree_ensemble(g: _Graph, x: str, trees: list[dict[str, np.ndarray]], n_targ
                 nodes[side].append(np.array([n_leaves]))
                 nodes[side + "_leaf"].append(np.array([1]))
         else:
-            internal, leaf_rows = np.flatnonzero(~is_leaf), np.flatnonzero(is_leaf)
+            reached = tree.get("reached", True)
+            internal = np.flatnonzero(~is_leaf & reached)
+            leaf_rows = np.flatnonzero(is_leaf & reached)
             index = np.zeros(len(is_leaf), np.int64)
             index[internal] = n_nodes + np.arange(len(internal))
             index[leaf_rows] = n_leaves + np.arange(len(leaf_rows))
@@ -386,10 +395,39 @@ def _forest(g: _Graph, forest: Any, x: str) -> str:
             "missing_left": getattr(tree, "missing_go_to_left", np.zeros(tree.node_count)),
             "is_leaf": tree.children_left == -1,
         }
-        for target in range(n_columns):  # a leaf of a TreeEnsemble adds to one column
-            trees.append(arrays | {"value": tree.value[:, 0, target], "target": target})
+        values = tree.value[:, 0, :n_columns]
+        live = _nonzero_below(arrays["left"], arrays["right"], arrays["is_leaf"], values)
+        for target in np.flatnonzero(live[0]):  # a TreeEnsemble leaf adds to one column
+            trees.append(_pruned(arrays, values[:, target], live[:, target]) | {"target": target})
     total = _tree_ensemble(g, g.as_float32(x), trees, n_columns)
     return g.op("Div", total, g.const(np.float64(len(forest.estimators_))))
+
+
+def _nonzero_below(
+    left: np.ndarray, right: np.ndarray, is_leaf: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Whether some leaf under each node (itself, for a leaf) has a non-zero value, per column.
+
+    Children come after their parent in scikit-learn's trees, so one backward pass does.
+    """
+    live = values != 0
+    for node in np.flatnonzero(~is_leaf)[::-1]:
+        live[node] = live[left[node]] | live[right[node]]
+    return live
+
+
+def _pruned(tree: dict[str, np.ndarray], value: np.ndarray, live: np.ndarray) -> dict:
+    """``tree`` for one column: a subtree whose leaves all add zero becomes a zero leaf.
+
+    Forests grown to pure leaves add zero to most columns at most leaves: a copy per
+    column would otherwise repeat every tree once per class.
+    """
+    reached = np.zeros(len(live), bool)
+    reached[0] = True
+    is_leaf = tree["is_leaf"] | ~live
+    for node in np.flatnonzero(~is_leaf):  # parents first
+        reached[tree["left"][node]] = reached[tree["right"][node]] = reached[node]
+    return tree | {"is_leaf": is_leaf, "value": np.where(live, value, 0.0), "reached": reached}
 
 
 def _boosting(g: _Graph, model: Any, x: str) -> str:
@@ -507,7 +545,8 @@ def to_onnx(estimator: Any, path: str | os.PathLike | None = None) -> Any:
     >>> from sknas import NASClassifier
     >>> from sknas.export import onnx_inputs, to_onnx
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = NASClassifier(n_trials=2, max_epochs=3, random_state=0).fit(X, y)
+    >>> clf = NASClassifier(n_trials=1, families=["linear"], cv=None, random_state=0)
+    >>> clf = clf.fit(X, y)
     >>> session = ort.InferenceSession(to_onnx(clf).SerializeToString())
     >>> labels, proba = session.run(None, onnx_inputs(clf, X[:3]))
     >>> bool(abs(proba - clf.predict_proba(X[:3])).max() < 1e-5)
@@ -558,7 +597,9 @@ def _classes(classes: np.ndarray) -> tuple[np.ndarray, int]:
     """``classes_`` as a tensor of labels, and its ONNX element type."""
     from onnx import TensorProto
 
-    if classes.dtype.kind in "iub":
+    if classes.dtype.kind == "b":
+        return classes, TensorProto.BOOL
+    if classes.dtype.kind in "iu":
         return classes.astype(np.int64), TensorProto.INT64
     if classes.dtype.kind == "f":
         return classes.astype(np.float64), TensorProto.DOUBLE
