@@ -240,8 +240,8 @@ def _preprocess(g: _Graph, estimator: Any) -> str:
         if name.startswith("text"):
             raise NotImplementedError(
                 f"ONNX export does not support free-text columns (TF-IDF of column "
-                f"{_input_names(estimator)[columns[0]]!r}); fit with text_columns=[] to "
-                "encode them as categories."
+                f"{_input_names(estimator)[columns[0]]!r}); give it the 'category' dtype "
+                "before fitting to one-hot encode it instead."
             )
         parts.append(_pipeline(g, transformer, [inputs[c] for c in columns]))
     return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
