@@ -3,10 +3,13 @@
 ::
 
     python -m sknas demo
-    python -m sknas fit data.csv --target COLUMN [--time-budget S] -o model.pkl
-    python -m sknas predict model.pkl new.csv [-o predictions.csv]
+    python -m sknas fit data.csv --target COLUMN [--time-budget S] -o model.skn
+    python -m sknas predict model.skn new.csv [-o predictions.csv]
 
-Model files are pickles: load only files you made.
+Models are saved as sknas model files (``sknas.persistence``), which load without
+running code from the file. ``--format pickle``, or a file name ending in ``.pkl`` or
+``.pickle``, saves and loads pickles instead: loading a pickle runs code from it, so
+load only pickles you trust.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ __all__ = ["main"]
 
 
 _VERBOSE = "0: quiet, 1: a progress bar (default), 2: one line per trial"
+_PICKLE_SUFFIXES = (".pkl", ".pickle")
+_FORMAT_HELP = (
+    "sknas: the safe model file; pickle: loading runs code from the file, use only for "
+    "files you trust; auto (default): pickle for names ending in .pkl or .pickle, else sknas"
+)
 
 
 class CommandError(Exception):
@@ -38,6 +46,40 @@ def _read_csv(path: str) -> Any:
         return pd.read_csv(path)
     except (ValueError, UnicodeDecodeError) as error:
         raise CommandError(f"cannot read {path} as CSV: {error}") from error
+
+
+def _model_format(path: str, requested: str) -> str:
+    """``"sknas"`` or ``"pickle"``: as requested, or by the file name's suffix."""
+    if requested != "auto":
+        return requested
+    return "pickle" if Path(path).suffix.lower() in _PICKLE_SUFFIXES else "sknas"
+
+
+def _save_model(model: Any, path: str, requested: str) -> None:
+    from .persistence import save
+
+    if _model_format(path, requested) == "pickle":
+        Path(path).write_bytes(pickle.dumps(model))
+    else:
+        save(model, path)
+
+
+def _load_model(path: str, requested: str) -> Any:
+    """A model saved by ``sknas fit``; a :class:`CommandError` when the file is not one."""
+    from .persistence import load
+
+    if not Path(path).is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        if _model_format(path, requested) == "pickle":
+            model = pickle.loads(Path(path).read_bytes())
+        else:
+            model = load(path)
+    except Exception as error:  # whatever the problem, the file is not a usable model
+        raise CommandError(f"{path} is not a model saved by 'sknas fit': {error}") from error
+    if not hasattr(model, "feature_names_in_"):
+        raise CommandError(f"{path} is not a model saved by 'sknas fit': it has no column names.")
+    return model
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -84,7 +126,7 @@ def _fit(args: argparse.Namespace) -> int:
     Estimator = NASClassifier if task == "classification" else NASRegressor
     model = Estimator(time_budget=args.time_budget, random_state=args.seed, verbose=args.verbose)
     model.fit(frame, y)
-    Path(args.output).write_bytes(pickle.dumps(model))
+    _save_model(model, args.output, args.format)
     print(
         f"{task}: {model.n_trials_} trials, best validation score {model.best_score_:.4f}; "
         f"model saved to {args.output}"
@@ -93,13 +135,8 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    if not Path(args.model).is_file():
-        raise CommandError(f"no such file: {args.model}")
-    try:
-        model = pickle.loads(Path(args.model).read_bytes())
-        columns = list(model.feature_names_in_)
-    except Exception as error:  # whatever the unpickling problem, the file is not a model
-        raise CommandError(f"{args.model} is not a model saved by 'sknas fit': {error}") from error
+    model = _load_model(args.model, args.format)
+    columns = list(model.feature_names_in_)
     frame = _read_csv(args.data)
     missing = [column for column in columns if column not in frame.columns]
     if missing:
@@ -133,11 +170,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     fit.add_argument("--time-budget", type=float, default=60.0, help="seconds (default 60)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     fit.add_argument("--verbose", type=int, default=1, help=_VERBOSE)
-    fit.add_argument("-o", "--output", default="model.pkl", help="model file (model.pkl)")
+    fit.add_argument("-o", "--output", default="model.skn", help="model file (model.skn)")
+    fit.add_argument(
+        "--format", choices=["auto", "sknas", "pickle"], default="auto", help=_FORMAT_HELP
+    )
     predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
     predict.add_argument("model", help="a model file saved by 'sknas fit'")
     predict.add_argument("data", help="CSV file with the model's columns")
     predict.add_argument("-o", "--output", help="CSV file for the predictions (else stdout)")
+    predict.add_argument(
+        "--format", choices=["auto", "sknas", "pickle"], default="auto", help=_FORMAT_HELP
+    )
     args = parser.parse_args(argv)
     command = {"demo": _demo, "fit": _fit, "predict": _predict}[args.command]
     try:

@@ -43,10 +43,11 @@ def iris_csv(tmp_path, iris):
     return path, frame
 
 
-def test_fit_then_predict_a_csv_file(iris_csv, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("name", ["model.skn", "model.pkl"])
+def test_fit_then_predict_a_csv_file(name, iris_csv, tmp_path, capsys, monkeypatch):
     passed = bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=20)
     path, frame = iris_csv
-    model = tmp_path / "model.pkl"
+    model = tmp_path / name
     args = ["fit", str(path), "--target", "species", "--time-budget", "4", "-o", str(model)]
     assert main(args) == 0
     assert [p["time_budget"] for p in passed] == [4.0]
@@ -59,6 +60,36 @@ def test_fit_then_predict_a_csv_file(iris_csv, tmp_path, capsys, monkeypatch):
     assert np.mean(predicted.to_numpy() == frame.loc[new.index, "species"].to_numpy()) > 0.9
     assert main(["predict", str(model), str(path)]) == 0  # to stdout; the target is ignored
     assert capsys.readouterr().out.splitlines()[0] == "prediction"
+    is_zip = model.read_bytes()[:2] == b"PK"
+    assert is_zip == (name == "model.skn")  # the safe file, or a pickle by its suffix
+
+
+def test_the_format_flag_overrides_the_suffix(iris_csv, tmp_path, capsys, monkeypatch):
+    bounded_by_trials(monkeypatch, sknas, n_trials=1, max_epochs=5)
+    path, _ = iris_csv
+    safe, pickled = tmp_path / "model.pkl", tmp_path / "model.bin"
+    fit = ["fit", str(path), "--target", "species", "--verbose", "0"]
+    assert main([*fit, "-o", str(safe), "--format", "sknas"]) == 0
+    assert main([*fit, "-o", str(pickled), "--format", "pickle"]) == 0
+    assert type(sknas.load(safe)).__name__ == "NASClassifier"  # (sknas.NASClassifier is patched)
+    assert pickled.read_bytes()[:2] != b"PK"
+    capsys.readouterr()
+    assert main(["predict", str(safe), str(path), "--format", "sknas"]) == 0
+    from_safe = capsys.readouterr().out
+    assert main(["predict", str(pickled), str(path), "--format", "pickle"]) == 0
+    assert capsys.readouterr().out == from_safe
+    assert main(["predict", str(pickled), str(path)]) == 2  # read as a safe file: refused
+    err = capsys.readouterr().err
+    assert "is not a model saved by 'sknas fit'" in err and "not a complete sknas model" in err
+
+
+def test_the_default_output_is_a_safe_model_file(iris_csv, tmp_path, monkeypatch):
+    bounded_by_trials(monkeypatch, sknas, n_trials=1, max_epochs=5)
+    path, frame = iris_csv
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", str(path), "--target", "species", "--verbose", "0"]) == 0
+    loaded = sknas.load(tmp_path / "model.skn")
+    assert list(loaded.feature_names_in_) == list(frame.columns.drop("species"))
 
 
 def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys, monkeypatch):
@@ -66,7 +97,7 @@ def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys, monk
     X, y = regression_data
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(target=y)
     frame.to_csv(tmp_path / "data.csv", index=False)
-    model = tmp_path / "model.pkl"
+    model = tmp_path / "model.skn"
     args = ["fit", str(tmp_path / "data.csv"), "--target", "target", "--time-budget", "3"]
     assert main([*args, "-o", str(model)]) == 0
     assert capsys.readouterr().out.startswith("regression:")
@@ -81,13 +112,14 @@ def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys, monkeypat
         (["fit", str(tmp_path / "missing.csv"), "--target", "y"], "no such file"),
         (["fit", str(path), "--target", "colour"], "no column 'colour'"),
         (["predict", str(tmp_path / "notes.txt"), str(path)], "is not a model saved by"),
-        (["predict", str(tmp_path / "missing.pkl"), str(path)], "no such file"),
+        (["predict", str(tmp_path / "missing.skn"), str(path)], "no such file"),
+        (["predict", str(tmp_path / "notes.txt"), str(path), "--format", "pickle"], "not a model"),
     ]
     for args, message in cases:
         assert main(args) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"sknas {args[0]}: error: ") and message in err
-    model = tmp_path / "model.pkl"
+    model = tmp_path / "model.skn"
     assert (
         main(["fit", str(path), "--target", "species", "--time-budget", "2", "-o", str(model)]) == 0
     )
