@@ -313,3 +313,44 @@ def test_unfitted_estimator_is_refused():
 
     with pytest.raises(NotFittedError):
         to_onnx(NASClassifier())
+
+
+def test_columns_without_values_or_numbers(rng):
+    """Only categorical columns, one of them empty at fit; a numeric column that was all NaN."""
+    n = 120
+    X = pd.DataFrame(
+        {
+            "c": rng.choice(["x", "y", None], size=n),
+            "d": pd.Categorical(rng.choice(["p", "q"], size=n)),
+            "empty": [None] * n,
+        }
+    )
+    y = (X["c"] == "x").astype(int) + rng.integers(0, 2, n)
+    clf = NASClassifier(families=["linear", "hist_gbdt"], **QUICK | {"n_trials": 2}).fit(X, y)
+    new = X.copy()
+    new.loc[:5, "empty"] = "now"
+    new.loc[6:9, "d"] = np.nan
+    assert_matches(clf, new)
+    X = pd.DataFrame({"a": rng.normal(size=n), "none": np.nan, "c": rng.choice(["x", "y"], n)})
+    reg = NASRegressor(families=["linear"], **QUICK).fit(X, X["a"] * 5.0 + 1000.0)
+    X.loc[:5, "none"] = 3.0
+    assert_matches(reg, X)
+
+
+def test_numeric_rows_missing_where_fit_saw_none(rng):
+    X = rng.normal(size=(120, 3))
+    X[:, 1] = np.nan
+    X[::3, 0] = np.nan
+    reg = NASRegressor(families=["linear"], **QUICK).fit(X, rng.normal(size=120))
+    X_new = rng.normal(size=(20, 3))
+    X_new[:3, 2] = np.nan  # no indicator column: imputed only
+    assert_matches(reg, X_new)
+
+
+def test_model_loaded_from_the_safe_file_exports_the_same_graph(frame, tmp_path):
+    from sknas.persistence import load, save
+
+    X, y = frame
+    clf = NASClassifier(families=["linear", "random_forest"], **QUICK | {"cv": 3}).fit(X, y)
+    save(clf, tmp_path / "model.zip")
+    assert to_onnx(load(tmp_path / "model.zip")).graph == to_onnx(clf).graph
