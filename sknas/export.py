@@ -14,6 +14,7 @@ unseen categories of a one-hot encoder that groups rare categories.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from typing import Any
@@ -262,19 +263,25 @@ def _exported_network(member: NeuralMember) -> Any:
     as initializers named by their ``state_dict`` keys (the graph is not optimised)."""
     import torch
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation notes
-        program = torch.onnx.export(
-            member.to_module().eval(),
-            (torch.zeros(2, member.n_features),),
-            input_names=["x"],
-            output_names=["y"],
-            opset_version=ONNX_OPSET[""],
-            dynamo=True,
-            dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
-            optimize=False,
-            verbose=False,
-        )
+    exporter_log = logging.getLogger("torch.onnx")  # "torchvision is not installed"
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's deprecation notes
+            program = torch.onnx.export(
+                member.to_module().eval(),
+                (torch.zeros(2, member.n_features),),
+                input_names=["x"],
+                output_names=["y"],
+                opset_version=ONNX_OPSET[""],
+                dynamo=True,
+                dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+                optimize=False,
+                verbose=False,
+            )
+    finally:
+        exporter_log.setLevel(level)
     return program.model_proto
 
 
