@@ -50,7 +50,7 @@ import math
 import os
 import platform
 import re
-import tempfile
+import uuid
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -76,7 +76,8 @@ FORMAT_VERSION = 1
 _FORMAT = "sknas-model"
 _MANIFEST = "manifest.json"
 _PREPROCESSOR = "preprocessor.skops"
-#: The largest manifest read (bytes): leaderboards of many thousand trials fit.
+#: The largest manifest (and skops schema) read, in bytes: leaderboards of many thousand
+#: trials fit.
 _MAX_MANIFEST_BYTES = 256 * 2**20
 #: Fitted attributes stored as parts of their own rather than in the manifest.
 _PARTS_ATTRIBUTES = ("preprocessor_", "ensemble_")
@@ -273,6 +274,8 @@ def _skops_types(data: bytes) -> set[str]:
     ``__class__``, so these are all the types (and functions) loading would import.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if archive.getinfo("schema.json").file_size > _MAX_MANIFEST_BYTES:
+            raise ValueError("its schema is larger than any sknas writes")
         schema = json.loads(archive.read("schema.json"))
     found: set[str] = set()
     stack = [schema]
@@ -311,7 +314,7 @@ def _load_skops(data: bytes, part: str) -> Any:
         # Our own reading of the schema sees every type; skops' audit is a second check
         # in case a future skops records types where the schema reading does not look.
         untrusted = _skops_types(data) | set(skops.io.get_untrusted_types(data=data))
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, TypeError) as error:
         raise ModelFileError(f"Part {part!r} is not a valid skops payload: {error}.") from error
     untrusted = sorted(untrusted - trusted)
     if untrusted:
@@ -555,10 +558,13 @@ def _feature_encodings(preprocessor: Any, n_features: int) -> list[str]:
         return ["pixel"] * n_features
     encodings = ["numeric"] * n_features
     if isinstance(preprocessor, ColumnTransformer):
+        names = list(getattr(preprocessor, "feature_names_in_", []))
         for name, _, columns in preprocessor.transformers_:
-            kind = "text" if name.startswith("text") else name
-            for column in np.atleast_1d(np.arange(n_features)[columns]):
-                encodings[int(column)] = kind if kind != "remainder" else "dropped"
+            kind = {"remainder": "dropped"}.get(name, "text" if name.startswith("text") else name)
+            if not isinstance(columns, slice) and np.asarray(columns).dtype.kind in "OU":
+                columns = [names.index(column) for column in np.atleast_1d(columns)]
+            for position in np.atleast_1d(np.arange(n_features)[columns]):
+                encodings[int(position)] = kind
     return encodings
 
 
@@ -655,9 +661,11 @@ def save(estimator: Any, path: str | os.PathLike) -> None:
     """
     manifest, parts = _manifest_and_parts(estimator)
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    # A new name next to ``path`` (so that the rename is atomic), created with the
+    # permissions the umask gives any new file (tempfile's would be private).
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w") as archive:
+        with open(temporary, "xb") as file, zipfile.ZipFile(file, "w") as archive:
             text = json.dumps(manifest, allow_nan=False, separators=(",", ":"))
             archive.writestr(_MANIFEST, text, compress_type=zipfile.ZIP_DEFLATED)
             for name, data in parts.items():  # already compressed, or dense numbers
