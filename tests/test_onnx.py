@@ -233,18 +233,24 @@ def test_bag_of_networks_sharing_an_architecture(family, digits):
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_searched_mixed_ensemble(task, frame, new_rows):
-    """A search result whose ensemble mixes networks and classical members, on a table."""
+    """A search's ensemble, then one weighing a model of every family the search trained."""
     X, y = frame
     families = ["mlp", "resnet_mlp", "hist_gbdt", "random_forest", "linear"]
-    params = {"n_trials": 8, "max_epochs": 3, "cv": None, "random_state": 0}
+    params = {"n_trials": 8, "max_epochs": 3, "cv": None, "warm_start": True, "random_state": 0}
     if task == "classification":
         estimator = NASClassifier(families=families, **params).fit(X, y)
     else:
         target = X["a"].fillna(0).to_numpy() * 3.0 + (X["c"] == "x") + X["g"] ** 2
         estimator = NASRegressor(families=families, **params).fit(X, target)
-    kinds = {type(member) for member in estimator.ensemble_.members_}
-    assert kinds == {NeuralMember, ClassicalMember}
     assert_matches(estimator, new_rows)
+    by_family = {}
+    for result in estimator._warm_journal.results:  # every trial's model, kept for warm starts
+        if result.member is not None:
+            by_family.setdefault(result.candidate.family, result.member)
+    kinds = {type(member) for member in by_family.values()}
+    assert kinds == {NeuralMember, ClassicalMember}
+    weights = np.linspace(1.0, 2.0, len(by_family))
+    assert_matches(with_members(estimator, list(by_family.values()), weights), new_rows)
 
 
 def test_mixed_ensemble_of_every_kind(frame, new_rows):
