@@ -732,12 +732,17 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 def _read_part(archive: zipfile.ZipFile, name: str, max_bytes: int, path: Path) -> bytes:
-    """A part's bytes, refused when larger than ``max_bytes`` or damaged."""
+    """A part's bytes, refused when larger than ``max_bytes``, compressed or damaged.
+
+    Only the manifest is compressed, so no other part can expand beyond the file's size.
+    """
     info = archive.getinfo(name)
-    if info.file_size > max_bytes:
+    compressed = name != _MANIFEST and info.compress_type != zipfile.ZIP_STORED
+    if info.file_size > max_bytes or compressed:
         raise ModelFileError(
-            f"Part {name!r} of {path} is {info.file_size} bytes, more than the manifest "
-            f"allows ({max_bytes}); the file was altered. Copy or save the model again."
+            f"Part {name!r} of {path} is {info.file_size} bytes"
+            f"{', compressed' if compressed else ''}, not what the manifest allows "
+            f"({max_bytes} bytes, stored); the file was altered. Copy or save the model again."
         )
     try:
         return archive.read(name)

@@ -406,6 +406,25 @@ def test_a_missing_part_is_refused(iris_saved, tmp_path):
         sknas.load(crafted)
 
 
+def test_a_compressed_part_is_refused(iris_saved, tmp_path):
+    """Parts are stored: a deflated one could expand far beyond the file's size."""
+    crafted = tmp_path / "deflated.skn"
+    with zipfile.ZipFile(iris_saved) as source, zipfile.ZipFile(crafted, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, source.read(name), compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(ModelFileError, match=r"Part '.*' of .* is \d+ bytes, compressed"):
+        sknas.load(crafted)
+
+
+def test_malformed_member_entries_are_refused():
+    with pytest.raises(ModelFileError, match="has kind 'alien'"):
+        member_from_parts({"kind": "alien"}, {})
+    with pytest.raises(ModelFileError, match="member entry of the manifest is malformed"):
+        member_from_parts({"kind": "network", "weights": "w", "genome": {}}, {"w": b""})
+    with pytest.raises(ModelFileError, match="Part 'w', which the manifest names, is missing"):
+        member_from_parts({"kind": "classical", "estimator": "w"}, {})
+
+
 def test_an_unlisted_part_is_refused(iris_saved, tmp_path):
     crafted = _rewrite(iris_saved, tmp_path / "crafted.skn", parts={"extra.bin": b"x"})
     with pytest.raises(ModelFileError, match=r"parts its manifest does not list: \['extra.bin'\]"):
