@@ -180,7 +180,7 @@ def _encode(value: Any) -> Any:
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
             return {k: _encode(v) for k, v in value.items()}
         return {"$dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:  # not a subclass (a masked array's mask would be lost)
         return {"$ndarray": _encode_array(value)}
     if isinstance(value, pd.DataFrame):
         return {"$frame": _encode_frame(value)}

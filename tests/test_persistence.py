@@ -471,12 +471,13 @@ def test_save_refuses_what_it_cannot_store(iris_mixed, tmp_path):
         from sklearn.linear_model import LogisticRegression
 
         save(LogisticRegression(), tmp_path / "other.skn")
-    est.odd_ = object()
-    try:
-        with pytest.raises(ModelFileError, match="fitted attribute 'odd_'"):
-            save(est, tmp_path / "odd.skn")
-    finally:
-        del est.odd_
+    for odd in (object(), np.ma.masked_array([1.0, 2.0], mask=[True, False])):
+        est.odd_ = odd
+        try:
+            with pytest.raises(ModelFileError, match="fitted attribute 'odd_'"):
+                save(est, tmp_path / "odd.skn")
+        finally:
+            del est.odd_
     assert not list(tmp_path.iterdir())  # nothing written, not even a temporary file
 
 
