@@ -141,6 +141,21 @@ def test_classical_member_that_saw_some_classes():
     assert_matches(with_members(estimator, members), X)
 
 
+@pytest.mark.parametrize("estimator", ["random_forest", "extra_trees"])
+def test_large_forests_copy_trees_per_class(estimator, monkeypatch):
+    """Past LEAF_TABLE_CELLS, a copy of each tree per class (pruned) replaces the lookup."""
+    from sknas.export import _trees
+
+    monkeypatch.setattr(_trees, "LEAF_TABLE_CELLS", 0)
+    X, y = make_classification(300, 8, n_informative=5, n_classes=4, random_state=0)
+    clf = NASClassifier(families=["linear"], **QUICK).fit(X[:200], y[:200])
+    features, target, _, _ = training_data(clf, X[:200], y[:200])
+    params = {"estimator": estimator, "n_estimators": 15}
+    model = make_classical_estimator("random_forest", params, task="classification", seed=0)
+    member = ClassicalMember(model.fit(features, target), "classification", 4)
+    assert_matches(with_members(clf, [member]), X[200:])
+
+
 NETWORKS = {
     "mlp": "mlp:dense32-relu-d0-batch|dense16-silu-d0.2-layer",
     "resnet_mlp": "mlp:dense32-gelu-d0-none|residual16-gelu-d0-layer|residual8-tanh-d0-batch",

@@ -13,6 +13,11 @@ import numpy as np
 
 from ._graph import _Graph, _unsupported
 
+#: Most trees x classes of a forest whose leaves' class values are looked up in one
+#: table: the lookup holds a (rows, trees, classes) float64 tensor, 64 KiB per row at
+#: most here; larger forests evaluate a copy of their trees per class instead.
+LEAF_TABLE_CELLS = 8192
+
 
 def _tree_ensemble(g: _Graph, x: str, trees: list[dict[str, np.ndarray]], n_targets: int) -> str:
     """Sum over ``trees`` of their leaves' values, one ``TreeEnsemble`` node, float64.
@@ -78,9 +83,17 @@ def _tree_ensemble(g: _Graph, x: str, trees: list[dict[str, np.ndarray]], n_targ
 
 
 def _forest(g: _Graph, forest: Any, x: str) -> str:
-    """What ``_forest_average`` computes: the trees' mean on float32 inputs."""
+    """What ``_forest_average`` computes: the trees' mean on float32 inputs.
+
+    A leaf of a ``TreeEnsemble`` adds to one column only. With at most
+    :data:`LEAF_TABLE_CELLS` trees x columns, each tree gives the index of the leaf a row
+    reaches, and the leaves' values are looked up in one table (fast); larger forests
+    get a copy of each tree per column instead, pruned to the subtrees that add to it.
+    """
     n_columns = getattr(forest, "n_classes_", 1)
-    trees = []
+    x = g.as_float32(x)
+    trees, table = [], []
+    lookup = n_columns > 1 and len(forest.estimators_) * n_columns <= LEAF_TABLE_CELLS
     for estimator in forest.estimators_:
         tree = estimator.tree_
         arrays = {
@@ -92,10 +105,22 @@ def _forest(g: _Graph, forest: Any, x: str) -> str:
             "is_leaf": tree.children_left == -1,
         }
         values = tree.value[:, 0, :n_columns]
+        if lookup:  # leaf indices into the table, as exact float64 integers
+            first = sum(len(part) for part in table)
+            index = np.cumsum(arrays["is_leaf"]) - 1 + first
+            table.append(values[arrays["is_leaf"]])
+            trees.append(arrays | {"value": index.astype(np.float64), "target": len(trees)})
+            continue
         live = _nonzero_below(arrays["left"], arrays["right"], arrays["is_leaf"], values)
-        for target in np.flatnonzero(live[0]):  # a TreeEnsemble leaf adds to one column
+        for target in np.flatnonzero(live[0]):
             trees.append(_pruned(arrays, values[:, target], live[:, target]) | {"target": target})
-    total = _tree_ensemble(g, g.as_float32(x), trees, n_columns)
+    if lookup:
+        leaves = _tree_ensemble(g, x, trees, len(trees))
+        index = g.op("Cast", leaves, to=g.onnx.TensorProto.INT64)
+        reached = g.op("Gather", g.const(np.concatenate(table)), index, axis=0)
+        total = g.op("ReduceSum", reached, g.const(np.array([1], np.int64)), keepdims=0)
+    else:
+        total = _tree_ensemble(g, x, trees, n_columns)
     return g.op("Div", total, g.const(np.float64(len(forest.estimators_))))
 
 
