@@ -8,6 +8,10 @@ reached at that rung so far; otherwise it stops there and is recorded as PRUNED.
 The decision is made when the trial reaches the rung (as Optuna's successive-halving
 pruner does), so no trial waits for others and none is checkpointed.
 A trial that continues keeps training the same network, from where it stopped.
+
+Convolution networks are first judged at a third of their epochs (their lowest rung is
+dropped): early in a warm-up-and-cosine schedule a CNN's score says how far its warm-up
+has gone, not how good it will be (measured: see :data:`CNN_FIRST_RUNG`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from dataclasses import dataclass
 
 from .trial import Candidate, TrialResult
 
-__all__ = ["Fidelity", "SuccessiveHalving"]
+__all__ = ["CNN_FIRST_RUNG", "Fidelity", "SuccessiveHalving"]
+
+#: The earliest rung of a convolution network, as a share of its epoch budget. The
+#: default CNN on digits28 (12 epochs) scored 0.90 validation accuracy at epoch 2, still
+#: warming up, and 0.99 at epoch 4 (1.0 at the end); the issue's CNN that had only two
+#: convolutions was pruned at epoch 6 of 50 at 0.73.
+CNN_FIRST_RUNG = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,23 @@ class SuccessiveHalving:
         return tuple(sorted(set(rungs)))
 
     def fidelity_for(self, candidate: Candidate) -> Fidelity:
-        """The rule ``candidate`` trains under, given the results recorded so far."""
+        """The rule ``candidate`` trains under, given the results recorded so far.
+
+        A convolution network's rungs start at :data:`CNN_FIRST_RUNG` of its epochs.
+
+        Examples
+        --------
+        >>> from sknas.space import Genome, LayerGene
+        >>> from sknas.trial import Candidate
+        >>> cnn = Genome("cnn", (LayerGene("conv", 8, pool=True),))
+        >>> SuccessiveHalving(3, 3).fidelity_for(Candidate(0, "cnn", {}, cnn, 0, 12, "")).rungs
+        (4, 12)
+        """
         rungs = self.rungs_for(candidate.budget_epochs)
+        genome = candidate.genome
+        if genome is not None and any(layer.is_conv for layer in genome.layers):
+            first = CNN_FIRST_RUNG * candidate.budget_epochs
+            rungs = tuple(rung for rung in rungs if rung >= first) or rungs[-1:]
         offset = self.n_rungs - len(rungs)  # short budgets skip the lowest rungs
         competitors = tuple(tuple(self.rung_scores[offset + k]) for k in range(len(rungs) - 1))
         return Fidelity(rungs, competitors, self.reduction_factor)

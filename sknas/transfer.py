@@ -19,10 +19,18 @@ from .space import Genome
 from .strategies import Configuration
 from .strategies.base import candidate_key
 
-__all__ = ["N_TRANSFERRED", "PORTFOLIO_PATH", "configurations_from_search", "load_portfolio"]
+__all__ = [
+    "IMAGE_PORTFOLIO_PATH",
+    "N_TRANSFERRED",
+    "PORTFOLIO_PATH",
+    "configurations_from_search",
+    "load_portfolio",
+]
 
 #: The portfolio that ships with sknas (built by ``benchmarks/build_portfolio.py``).
 PORTFOLIO_PATH = Path(__file__).resolve().parent / "data" / "portfolio.json"
+#: Known-good convolution networks, the first trials of a search on images.
+IMAGE_PORTFOLIO_PATH = Path(__file__).resolve().parent / "data" / "portfolio_images.json"
 #: Best configurations of an earlier search that a new search starts with.
 N_TRANSFERRED = 8
 _RECORD_COLUMNS = {"family", "params", "genome", "state", "score"}
@@ -84,12 +92,31 @@ def _search_record(source: Any) -> pd.DataFrame:
 
 
 @cache
-def _portfolio_file() -> dict[str, Any]:
-    return json.loads(PORTFOLIO_PATH.read_text())
+def _portfolio_file(path: Path = PORTFOLIO_PATH) -> dict[str, Any]:
+    return json.loads(path.read_text())
 
 
-def load_portfolio(task: str) -> list[Configuration]:
+def load_portfolio(
+    task: str, image_shape: tuple[int, int, int] | None = None
+) -> list[Configuration]:
     """The built-in portfolio of ``task``, in the order it was chosen.
+
+    For tables, configurations of every tabular family chosen on generated tables
+    (``benchmarks/build_portfolio.py``). For images (``image_shape`` given), a few
+    known-good convolution networks (``sknas/data/portfolio_images.json``), the same for
+    both tasks: a search adapts them to its space (the classification-only label
+    smoothing is dropped in a regression) and leaves out those that pool more often than
+    the images allow.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` when the search is on images.
+
+    Returns
+    -------
+    list of Configuration
 
     Examples
     --------
@@ -97,5 +124,11 @@ def load_portfolio(task: str) -> list[Configuration]:
     >>> len(portfolio) > 0, portfolio[0].family in ("mlp", "resnet_mlp", "hist_gbdt",
     ...     "linear", "random_forest")
     (True, True)
+    >>> {c.family for c in load_portfolio("classification", image_shape=(1, 28, 28))}
+    {'cnn'}
     """
-    return [Configuration.from_dict(entry) for entry in _portfolio_file()[task]]
+    if image_shape is not None:
+        entries = _portfolio_file(IMAGE_PORTFOLIO_PATH)["configurations"]
+    else:
+        entries = _portfolio_file()[task]
+    return [Configuration.from_dict(entry) for entry in entries]

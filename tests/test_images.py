@@ -33,8 +33,10 @@ def digits_cnn(digits):
     X_train, _, y_train, _ = digits
     # Both trials augment, so whichever the ensemble keeps (it differs between CPU and
     # GPU) trained with random shifts.
+    # Small networks (8 and 16 channels) keep the test fast.
+    small = {"arch__channels": 8, "arch__n_stages": 2}
     augmented = ScriptedStrategy(
-        [("cnn", {"aug__shift": 1, "aug__cutout": 2}), ("cnn", {"aug__shift": 1})]
+        [("cnn", {"aug__shift": 1, "aug__cutout": 2} | small), ("cnn", {"aug__shift": 1} | small)]
     )
     clf = NASClassifier(
         image_shape=(1, 8, 8),
@@ -42,6 +44,7 @@ def digits_cnn(digits):
         strategy=augmented,
         n_trials=2,
         max_epochs=15,
+        portfolio=False,
         random_state=0,
     )
     return clf.fit(X_train, y_train)
@@ -166,7 +169,7 @@ def test_tabular_augmentations_add_noise_and_mix_rows():
     assert soft.shape == (8, 2) and torch.allclose(soft.sum(dim=1), torch.ones(8))
 
 
-def test_augmentation_is_searched_and_off_by_default():
+def test_augmentation_is_searched_off_by_default_for_tables_and_on_for_images():
     tabular = default_search_space("classification", max_epochs=5)["mlp"]
     assert {"aug__noise", "aug__mixup"} <= set(tabular.dimensions)
     assert Augmentation.from_params(tabular.default_point(), None, n_classes=2) is None
@@ -174,6 +177,8 @@ def test_augmentation_is_searched_and_off_by_default():
     assert images.family_names == ("cnn", "mlp")
     point = images["cnn"].default_point()
     assert {"aug__shift", "aug__flip", "aug__cutout"} <= set(point)
-    assert Augmentation.from_params(point, (1, 8, 8), n_classes=2) is None
-    shifted = Augmentation.from_params(point | {"aug__shift": 1}, (1, 8, 8), n_classes=2)
+    shifted = Augmentation.from_params(point, (1, 8, 8), n_classes=2)
     assert shifted.shift == 1 and not shifted.flip and shifted.image_shape == (1, 8, 8)
+    large = default_search_space("classification", max_epochs=5, image_shape=(3, 32, 32))
+    assert Augmentation.from_params(large["cnn"].default_point(), (3, 32, 32), 2).shift == 2
+    assert Augmentation.from_params(point | {"aug__shift": 0}, (1, 8, 8), n_classes=2) is None

@@ -99,6 +99,12 @@ class LearningRateSchedule(Callback):
     refit that trains a trial's best epochs on more rows follows the trial's
     learning rates: it is set per optimizer step from the fraction of epochs done.
 
+    With ``follow_deadline=True`` the schedule is shortened, after every epoch, to the
+    whole epochs that still fit before the net's :class:`TrainingDeadline` s (measured
+    from the last epoch, with 5 % to spare), so that training the deadline cuts short
+    still ends with the learning rate decayed instead of at its peak, as the hand CNN
+    of ``benchmarks/images.py`` re-plans its one-cycle schedule. It never lengthens.
+
     Parameters
     ----------
     epochs : int
@@ -107,36 +113,64 @@ class LearningRateSchedule(Callback):
         ``"constant"`` keeps the learning rate after the warm-up.
     warmup_epochs : float, default=1.0
         Length of the linear warm-up, at most a tenth of ``epochs``.
+    follow_deadline : bool, default=False
+        Shorten the schedule to what fits before the deadline.
     """
 
-    def __init__(self, epochs: int, kind: str, warmup_epochs: float = 1.0) -> None:
+    def __init__(
+        self, epochs: int, kind: str, warmup_epochs: float = 1.0, follow_deadline: bool = False
+    ) -> None:
         if kind not in ("cosine", "constant"):
             raise ValueError(f"kind must be 'cosine' or 'constant', got {kind!r}.")
         self.epochs = epochs
         self.kind = kind
         self.warmup_epochs = warmup_epochs
+        self.follow_deadline = follow_deadline
 
-    def factor(self, progress: float) -> float:
-        """The learning rate's multiplier after ``progress`` epochs.
+    def factor(self, progress: float, span: float | None = None) -> float:
+        """The learning rate's multiplier after ``progress`` epochs of a schedule that
+        ends after ``span`` epochs (default: ``epochs``).
 
         Examples
         --------
         >>> schedule = LearningRateSchedule(epochs=20, kind="cosine")
         >>> [round(schedule.factor(e), 3) for e in (0, 0.5, 1, 10.5, 20)]
         [0.0, 0.5, 1.0, 0.5, 0.0]
+        >>> [round(schedule.factor(e, span=11), 3) for e in (1, 6, 11)]
+        [1.0, 0.5, 0.0]
         """
+        span = self.epochs if span is None else span
         warmup = min(self.warmup_epochs, 0.1 * self.epochs)
         if progress < warmup:
             return progress / warmup
         if self.kind == "constant":
             return 1.0
-        done = min(1.0, (progress - warmup) / max(self.epochs - warmup, 1e-12))
+        done = min(1.0, (progress - warmup) / max(span - warmup, 1e-12))
         return 0.5 * (1.0 + math.cos(math.pi * done))
 
     def on_train_begin(self, net: Any, X: Any = None, **kwargs: Any) -> None:
         self.steps_per_epoch_ = max(1, len(net.get_iterator(X, training=True)))
         self.step_ = 0
         self.base_lr_ = net.lr
+        self.span_ = float(self.epochs)
+        deadlines = [
+            callback.deadline
+            for _, callback in getattr(net, "callbacks_", [])
+            if isinstance(callback, TrainingDeadline) and callback.deadline is not None
+        ]
+        self.deadline_ = min(deadlines) if self.follow_deadline and deadlines else None
+
+    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        self.epoch_started_ = time.monotonic()
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        if self.deadline_ is None:
+            return
+        now = time.monotonic()
+        seconds = max(now - self.epoch_started_, 1e-6)
+        done = self.step_ / self.steps_per_epoch_
+        fit = math.floor(0.95 * (self.deadline_ - now) / seconds)
+        self.span_ = min(self.span_, done + max(0, fit))
 
     def on_batch_begin(self, net: Any, training: bool = False, **kwargs: Any) -> None:
         if not training:
@@ -144,5 +178,5 @@ class LearningRateSchedule(Callback):
         # Never exactly zero: the first step and the last would otherwise be wasted.
         progress = (self.step_ + 0.5) / self.steps_per_epoch_
         for group in net.optimizer_.param_groups:
-            group["lr"] = self.base_lr_ * self.factor(progress)
+            group["lr"] = self.base_lr_ * self.factor(progress, self.span_)
         self.step_ += 1

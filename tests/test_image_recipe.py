@@ -1,0 +1,152 @@
+"""The CNN recipe of image searches (issue 17): the hand-written CNN is the default point,
+trials on images start from known-good designs, train in bfloat16 where the CPU computes
+it natively while keeping float32 weights, and are not judged before they have warmed up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch.utils.data import TensorDataset
+
+from sknas import NASClassifier
+from sknas.evaluation.members import NeuralMember
+from sknas.evaluation.nets import cpu_bf16_is_fast, make_net, training_precision
+from sknas.fidelity import SuccessiveHalving
+from sknas.space import Genome, default_search_space
+from sknas.transfer import load_portfolio
+from sknas.trial import Candidate
+
+
+#: The hand CNN of benchmarks/images.py as a genome: two 3x3 convolutions with batch norm
+#: per stage, 32, 64 and 128 channels, a 2x2 max-pool closing each stage.
+def _hand_cnn(widths=(32, 64, 128)):
+    return "cnn:" + "|".join(
+        f"conv{width}k3{pool}-relu-d0-batch" for width in widths for pool in ("", "p")
+    )
+
+
+HAND_CNN = _hand_cnn()
+
+
+def _cnn(image_shape, task="classification", **point):
+    family = default_search_space(task, max_epochs=50, image_shape=image_shape)["cnn"]
+    params, genome = family.decode(family.default_point() | point)
+    return family, params, genome
+
+
+@pytest.mark.parametrize("image_shape", [(1, 28, 28), (3, 32, 32), (1, 8, 8)])
+def test_the_default_cnn_is_the_hand_written_one(image_shape):
+    family, params, genome = _cnn(image_shape)
+    assert genome.key() == HAND_CNN
+    assert params["lr"] == 3e-3 and params["optimizer"] == "adamw"
+    assert params["optimizer__weight_decay"] == 5e-2 and params["batch_size"] == 128
+    assert params["lr_schedule"] == "cosine" and params["criterion__label_smoothing"] == 0.1
+    assert params["aug__shift"] == (1 if image_shape[1] < 16 else 2)
+    assert params["max_epochs"] == 12
+    assert family.encode(params, genome) == family.default_point()  # TPE learns from it
+
+
+def test_cnn_points_round_trip_and_fit_small_images():
+    rng = np.random.default_rng(0)
+    for image_shape in [(1, 28, 28), (1, 8, 8), (1, 5, 9)]:
+        family = default_search_space("regression", max_epochs=20, image_shape=image_shape)
+        family = family["cnn"]
+        assert "criterion__label_smoothing" not in family.dimensions  # classification only
+        for _ in range(50):
+            params, genome = family.decode(family.sample_point(rng))
+            assert genome.fits(image_shape)
+            point = family.encode(params, genome)
+            assert point is not None and family.decode(point) == (params, genome)
+
+
+def test_tabular_spaces_are_unchanged():
+    space = default_search_space("classification", max_epochs=50)
+    assert space.family_names == ("mlp", "hist_gbdt", "resnet_mlp", "linear", "random_forest")
+    point = space["mlp"].default_point()
+    assert point["lr"] == 2e-3 and point["batch_size"] == 64 and point["max_epochs"] == 50
+    assert point["aug__noise"] == point["aug__mixup"] == 0.0
+    assert "criterion__label_smoothing" not in point
+
+
+@pytest.mark.parametrize("image_shape", [(1, 28, 28), (3, 32, 32), (1, 8, 8)])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_image_searches_start_from_known_good_cnns(image_shape, task):
+    portfolio = load_portfolio(task, image_shape=image_shape)
+    assert 2 <= len(portfolio) <= 5 and {c.family for c in portfolio} == {"cnn"}
+    family = default_search_space(task, max_epochs=50, image_shape=image_shape)["cnn"]
+    hand = [c for c in portfolio if c.genome.key() == HAND_CNN]
+    assert portfolio[1] == hand[0]  # after a quick smaller one
+    assert family.adapt(hand[0].params, hand[0].genome) == family.decode(family.default_point())
+    assert portfolio[0].genome.key() == _hand_cnn((16, 32, 64))
+    for configuration in portfolio:
+        params, genome = family.adapt(configuration.params, configuration.genome)
+        assert genome == configuration.genome
+        assert family.encode(params, genome) is not None
+    assert {c.family for c in load_portfolio(task)} != {"cnn"}  # tables keep theirs
+
+
+def test_cnn_trials_are_first_judged_at_a_third_of_their_epochs():
+    halving = SuccessiveHalving(3, 3)
+    _, params, genome = _cnn((1, 28, 28))
+    cnn = Candidate(0, "cnn", params, genome, 0, 12, "test")
+    assert halving.fidelity_for(cnn).rungs == (4, 12)
+    assert halving.fidelity_for(Candidate(0, "cnn", params, genome, 0, 50, "t")).rungs == (17, 50)
+    mlp = Candidate(0, "mlp", {}, Genome.from_key("mlp:dense8-relu-d0-none"), 0, 12, "test")
+    assert halving.fidelity_for(mlp).rungs == (2, 4, 12)  # tables as before
+
+
+def test_cnns_train_in_bfloat16_with_float32_weights_where_the_cpu_is_fast():
+    _, params, genome = _cnn((1, 8, 8), max_epochs=1)
+    precision = training_precision("cpu", convolutional=True)
+    assert training_precision("cpu", convolutional=False) == {
+        "autocast_dtype": None,
+        "channels_last": False,
+    }
+    if cpu_bf16_is_fast():
+        assert precision == {"autocast_dtype": torch.bfloat16, "channels_last": True}
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy(rng.normal(size=(64, 64)).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, 3, 64))
+    candidate = Candidate(0, "cnn", params, genome, 0, 1, "test")
+    net = make_net(
+        candidate,
+        task="classification",
+        n_features=64,
+        n_outputs=3,
+        valid_dataset=None,
+        callbacks=[],
+        image_shape=(1, 8, 8),
+    )
+    assert net.autocast_dtype == precision["autocast_dtype"]
+    net.fit(TensorDataset(X, y), None)
+    assert np.isfinite(net.history[-1]["train_loss"])
+    assert all(p.dtype == torch.float32 for p in net.module_.parameters())
+    assert net.optimizer_.state and all(
+        s["exp_avg"].dtype == torch.float32 for s in net.optimizer_.state.values()
+    )
+    member = NeuralMember.from_module(
+        net.module_, genome=genome, n_features=64, n_outputs=3, task="classification",
+        image_shape=(1, 8, 8),
+    )  # fmt: skip
+    floats = [w for w in member.weights.values() if w.dtype.kind == "f"]
+    assert all(w.dtype == np.float32 and w.flags.c_contiguous for w in floats)
+    expected = net.module_.eval()(X).softmax(dim=1).detach().numpy()
+    np.testing.assert_allclose(member.predict(X.numpy()), expected, atol=1e-5)
+
+
+def test_the_first_image_trial_learns_digits_in_a_few_epochs():
+    X, y = load_digits(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(
+        X.reshape(-1, 1, 8, 8) / 16, y, train_size=800, stratify=y, random_state=0
+    )
+    clf = NASClassifier(
+        n_trials=1, max_epochs=4, cv=None, refit=False, families=["cnn"], random_state=0
+    )
+    board = clf.fit(X_train, y_train).leaderboard_
+    first = board.sort_values("trial_id").iloc[0]
+    known_good = {HAND_CNN} | {c.genome.key() for c in load_portfolio("classification", (1, 8, 8))}
+    assert first["family"] == "cnn" and first["genome"] in known_good
+    assert first["n_epochs"] == 4 and first["score"] >= 0.9
