@@ -1,6 +1,6 @@
 """Serving: time and working memory of ``predict`` on 1, 1,000 and 10,000 rows.
 
-Two fitted models, pickled once and loaded by a fresh child process per measurement:
+Four fitted models, fitted once and loaded by a fresh child process per measurement:
 
 1. ``cnn``: a ``NASClassifier`` on sklearn's digits upscaled to 28x28 (``image_shape=(1,
    28, 28)``) whose ensemble is replaced by two CNN members built directly from their
@@ -9,25 +9,37 @@ Two fitted models, pickled once and loaded by a fresh child process per measurem
    own validation and preprocessing run as for any fitted model.
 2. ``table``: ``NASClassifier(n_trials=4, max_epochs=30, random_state=0)`` fitted on digits
    (64 columns), rows tiled to the requested count.
+3. ``digits``: a default fit, ``NASClassifier(time_budget=60, random_state=0)``, on 75 % of
+   digits as a numpy table (``cv="auto"`` makes its members bags of fold models).
+4. ``frame``: a default fit, ``NASClassifier(time_budget=60, random_state=0)``, on a
+   generated 5,000-row DataFrame (:func:`frame_data`: six numeric columns with missing
+   values, three categorical ones, one with missing values); one-row input is a DataFrame.
+
+Systems, each in its own child: ``sknas`` (the pickled estimator), ``onnx`` (the whole model
+exported by ``sknas.export.to_onnx``, run by onnxruntime; the input dict is built once
+outside the timed calls with ``onnx_inputs``), ``hgb`` (a default
+``HistGradientBoostingClassifier`` fitted on the same rows; for ``digits`` and ``frame``).
 
 Each child loads the model, predicts one row (so that lazily built caches exist), reads its
 resident memory (the "loaded model"), resets the kernel's peak-RSS mark
 (``/proc/self/clear_refs``) and predicts: ``peak MiB`` is the peak resident memory above
 the loaded model, ``ms`` the median over repeated calls (201 calls for one row; 3 for 1,000;
-1 for 10,000). For one row it also times the parts of ``predict``:
-input validation, the preprocessor and each ensemble member. Run::
+1 for 10,000). For one row of the ``sknas`` system it also times the parts of ``predict``:
+input validation, the preprocessor and each ensemble member. The file sizes of each model
+(pickle, ``est.save`` and ONNX) are printed last. Run::
 
-    python benchmarks/serving.py [--models cnn table] [--sizes 1 1000 10000] [--baseline DIR]
-                                 [--threads N]
+    python benchmarks/serving.py [--models cnn table digits frame] [--sizes 1 1000 10000]
+                                 [--systems sknas onnx hgb] [--baseline DIR] [--threads N]
 
 ``--baseline DIR`` also measures, interleaved in the same run, the ``sknas`` package found in
 ``DIR`` (say an older commit's, from ``git archive <commit> sknas | tar -x -C DIR``), and
-the ratio of the two times. Models are kept in ``--model-dir`` (default
-``benchmarks/results/serving_models``) and reused across runs, so that two code versions are
-measured on the same models. Results are printed as a table. Other processes loading the
-CPU slow the timings down, and more so with several torch threads, whose parallel regions wait
-for the slowest (``--threads 1`` treats both code versions alike under load); run it on an
-otherwise idle machine where possible.
+the ratio of the two times (a package that cannot unpickle a newer model says so in its
+row). Models are kept in ``--model-dir`` (default ``benchmarks/results/serving_models``) and
+reused across runs, so that two code versions are measured on the same models; delete the
+directory after a change to what the models hold. Results are printed as a table. Other
+processes loading the CPU slow the timings down, and more so with several torch threads,
+whose parallel regions wait for the slowest (``--threads 1`` treats both code versions
+alike under load); run it on an otherwise idle machine where possible.
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.ndimage import zoom
 from sklearn.datasets import load_digits
 
@@ -62,19 +75,48 @@ def digits28() -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(X), -1).astype(np.float32), y
 
 
-def rows(model: str, n_rows: int) -> np.ndarray:
-    """``n_rows`` input rows for ``model``, the data set tiled as needed."""
-    X = digits28()[0] if model == "cnn" else load_digits(return_X_y=True)[0]
-    return np.resize(X, (n_rows, X.shape[1]))
+def frame_data(n_rows: int = 5_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A DataFrame with numeric and categorical columns and missing values, and labels."""
+    rng = np.random.default_rng(seed)
+    numeric = rng.normal(size=(n_rows, 6))
+    colour = rng.choice(["red", "green", "blue", "black"], size=n_rows)
+    city = rng.choice([f"city{i}" for i in range(20)], size=n_rows)
+    size = rng.choice(["S", "M", "L"], size=n_rows, p=[0.5, 0.3, 0.2])
+    logit = numeric[:, 0] - numeric[:, 1] * numeric[:, 2] + (colour == "red") - (size == "L")
+    y = (logit + rng.normal(scale=0.5, size=n_rows) > 0).astype(int)
+    numeric[rng.random(numeric.shape) < 0.1] = np.nan
+    frame = pd.DataFrame(numeric, columns=[f"x{i}" for i in range(6)])
+    frame["colour"] = pd.Categorical(colour)
+    frame["city"] = pd.Series(city, dtype=object).where(rng.random(n_rows) > 0.05)
+    frame["size"] = pd.Categorical(size)
+    return frame, y
+
+
+def training_data(model: str) -> tuple[object, np.ndarray]:
+    """The rows ``model`` is fitted on (the first 75 % of ``digits``' rows for ``digits``)."""
+    if model == "frame":
+        return frame_data()
+    X, y = digits28() if model == "cnn" else load_digits(return_X_y=True)
+    return (X[: len(X) * 3 // 4], y[: len(y) * 3 // 4]) if model == "digits" else (X, y)
+
+
+def rows(model: str, n_rows: int) -> object:
+    """``n_rows`` input rows for ``model``, its data set tiled as needed."""
+    X = training_data(model)[0]
+    positions = np.resize(np.arange(len(X)), n_rows)
+    return X.iloc[positions].reset_index(drop=True) if model == "frame" else X[positions]
 
 
 def build_models(model_dir: Path, models: list[str]) -> None:
     """Fit and pickle the models not already in ``model_dir``."""
     import torch
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
     from sknas import NASClassifier
     from sknas.ensemble.fitted import FittedEnsemble
     from sknas.evaluation.members import NeuralMember
+    from sknas.export import to_onnx
+    from sknas.persistence import save
     from sknas.space.genome import Genome
     from sknas.space.modules import GenomeNet
 
@@ -83,8 +125,19 @@ def build_models(model_dir: Path, models: list[str]) -> None:
         path = model_dir / f"{model}.pkl"
         if path.exists():
             continue
-        if model == "table":
-            X, y = load_digits(return_X_y=True)
+        X, y = training_data(model)
+        if model in ("digits", "frame"):
+            est = NASClassifier(time_budget=60, random_state=0).fit(X, y)
+            hgb = HistGradientBoostingClassifier(random_state=0)
+            hgb = (
+                hgb.fit(X, y)
+                if model == "digits"
+                else hgb.set_params(categorical_features="from_dtype").fit(
+                    X.astype({"city": "category"}), y
+                )
+            )
+            (model_dir / f"{model}_hgb.pkl").write_bytes(pickle.dumps(hgb))
+        elif model == "table":
             est = NASClassifier(n_trials=4, max_epochs=30, random_state=0).fit(X, y)
         else:
             X, y = digits28()
@@ -108,6 +161,11 @@ def build_models(model_dir: Path, models: list[str]) -> None:
                 )
             est.ensemble_ = FittedEnsemble(members, [0.5, 0.5], [-1, -2])
         path.write_bytes(pickle.dumps(est))
+        save(est, model_dir / f"{model}.skn")
+        try:
+            to_onnx(est, model_dir / f"{model}.onnx")
+        except (ImportError, NotImplementedError) as error:
+            print(f"{model}: no ONNX graph ({error})", file=sys.stderr)
 
 
 def _rss_kib() -> tuple[int, int]:
@@ -118,18 +176,46 @@ def _rss_kib() -> tuple[int, int]:
     )
 
 
-def measure(model: str, path: Path, n_rows: int) -> dict:
-    """In this process: load ``path``, predict ``n_rows`` rows; time and peak memory."""
+def _loader(system: str, model: str, model_dir: Path) -> object:
+    """Load ``system``'s copy of ``model``; return ``prepare(X)``, which returns a function
+    of no argument that predicts ``X``."""
+    if system == "hgb":
+        hgb = pickle.loads((model_dir / f"{model}_hgb.pkl").read_bytes())
+        if model == "frame":
+            return lambda X: lambda: hgb.predict(X.astype({"city": "category"}))
+        return lambda X: lambda: hgb.predict(X)
+    est = pickle.loads((model_dir / f"{model}.pkl").read_bytes())
+    if system == "sknas":
+        return lambda X: lambda: est.predict(X)
+    import onnxruntime
+
+    from sknas.export import onnx_inputs
+
+    session = onnxruntime.InferenceSession(
+        str(model_dir / f"{model}.onnx"), providers=["CPUExecutionProvider"]
+    )
+
+    def prepare(X: object) -> object:
+        feed = onnx_inputs(est, X)
+        return lambda: session.run(None, feed)
+
+    return prepare
+
+
+def measure(system: str, model: str, model_dir: Path, n_rows: int) -> dict:
+    """In this process: load ``system``'s copy of ``model``, predict ``n_rows`` rows; time
+    and peak memory."""
     X = rows(model, n_rows)
-    est = pickle.loads(path.read_bytes())
-    est.predict(X[:1])
+    prepare = _loader(system, model, model_dir)
+    prepare(X[:1])()
     loaded, _ = _rss_kib()
+    predict = prepare(X)
     Path("/proc/self/clear_refs").write_text("5")  # the peak mark starts again from now
     repeats = 201 if n_rows == 1 else 3 if n_rows <= 1000 else 1
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        est.predict(X)
+        predict()
         times.append(time.perf_counter() - started)
     _, peak = _rss_kib()
     result = {
@@ -139,8 +225,8 @@ def measure(model: str, path: Path, n_rows: int) -> dict:
         "loaded_mib": loaded / 1024,
         "peak_mib": (peak - loaded) / 1024,
     }
-    if n_rows == 1:
-        result["parts_ms"] = _parts(est, X)
+    if n_rows == 1 and system == "sknas":
+        result["parts_ms"] = _parts(pickle.loads((model_dir / f"{model}.pkl").read_bytes()), X)
     return result
 
 
@@ -156,71 +242,98 @@ def _parts(est, X: np.ndarray) -> dict[str, float]:
         return 1000 * float(np.median(times))
 
     X_valid = est._validated_X(X)
-    X_prep = est.preprocessor_.transform(X_valid)
+    try:  # the numeric tables' fast path, as predict takes it (not in older versions)
+        from sknas.preprocessing import NumericTransform
+
+        numeric = NumericTransform.from_pipeline(est.preprocessor_)
+    except ImportError:
+        numeric = None
+    fast = numeric is not None and isinstance(X_valid, np.ndarray)
+    transform = numeric if fast else est.preprocessor_.transform
+    X_prep = transform(X_valid)
     parts = {
         "validate": median_ms(lambda: est._validated_X(X)),
-        "preprocess": median_ms(lambda: est.preprocessor_.transform(X_valid)),
+        "preprocess": median_ms(lambda: transform(X_valid)),
     }
     for i, member in enumerate(est.ensemble_.members_):
         parts[f"member{i}:{type(member).__name__}"] = median_ms(lambda m=member: m.predict(X_prep))
     return parts
 
 
+MODELS = ("cnn", "table", "digits", "frame")
+SYSTEMS = ("sknas", "onnx", "hgb")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["cnn", "table"], choices=["cnn", "table"])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 1000, 10000])
     parser.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     parser.add_argument("--baseline", type=Path, help="a directory holding another sknas")
     parser.add_argument(
         "--threads", type=int, help="torch threads in each child (default: torch's)"
     )
-    parser.add_argument("--child", nargs=3, metavar=("MODEL", "PATH", "ROWS"), help="internal")
+    parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "MODEL", "ROWS"), help="internal")
     args = parser.parse_args()
     if args.child:
         if args.threads:
             import torch
 
             torch.set_num_threads(args.threads)
-        model, path, n_rows = args.child
-        print(json.dumps(measure(model, Path(path), int(n_rows))))
+        system, model, n_rows = args.child
+        print(json.dumps(measure(system, model, args.model_dir, int(n_rows))))
         return
     build_models(args.model_dir, args.models)
-    print("| model | rows | code | ms (median) | peak MiB above loaded | loaded MiB |")
+    print("| model | rows | system | ms (median) | peak MiB above loaded | loaded MiB |")
     print("|---|---:|---|---:|---:|---:|")
-    codes = {"current": None} | ({"baseline": args.baseline} if args.baseline else {})
     for model in args.models:
-        path = args.model_dir / f"{model}.pkl"
+        runs = [("sknas", None)] + ([("sknas", args.baseline)] if args.baseline else [])
+        runs += [(system, None) for system in args.systems if system != "sknas"]
         for n_rows in args.sizes:
             times = {}
-            for code, directory in codes.items():
-                result = _run_child(model, path, n_rows, directory, args.threads)
-                if isinstance(result, str):
-                    print(f"| {model} | {n_rows:,} | {code} | failed: {result} | | |", flush=True)
+            for system, directory in runs:
+                name = f"{system} (baseline)" if directory else system
+                if system == "onnx" and not (args.model_dir / f"{model}.onnx").exists():
                     continue
-                times[code] = result["ms"]
+                if system == "hgb" and not (args.model_dir / f"{model}_hgb.pkl").exists():
+                    continue
+                result = _run_child(system, model, args, n_rows, directory)
+                if isinstance(result, str):
+                    print(f"| {model} | {n_rows:,} | {name} | failed: {result} | | |", flush=True)
+                    continue
+                times[name] = result["ms"]
                 print(
-                    f"| {model} | {n_rows:,} | {code} | {result['ms']:.2f} "
+                    f"| {model} | {n_rows:,} | {name} | {result['ms']:.3f} "
                     f"| {result['peak_mib']:.0f} | {result['loaded_mib']:.0f} |",
                     flush=True,
                 )
                 if "parts_ms" in result:
                     parts = ", ".join(f"{k} {v:.3f}" for k, v in result["parts_ms"].items())
-                    print(f"|  |  | {code} | parts (ms): {parts} | | |", flush=True)
-            if len(times) == 2:
-                ratio = times["current"] / times["baseline"]
-                print(f"|  |  | current / baseline time | {ratio:.3f} | | |", flush=True)
+                    print(f"|  |  | {name} | parts (ms): {parts} | | |", flush=True)
+            if "sknas (baseline)" in times and "sknas" in times:
+                ratio = times["sknas"] / times["sknas (baseline)"]
+                print(f"|  |  | sknas / baseline time | {ratio:.3f} | | |", flush=True)
+    print("\n| model | pickle bytes | save() bytes | ONNX bytes |\n|---|---:|---:|---:|")
+    for model in args.models:
+        sizes = [args.model_dir / f"{model}{suffix}" for suffix in (".pkl", ".skn", ".onnx")]
+        print(
+            f"| {model} | "
+            + " | ".join(f"{p.stat().st_size:,}" if p.exists() else "-" for p in sizes)
+            + " |"
+        )
 
 
 def _run_child(
-    model: str, path: Path, n_rows: int, directory: Path | None, threads: int | None
+    system: str, model: str, args: argparse.Namespace, n_rows: int, directory: Path | None
 ) -> dict | str:
     """Measure in a fresh process, importing sknas from ``directory`` when given."""
     env = dict(os.environ)
     if directory is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(directory), env.get("PYTHONPATH", "")])
-    child = [sys.executable, __file__, "--child", model, str(path), str(n_rows)]
-    child += ["--threads", str(threads)] if threads else []
+    child = [sys.executable, __file__, "--child", system, model, str(n_rows)]
+    child += ["--model-dir", str(args.model_dir)]
+    child += ["--threads", str(args.threads)] if args.threads else []
     done = subprocess.run(child, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         return done.stderr.strip()[-200:].replace("\n", " ")

@@ -37,9 +37,12 @@ from .fidelity import SuccessiveHalving
 from .history import SearchHistory
 from .preprocessing import (
     ChannelStandardizer,
+    FrameTransform,
+    NumericTransform,
     categorical_columns,
     image_rows,
     make_tabular_preprocessor,
+    serving_transform,
 )
 from .scoring import SCORINGS, PredictionScorer, get_prediction_scorer
 from .space import default_search_space
@@ -79,6 +82,11 @@ _STRATEGIES = {
     "evolution": RegularizedEvolutionStrategy,
     "random": RandomStrategy,
 }
+
+
+#: The first trials on tables: cheap on any size and strong, so a search whose budget a
+#: slow trial would otherwise take has a model within seconds (families' default points).
+BASELINES = (Configuration("linear", {}), Configuration("hist_gbdt", {}))
 
 
 def _log_trial(result: TrialResult, history: SearchHistory) -> None:
@@ -220,6 +228,38 @@ class _BaseNAS(BaseEstimator):
         check_is_fitted(self)
         return search_summary(type(self).__name__, self.leaderboard_, self.ensemble_, self.timings_)
 
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted estimator to ``path`` as a safe model file.
+
+        One zip archive (a JSON manifest, network weights as safetensors, the
+        preprocessing and classical members through skops) that :func:`sknas.load`
+        reads back without unpickling anything; see :mod:`sknas.persistence`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Conventionally ending in ``.skn``.
+        """
+        from .persistence import save
+
+        save(self, path)
+
+    def to_onnx(self, path: str | os.PathLike | None = None) -> Any:
+        """The whole fitted estimator as one ONNX graph; written to ``path`` when given.
+
+        Preprocessing, every member and the weighted average, with probabilities and
+        labels (or values) as outputs; needs the ``onnx`` extra. See
+        :func:`sknas.export.to_onnx` (and :func:`sknas.export.onnx_inputs` for the
+        graph's inputs).
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        from .export import to_onnx
+
+        return to_onnx(self, path)
+
     def _html_repr(self) -> str:
         """scikit-learn's diagram, followed for a fitted estimator by the search's
         headline, best trials and ensemble (what notebooks display)."""
@@ -336,7 +376,7 @@ class _BaseNAS(BaseEstimator):
         search_done = time.monotonic()
         ensemble, selection_seconds, refit_notes = self._ensemble(history, evaluator, deadline)
         refit_done = time.monotonic()
-        costs = member_costs(ensemble, X_model)
+        costs = member_costs(ensemble, X_model, None if deadline is None else deadline + 1.0)
 
         self.preprocessor_ = preprocessor
         self.ensemble_ = ensemble
@@ -397,11 +437,13 @@ class _BaseNAS(BaseEstimator):
 
     def _starting_configurations(self) -> list[tuple[list[Configuration], str]]:
         """What the search tries first, with the proposer named in the leaderboard:
-        the best of ``init_from``, then the built-in portfolio."""
+        the best of ``init_from``, then cheap baselines and the built-in portfolio."""
         starts = []
         if self.init_from is not None:
             starts.append((configurations_from_search(self.init_from), "init_from"))
         if self.portfolio:
+            if self.time_budget is not None or self.n_trials is None:  # a search on the clock
+                starts.append((list(BASELINES), "baseline"))
             starts.append((load_portfolio(self._task), "portfolio"))
         return starts
 
@@ -579,6 +621,11 @@ class _BaseNAS(BaseEstimator):
     def _predict_raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = self._validated_X(X)
+        fast = serving_transform(self.preprocessor_)  # the same matrix, without overhead
+        if isinstance(fast, NumericTransform) and isinstance(X, np.ndarray):
+            return self.ensemble_.predict(fast(X))
+        if isinstance(fast, FrameTransform) and isinstance(X, pd.DataFrame):
+            return self.ensemble_.predict(fast(X))
         return self.ensemble_.predict(self.preprocessor_.transform(X))
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
@@ -681,11 +728,15 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         (cross-validation, grid search), which unfits estimators, and it keeps
         this estimator's pickle free of the earlier models.
     portfolio : bool, default=True
-        Try the built-in portfolio first (after ``init_from``): configurations
-        chosen offline to do well together over varied problems (proposer
-        ``"portfolio"``; see :func:`sknas.transfer.load_portfolio`). A family in
-        it does not also start from its default configuration. Strategies without
-        ``enqueue`` ignore it.
+        Try, after ``init_from``, first a default linear model and a default
+        histogram gradient boosting on tables when the search runs on a time
+        budget (proposer ``"baseline"``: seconds on any size, so that a good model
+        exists before a slow trial could take the budget), then the
+        built-in portfolio: configurations chosen offline to do well together
+        over varied problems (proposer ``"portfolio"``; see
+        :func:`sknas.transfer.load_portfolio`). A family among them does not also
+        start from its default configuration. Strategies without ``enqueue``
+        ignore it.
     checkpoint_dir : str or path-like, default=None
         A directory where the search records every finished trial (atomically).
         A ``fit`` killed at any moment and started again with the same directory,

@@ -12,7 +12,10 @@ bounded by grouping rare levels into one "infrequent" column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import FLOAT_DTYPES, check_array
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -32,10 +36,13 @@ __all__ = [
     "TEXT_MIN_DISTINCT_FRACTION",
     "TEXT_MIN_WORDS",
     "ChannelStandardizer",
+    "FrameTransform",
+    "NumericTransform",
     "TextDocuments",
     "categorical_columns",
     "image_rows",
     "make_tabular_preprocessor",
+    "serving_transform",
     "text_columns_of",
 ]
 
@@ -265,6 +272,157 @@ def _numeric_pipeline() -> Pipeline:
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
     )
+
+
+@dataclass(frozen=True)
+class NumericTransform:
+    """The fitted numeric pipeline's ``transform`` as three numpy steps, for serving.
+
+    It returns what the pipeline (median imputation with missing-value indicators, then
+    standardisation) returns, bit for bit, without scikit-learn's per-call validation:
+    predicting one row takes microseconds instead of about half a millisecond.
+
+    Parameters
+    ----------
+    fill : ndarray of shape (n_features,)
+        The imputer's statistics.
+    indicated : ndarray of int
+        Columns whose missing values get an indicator column.
+    mean, scale : ndarray of shape (n_features + len(indicated),)
+        The scaler's.
+    """
+
+    fill: np.ndarray
+    indicated: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Any) -> NumericTransform | None:
+        """From a fitted :func:`make_tabular_preprocessor` numeric pipeline; None for others."""
+        if not (isinstance(pipeline, Pipeline) and len(pipeline) == 2):
+            return None
+        imputer, scaler = pipeline[0], pipeline[1]
+        if not (isinstance(imputer, SimpleImputer) and isinstance(scaler, StandardScaler)):
+            return None
+        indicator = imputer.indicator_
+        indicated = np.empty(0, dtype=int) if indicator is None else indicator.features_
+        return cls(imputer.statistics_, np.asarray(indicated), scaler.mean_, scaler.scale_)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Impute, indicate and standardise the float rows ``X`` (a new array)."""
+        missing = np.isnan(X)
+        out = np.where(missing, self.fill, X)
+        if len(self.indicated):
+            out = np.hstack([out, missing[:, self.indicated].astype(out.dtype)])
+        out -= self.mean.astype(out.dtype)  # in the input's dtype, as StandardScaler does
+        out /= self.scale.astype(out.dtype)
+        return out
+
+
+class _OneHotTables:
+    """A fitted category-strings-then-one-hot pipeline as one lookup table per column."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        encoder = pipeline[-1]
+        categories = encoder.categories_
+        widths = encoder._n_features_outs  # output columns of each input column
+        unknown = "\x00unseen"  # a value no fitted column holds
+        self.indexes, self.tables = [], []
+        offset = 0
+        for j, (known, width) in enumerate(zip(categories, widths, strict=True)):
+            rows = np.empty((len(known) + 1, len(categories)), dtype=object)
+            rows[:] = [column[0] for column in categories]
+            rows[:, j] = [*known, unknown]
+            with warnings.catch_warnings():  # the unknown row: encoded, not warned about
+                warnings.simplefilter("ignore", UserWarning)
+                encoded = encoder.transform(rows)
+            self.indexes.append(pd.Index(known))
+            self.tables.append(np.ascontiguousarray(encoded[:, offset : offset + width]))
+            offset += width
+
+    def __call__(self, strings: np.ndarray) -> np.ndarray:
+        """One-hot blocks of the category strings ``strings`` (unknown values: the last row)."""
+        return np.hstack(
+            [
+                table[index.get_indexer(strings[:, j])]
+                for j, (index, table) in enumerate(zip(self.indexes, self.tables, strict=True))
+            ]
+        )
+
+
+class FrameTransform:
+    """The fitted DataFrame preprocessor's ``transform`` without scikit-learn's per-call
+    overhead, for serving: bit for bit the same matrix, in a fraction of the time.
+
+    Numeric columns go through :class:`NumericTransform`; categorical ones through
+    lookup tables built once from the fitted one-hot encoder's own output, for every
+    known category and for an unknown one.
+
+    Parameters
+    ----------
+    preprocessor : ColumnTransformer
+        Fitted, from :func:`make_tabular_preprocessor`, without text columns.
+    """
+
+    def __init__(self, preprocessor: ColumnTransformer) -> None:
+        self.parts = []
+        for name, step, columns in preprocessor.transformers_:
+            if isinstance(step, str) or len(np.atleast_1d(columns)) == 0:
+                continue  # "drop" (a constant text column, the remainder) or no columns
+            columns = list(np.atleast_1d(columns))
+            if name == "numeric":
+                self.parts.append((columns, NumericTransform.from_pipeline(step)))
+            elif name == "categorical":
+                self.parts.append((columns, _OneHotTables(step)))
+            else:
+                raise ValueError(f"No fast path for the {name!r} part.")
+
+    def __call__(self, X: pd.DataFrame) -> np.ndarray:
+        """The model's matrix for the validated DataFrame ``X``."""
+        blocks = []
+        for columns, transform in self.parts:
+            part = X.iloc[:, columns]
+            if isinstance(transform, NumericTransform):
+                blocks.append(transform(_floats(part)))
+            else:
+                blocks.append(transform(_as_category_strings(part)))
+        return np.hstack(blocks)
+
+
+def _floats(frame: pd.DataFrame) -> np.ndarray:
+    """``frame``'s values as ``check_array(frame, dtype=FLOAT_DTYPES)`` gives them: in the
+    columns' common float dtype, else float64; directly for numpy dtypes (a millisecond
+    less per call)."""
+    if all(isinstance(dtype, np.dtype) for dtype in frame.dtypes):
+        dtype = np.result_type(*frame.dtypes)
+        return frame.to_numpy(dtype=dtype if dtype in FLOAT_DTYPES else np.float64)
+    return check_array(frame, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan")
+
+
+_SERVING_TRANSFORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def serving_transform(preprocessor: Any) -> Callable[[Any], np.ndarray] | None:
+    """The fast form of a fitted tabular preprocessor's ``transform``, or None.
+
+    :class:`NumericTransform` for a numeric pipeline (it takes arrays),
+    :class:`FrameTransform` for a DataFrame's column transformer without text
+    columns (it takes DataFrames); None for other preprocessors. Built once per
+    preprocessor object and kept outside it (so it is neither pickled nor saved).
+    """
+    try:
+        return _SERVING_TRANSFORMS[preprocessor]
+    except KeyError:
+        pass
+    fast: Callable[[Any], np.ndarray] | None = NumericTransform.from_pipeline(preprocessor)
+    if fast is None and isinstance(preprocessor, ColumnTransformer):
+        try:
+            fast = FrameTransform(preprocessor)
+        except (ValueError, AttributeError):  # a text part, or an encoder without tables
+            fast = None
+    _SERVING_TRANSFORMS[preprocessor] = fast
+    return fast
 
 
 def make_tabular_preprocessor(

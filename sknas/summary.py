@@ -67,9 +67,11 @@ def _serving_cost(trial: pd.Series) -> str:
     """A member's size and predict times, when they were measured."""
     if pd.isna(trial.get("member_bytes")):
         return ""
+    size = f"\n      serving: {trial['member_bytes'] / 1e6:.2f} MB, "
+    if pd.isna(trial["predict_ms_1row"]):
+        return size + "predict time not measured (the time budget had run out)"
     return (
-        f"\n      serving: {trial['member_bytes'] / 1e6:.2f} MB, "
-        f"{trial['predict_ms_1row']:.2f} ms for one row, "
+        size + f"{trial['predict_ms_1row']:.2f} ms for one row, "
         f"{trial['predict_ms_per_1000']:.0f} ms per 1,000 rows"
     )
 

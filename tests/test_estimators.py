@@ -15,13 +15,15 @@ import torch
 from conftest import TINY
 from helpers import ScriptedStrategy
 from sklearn.base import clone
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sknas
 from sknas import NASClassifier, NASRegressor, SearchFailedError
+from sknas.export import onnx_inputs
 
 LEADERBOARD_MUST_HAVE = {
     "trial_id",
@@ -325,6 +327,33 @@ def test_leaderboard_and_summary_show_what_each_member_costs_to_serve(iris):
     text = clf.summary()
     assert text.count("serving: ") == len(members) and "ms for one row" in text
     assert clf.timings_["member_costs"] >= 0 and "serving costs" in text
+
+
+def test_a_search_on_the_clock_starts_with_cheap_baselines_on_tables():
+    # A default fit under load once spent its whole budget on one portfolio network's
+    # five folds and failed; the baselines take a second and leave a model.
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = NASClassifier(time_budget=6, random_state=0).fit(X, y)
+    first = clf.leaderboard_.sort_values("trial_id").head(2)
+    assert list(first["family"]) == ["linear", "hist_gbdt"]
+    assert set(first["proposer"]) == {"baseline"} and set(first["state"]) == {"COMPLETE"}
+    assert clf.score(X, y) > 0.95
+    # Without a time budget the trials are the user's count: the portfolio comes first.
+    counted = NASClassifier(n_trials=1, max_epochs=2, random_state=0).fit(X[:100], y[:100])
+    assert list(counted.leaderboard_["proposer"]) == ["portfolio"]
+
+
+def test_estimators_save_a_safe_file_and_export_onnx(fitted_classifier, iris, tmp_path):
+    X, _ = iris
+    fitted_classifier.save(tmp_path / "model.skn")
+    loaded = sknas.load(tmp_path / "model.skn")
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted_classifier.predict_proba(X))
+    onnxruntime = pytest.importorskip("onnxruntime")
+    graph = fitted_classifier.to_onnx(tmp_path / "model.onnx")
+    assert [output.name for output in graph.graph.output] == ["label", "probabilities"]
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
+    _, proba = session.run(None, onnx_inputs(fitted_classifier, X))
+    np.testing.assert_allclose(proba, fitted_classifier.predict_proba(X), atol=1e-5)
 
 
 def test_notebooks_show_the_search_under_the_estimator_diagram(iris):

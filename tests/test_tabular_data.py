@@ -9,7 +9,13 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
 from sknas import NASClassifier
-from sknas.preprocessing import MAX_CATEGORIES, make_tabular_preprocessor
+from sknas.preprocessing import (
+    MAX_CATEGORIES,
+    FrameTransform,
+    NumericTransform,
+    make_tabular_preprocessor,
+    serving_transform,
+)
 
 SEARCH = {"n_trials": 4, "max_epochs": 20, "random_state": 0}
 
@@ -113,3 +119,44 @@ def test_labels_round_trip_through_classes(iris, labels):
     np.testing.assert_array_equal(clf.classes_, labels)
     assert clf.predict(X).dtype == labels.dtype
     assert np.mean(clf.predict(X) == y) > 0.95
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numeric_fast_path_transforms_bit_identically(dtype):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(300, 6)) * 50).astype(dtype)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, 2] = np.nan  # all missing at fit: kept as zeros
+    X[:, 4] = 3.0  # constant: scale 1
+    pipeline = make_tabular_preprocessor(X).fit(X)
+    fast = NumericTransform.from_pipeline(pipeline)
+    X_new = rng.normal(size=(50, 6)).astype(dtype)
+    X_new[rng.random(X_new.shape) < 0.3] = np.nan
+    expected = pipeline.transform(X_new)
+    assert fast(X_new).dtype == expected.dtype
+    np.testing.assert_array_equal(fast(X_new), expected)
+    np.testing.assert_array_equal(fast(X_new[:1]), expected[:1])
+    frame, _ = _mixed_frame(50)
+    assert NumericTransform.from_pipeline(make_tabular_preprocessor(frame).fit(frame)) is None
+
+
+def test_predict_on_numeric_rows_equals_the_pipeline_path():
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = NASClassifier(**SEARCH).fit(X[:300], y[:300])
+    X_model = clf.preprocessor_.transform(X[300:])
+    np.testing.assert_array_equal(clf.predict_proba(X[300:]), clf.ensemble_.predict(X_model))
+
+
+def test_frame_fast_path_transforms_bit_identically(mixed, fitted_on_frame):
+    _, X_test, _, _ = mixed
+    preprocessor = fitted_on_frame.preprocessor_
+    fast = serving_transform(preprocessor)
+    assert isinstance(fast, FrameTransform) and serving_transform(preprocessor) is fast
+    unseen = X_test.assign(colour="purple").astype({"colour": object})
+    unseen.loc[unseen.index[:5], "city"] = np.nan
+    for X in (X_test, unseen, X_test.iloc[:1]):
+        np.testing.assert_array_equal(fast(X), preprocessor.transform(X))
+        np.testing.assert_array_equal(
+            fitted_on_frame.predict_proba(X),
+            fitted_on_frame.ensemble_.predict(preprocessor.transform(X)),
+        )

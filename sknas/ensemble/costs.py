@@ -16,30 +16,31 @@ __all__ = ["PROBE_ROWS", "member_costs"]
 
 #: Most rows one member predicts to measure its time per row (a few, so that fit stays fast).
 PROBE_ROWS = 64
-_REPEATS = 3
 
 
-def _median_ms(predict: Any, X: np.ndarray) -> float:
-    times = []
-    for _ in range(_REPEATS):
-        started = time.perf_counter()
-        predict(X)
-        times.append(time.perf_counter() - started)
-    return 1000.0 * float(np.median(times))
+def _ms(predict: Any, X: np.ndarray) -> float:
+    started = time.perf_counter()
+    predict(X)
+    return 1000.0 * (time.perf_counter() - started)
 
 
-def member_costs(ensemble: FittedEnsemble, X: np.ndarray) -> pd.DataFrame:
+def member_costs(
+    ensemble: FittedEnsemble, X: np.ndarray, deadline: float | None = None
+) -> pd.DataFrame:
     """Size and prediction time of each member of ``ensemble``, measured on rows of ``X``.
 
     Each member first predicts one row (building what it caches, as a served model does
-    on its first request), then predicts one row and :data:`PROBE_ROWS` rows three times
-    each; the medians are kept. Times are those of this machine at fit time.
+    on its first request), then one row and :data:`PROBE_ROWS` rows, timed once each.
+    Times are those of this machine at fit time (slower when it is busy).
 
     Parameters
     ----------
     ensemble : FittedEnsemble
     X : ndarray of shape (n_samples, n_features)
         Preprocessed rows, as the members receive them.
+    deadline : float, optional
+        A ``time.monotonic()`` value: members not measured by then get no times (the
+        fit's time budget comes first); their sizes are still given.
 
     Returns
     -------
@@ -61,11 +62,11 @@ def member_costs(ensemble: FittedEnsemble, X: np.ndarray) -> pd.DataFrame:
     probe = X[:PROBE_ROWS]
     rows = {}
     for trial_id, member in zip(ensemble.trial_ids_, ensemble.members_, strict=True):
-        member.predict(probe[:1])
-        rows[trial_id] = {
-            "member_bytes": len(pickle.dumps(member, protocol=pickle.HIGHEST_PROTOCOL)),
-            "predict_ms_1row": _median_ms(member.predict, probe[:1]),
-            "predict_ms_per_1000": _median_ms(member.predict, probe) * 1000.0 / len(probe),
-        }
+        row = {"member_bytes": len(pickle.dumps(member, protocol=pickle.HIGHEST_PROTOCOL))}
+        if deadline is None or time.monotonic() < deadline:
+            member.predict(probe[:1])
+            row["predict_ms_1row"] = _ms(member.predict, probe[:1])
+            row["predict_ms_per_1000"] = _ms(member.predict, probe) * 1000.0 / len(probe)
+        rows[trial_id] = row
     costs = pd.DataFrame.from_dict(rows, orient="index", columns=list(COST_COLUMNS))
     return costs.astype({"member_bytes": "Int64"}).rename_axis("trial_id")
