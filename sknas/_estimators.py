@@ -43,6 +43,7 @@ from .preprocessing import (
     image_rows,
     make_tabular_preprocessor,
     serving_transform,
+    text_columns_of,
 )
 from .scoring import SCORINGS, PredictionScorer, get_prediction_scorer
 from .space import default_search_space
@@ -140,6 +141,7 @@ class _BaseNAS(BaseEstimator):
         "trial_timeout": [Interval(Real, 0, None, closed="neither"), None],
         "families": [StrOptions({"auto"}), list, tuple],
         "image_shape": [tuple, list, None],
+        "text_columns": ["array-like", None],
         "strategy": [
             StrOptions(set(_STRATEGIES)),
             HasMethods(["reset", "ask", "tell"]),
@@ -176,6 +178,7 @@ class _BaseNAS(BaseEstimator):
         trial_timeout: float | None = None,
         families: str | list[str] | tuple[str, ...] = "auto",
         image_shape: tuple[int, int, int] | None = None,
+        text_columns: list[Any] | None = None,
         strategy: str | Strategy = "auto",
         max_epochs: int = 50,
         successive_halving: bool = True,
@@ -200,6 +203,7 @@ class _BaseNAS(BaseEstimator):
         self.trial_timeout = trial_timeout
         self.families = families
         self.image_shape = image_shape
+        self.text_columns = text_columns
         self.strategy = strategy
         self.max_epochs = max_epochs
         self.successive_halving = successive_halving
@@ -358,8 +362,10 @@ class _BaseNAS(BaseEstimator):
         }
         folds = make_folds(self.cv, y_encoded, seed=seeds["split"], **fold_settings)
         if self.image_shape_ is None:
-            preprocessor = make_tabular_preprocessor(X).fit(X)
+            text_columns = text_columns_of(X, self.text_columns)
+            preprocessor = make_tabular_preprocessor(X, text_columns).fit(X)
         else:
+            text_columns = []
             preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
         X_model = preprocessor.transform(X)
         data = [_as_array(X), y_encoded, sample_weight, groups]
@@ -379,6 +385,7 @@ class _BaseNAS(BaseEstimator):
         costs = member_costs(ensemble, X_model, None if deadline is None else deadline + 1.0)
 
         self.preprocessor_ = preprocessor
+        self.text_columns_ = text_columns
         self.ensemble_ = ensemble
         self.leaderboard_ = history.to_frame(refit_notes, costs)
         self.best_params_ = {
@@ -665,6 +672,13 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         ``(C, H, W)`` when the rows of a 2-d ``X`` are flattened images (such as
         digits' 64 features as ``(1, 8, 8)``). Arrays of shape ``(n, H, W)`` or
         ``(n, C, H, W)`` are taken as images without it.
+    text_columns : list of column names, default=None
+        The DataFrame columns vectorised as free text (TF-IDF of words and word
+        pairs, reduced to at most 128 dense columns; see
+        :func:`sknas.preprocessing.make_tabular_preprocessor`) instead of one-hot
+        encoded. None: the string columns :func:`sknas.preprocessing.text_columns_of`
+        finds by its rule (many distinct values of several words); an empty list:
+        none.
     strategy : {"auto", "fused", "tpe", "evolution", "random"} or Strategy, default="auto"
         How candidates are proposed; ``"auto"`` is ``"fused"`` (TPE, then evolution).
     max_epochs : int, default=50
@@ -764,6 +778,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         Only when ``X`` had string column names.
     image_shape_ : tuple of int or None
         ``(C, H, W)`` of the images ``fit`` saw, None for tables.
+    text_columns_ : list
+        The DataFrame columns vectorised as free text (empty for arrays and images).
     leaderboard_ : pandas.DataFrame
         One row per trial, best first; ``refit`` says, for the ensemble's members,
         ``"refit"`` or why the member trained on the training part was kept.
@@ -845,16 +861,16 @@ class NASRegressor(RegressorMixin, _BaseNAS):
 
     Parameters
     ----------
-    time_budget, n_trials, trial_timeout, families, image_shape, strategy, max_epochs, \
-successive_halving, validation_fraction, cv, ensemble_size, refit, scoring, device, n_jobs, \
-synchronous_batch, weight_inheritance, init_from, portfolio, checkpoint_dir, warm_start, \
+    time_budget, n_trials, trial_timeout, families, image_shape, text_columns, strategy, \
+max_epochs, successive_halving, validation_fraction, cv, ensemble_size, refit, scoring, device, \
+n_jobs, synchronous_batch, weight_inheritance, init_from, portfolio, checkpoint_dir, warm_start, \
 random_state, verbose
         As for :class:`NASClassifier`.
 
     Attributes
     ----------
-    n_features_in_, feature_names_in_, image_shape_, leaderboard_, best_params_, best_score_, \
-ensemble_, n_trials_, device_, timings_
+    n_features_in_, feature_names_in_, image_shape_, text_columns_, leaderboard_, best_params_, \
+best_score_, ensemble_, n_trials_, device_, timings_
         As for :class:`NASClassifier`.
 
     Examples

