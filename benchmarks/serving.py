@@ -249,14 +249,15 @@ def _parts(est, X: np.ndarray) -> dict[str, float]:
         return 1000 * float(np.median(times))
 
     X_valid = est._validated_X(X)
-    try:  # the numeric tables' fast path, as predict takes it (not in older versions)
-        from sknas.preprocessing import NumericTransform
+    try:  # the fast path predict takes for numeric arrays and DataFrames (newer versions)
+        from sknas.preprocessing import FrameTransform, serving_transform
 
-        numeric = NumericTransform.from_pipeline(est.preprocessor_)
+        fast = serving_transform(est.preprocessor_)
+        kind = pd.DataFrame if isinstance(fast, FrameTransform) else np.ndarray
+        transform = fast if fast is not None and isinstance(X_valid, kind) else None
     except ImportError:
-        numeric = None
-    fast = numeric is not None and isinstance(X_valid, np.ndarray)
-    transform = numeric if fast else est.preprocessor_.transform
+        transform = None
+    transform = transform or est.preprocessor_.transform
     X_prep = transform(X_valid)
     parts = {
         "validate": median_ms(lambda: est._validated_X(X)),
