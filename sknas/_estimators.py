@@ -35,6 +35,8 @@ from .evaluation.crossval import CrossValEvaluator, make_folds
 from .exceptions import SearchFailedError
 from .fidelity import SuccessiveHalving
 from .history import SearchHistory
+from .monitoring import MonitorReport, ensemble_validation_predictions, reference_statistics
+from .monitoring import monitor as monitor_batch
 from .preprocessing import (
     ChannelStandardizer,
     FrameTransform,
@@ -381,6 +383,10 @@ class _BaseNAS(BaseEstimator):
         best = self._best_trial(history)
         search_done = time.monotonic()
         ensemble, selection_seconds, refit_notes = self._ensemble(history, evaluator, deadline)
+        valid_pred = ensemble_validation_predictions(history, ensemble)
+        self.reference_ = reference_statistics(
+            self, X, valid_pred, evaluator.y_valid_true, evaluator.scorer
+        )
         refit_done = time.monotonic()
         costs = member_costs(ensemble, X_model, None if deadline is None else deadline + 1.0)
 
@@ -625,6 +631,26 @@ class _BaseNAS(BaseEstimator):
             raise
         return self
 
+    def monitor(self, X: Any, y: Any = None) -> MonitorReport:
+        """Drift of a batch against the training data, and its score when labelled.
+
+        Each feature's drift (population stability index and a two-sample test), the
+        drift of the predictions and, with ``y``, the score on the batch with a
+        bootstrap interval next to the validation score; see :mod:`sknas.monitoring`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            A batch of rows, checked as ``predict`` checks them.
+        y : array-like of shape (n_samples,), default=None
+            Its labels or targets.
+
+        Returns
+        -------
+        MonitorReport
+        """
+        return monitor_batch(self, X, y)
+
     def _predict_raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = self._validated_X(X)
@@ -789,6 +815,10 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         Its validation score.
     ensemble_ : FittedEnsemble
         What ``predict`` uses: ``members_``, ``weights_`` and ``trial_ids_``.
+    reference_ : dict
+        Statistics of the training inputs and of the ensemble's validation predictions
+        and score, which ``monitor`` compares batches with (JSON-able; see
+        :func:`sknas.monitoring.reference_statistics`).
     n_trials_ : int
     device_ : str
         Device the search trained on.
@@ -870,7 +900,7 @@ random_state, verbose
     Attributes
     ----------
     n_features_in_, feature_names_in_, image_shape_, text_columns_, leaderboard_, best_params_, \
-best_score_, ensemble_, n_trials_, device_, timings_
+best_score_, ensemble_, reference_, n_trials_, device_, timings_
         As for :class:`NASClassifier`.
 
     Examples
