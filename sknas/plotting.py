@@ -1,8 +1,10 @@
-"""Plots of a fitted search: progress over time, families, ensemble weights, architectures.
+"""Plots of a fitted search: progress over time, families, ensemble weights, architectures,
+and the drift of a batch.
 
 matplotlib is optional (``pip install "sknas[plot]"``); it is imported only when a
 plot is drawn. Every function takes a fitted :class:`~sknas.NASClassifier` or
-:class:`~sknas.NASRegressor`, draws on ``ax`` (a new figure when None) and returns it.
+:class:`~sknas.NASRegressor` (``plot_drift`` also a monitoring report), draws on ``ax``
+(a new figure when None) and returns it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "plot_architecture",
+    "plot_drift",
     "plot_ensemble_weights",
     "plot_family_scores",
     "plot_search_progress",
@@ -228,6 +231,67 @@ def plot_architecture(estimator: Any, trial_id: int | None = None, ax: Axes | No
     _draw_diagram(ax, boxes, skips)
     row = estimator.leaderboard_.set_index("trial_id").loc[trial_id]
     ax.set_title(f"Trial {trial_id}: {row['family']}, validation score {row['score']:.3g}")
+    return ax
+
+
+def plot_drift(
+    report_or_estimator: Any, X: Any = None, y: Any = None, ax: Axes | None = None
+) -> Axes:
+    """Population stability index of each feature and prediction summary of a batch.
+
+    Bars are the features (top) and then the prediction summaries (labelled
+    ``"prediction: ..."``), flagged ones in red; the dashed line is
+    :data:`sknas.monitoring.PSI_THRESHOLD`. Each bar is labelled with its
+    Holm-adjusted p-value. The title says how many features are flagged and, when
+    the report has a score, the batch score with its interval and the validation score.
+
+    Parameters
+    ----------
+    report_or_estimator : MonitorReport, NASClassifier or NASRegressor
+        A report from :func:`sknas.monitoring.monitor`, or a fitted estimator whose
+        ``monitor(X, y)`` is drawn.
+    X : array-like or DataFrame, default=None
+        The batch; needed (and only used) with an estimator.
+    y : array-like, default=None
+        Its labels, with an estimator.
+    ax : matplotlib Axes or None, default=None
+        Where to draw; None creates a figure.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from .monitoring import PSI_THRESHOLD, MonitorReport
+
+    report = report_or_estimator
+    if not isinstance(report, MonitorReport):
+        check_is_fitted(report)
+        if X is None:
+            raise ValueError("plot_drift needs the batch X to monitor when given an estimator.")
+        report = report.monitor(X, y)
+    table = pd.concat(
+        [report.features, report.predictions.rename(index=lambda name: f"prediction: {name}")]
+    )
+    ax = _new_axes(ax, (7, 0.8 + 0.35 * len(table)))
+    positions = np.arange(len(table))
+    colors = np.where(table["flagged"], "C3", "C0")
+    bars = ax.barh(positions, table["psi"].to_numpy(dtype=float), color=colors)
+    ax.bar_label(bars, labels=[f"p={p:.2g}" for p in table["p_adjusted"]], padding=2, fontsize=7)
+    ax.axvline(PSI_THRESHOLD, color="grey", linestyle="--", lw=1)
+    ax.set_yticks(positions, [str(name) for name in table.index])
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(float(table["psi"].max()), PSI_THRESHOLD) * 1.3)
+    ax.set_xlabel("population stability index (batch against training)")
+    title = f"Drift: {len(report.flagged)} of {len(report.features)} features flagged"
+    if report.score is not None:
+        score = report.score
+        title += (
+            f"\n{score['name']} {score['batch']:.3g} "
+            f"[{score['ci_low']:.3g}, {score['ci_high']:.3g}]"
+        )
+        if score["validation"] is not None:
+            title += f", validation {score['validation']:.3g}"
+    ax.set_title(title)
     return ax
 
 

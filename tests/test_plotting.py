@@ -15,6 +15,7 @@ from sknas import NASClassifier, NASRegressor
 from sknas.ensemble import FittedEnsemble
 from sknas.plotting import (
     plot_architecture,
+    plot_drift,
     plot_ensemble_weights,
     plot_family_scores,
     plot_search_progress,
@@ -230,3 +231,40 @@ def test_architecture_of_classical_or_unknown_trial_raises(clf):
 def test_genome_keys_read_back(clf, cnn):
     keys = [*clf.leaderboard_["genome"].dropna(), *cnn.leaderboard_["genome"].dropna()]
     assert keys and all(Genome.from_key(key).key() == key for key in keys)
+
+
+def test_drift_one_bar_per_feature_and_prediction_flagged_in_red(clf, iris):
+    X, y = iris
+    X_new = X.copy()
+    X_new[:, 2] += 2 * X[:, 2].std()
+    report = clf.monitor(X_new, y)
+    ax = plot_drift(report)
+    assert_not_blank(ax)
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert labels == [
+        "x0",
+        "x1",
+        "x2",
+        "x3",
+        "prediction: predicted class",
+        "prediction: confidence",
+    ]
+    widths = [bar.get_width() for bar in ax.patches]
+    expected = [*report.features["psi"], *report.predictions["psi"]]
+    assert widths == pytest.approx(expected)
+    red = matplotlib.colors.to_rgba("C3")
+    flagged = [bar.get_facecolor() == red for bar in ax.patches]
+    assert flagged == [*report.features["flagged"], *report.predictions["flagged"]]
+    assert flagged[2] and not flagged[0]
+    assert ax.get_title().startswith("Drift: 1 of 4 features flagged\naccuracy ")
+
+
+def test_drift_from_estimator_and_batch(clf, iris):
+    X, _ = iris
+    _, ax = plt.subplots()
+    assert plot_drift(clf, X, ax=ax) is ax
+    assert ax.get_title() == "Drift: 0 of 4 features flagged"
+    with pytest.raises(ValueError, match="needs the batch X"):
+        plot_drift(clf)
+    with pytest.raises(NotFittedError):
+        plot_drift(NASClassifier(), X)
