@@ -142,9 +142,7 @@ def test_the_first_image_trial_learns_digits_in_a_few_epochs():
     X_train, _, y_train, _ = train_test_split(
         X.reshape(-1, 1, 8, 8) / 16, y, train_size=800, stratify=y, random_state=0
     )
-    clf = NASClassifier(
-        n_trials=1, max_epochs=4, cv=None, refit=False, families=["cnn"], random_state=0
-    )
+    clf = NASClassifier(n_trials=1, max_epochs=4, cv=None, refit=False, random_state=0)
     board = clf.fit(X_train, y_train).leaderboard_
     first = board.sort_values("trial_id").iloc[0]
     known_good = {HAND_CNN} | {c.genome.key() for c in load_portfolio("classification", (1, 8, 8))}

@@ -174,7 +174,7 @@ def test_augmentation_is_searched_off_by_default_for_tables_and_on_for_images():
     assert {"aug__noise", "aug__mixup"} <= set(tabular.dimensions)
     assert Augmentation.from_params(tabular.default_point(), None, n_classes=2) is None
     images = default_search_space("classification", max_epochs=5, image_shape=(1, 8, 8))
-    assert images.family_names == ("cnn", "mlp")
+    assert images.family_names == ("cnn",)
     point = images["cnn"].default_point()
     assert {"aug__shift", "aug__flip", "aug__cutout"} <= set(point)
     shifted = Augmentation.from_params(point, (1, 8, 8), n_classes=2)

@@ -41,8 +41,12 @@ TABULAR_NEURAL_FAMILIES = ("mlp", "resnet_mlp")
 CLASSICAL_FAMILIES = ("hist_gbdt", "linear", "random_forest")
 #: The default for tabular data; each family's default configuration is tried in this order.
 TABULAR_FAMILIES = ("mlp", "hist_gbdt", "resnet_mlp", "linear", "random_forest")
-#: The default for images.
-IMAGE_FAMILIES = ("cnn", "mlp")
+#: The default for images: convolution networks only. Plain MLPs (and the classical
+#: families, never searched on images) cannot win there and take the budget the CNNs
+#: need: in issue 17's 120 s search on digits28 three portfolio MLPs ran first and the
+#: best reached 0.9375 validation accuracy, where the default CNN now passes 0.99 after
+#: 4 epochs. ``families=["cnn", "mlp"]`` brings the MLP back.
+IMAGE_FAMILIES = ("cnn",)
 AUGMENT_PREFIX = "aug__"
 Image = tuple[int, int, int] | None
 
