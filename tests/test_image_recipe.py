@@ -4,6 +4,9 @@ it natively while keeping float32 weights, and are not judged before they have w
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
 from sknas import NASClassifier
+from sknas.evaluation.callbacks import LearningRateSchedule, TrainingDeadline
 from sknas.evaluation.members import NeuralMember
 from sknas.evaluation.nets import cpu_bf16_is_fast, make_net, training_precision
 from sknas.fidelity import SuccessiveHalving
@@ -148,3 +152,33 @@ def test_the_first_image_trial_learns_digits_in_a_few_epochs():
     known_good = {HAND_CNN} | {c.genome.key() for c in load_portfolio("classification", (1, 8, 8))}
     assert first["family"] == "cnn" and first["genome"] in known_good
     assert first["n_epochs"] == 4 and first["score"] >= 0.9
+
+
+class _Net:
+    """What LearningRateSchedule reads of a skorch net: 10 steps an epoch, a deadline."""
+
+    lr = 1.0
+
+    def __init__(self, seconds_left):
+        self.callbacks_ = [("deadline", TrainingDeadline(time.monotonic() + seconds_left))]
+        self.optimizer_ = SimpleNamespace(param_groups=[{}])
+
+    def get_iterator(self, X, training):
+        return range(10)
+
+
+@pytest.mark.parametrize("follow_deadline", [True, False])
+def test_a_cnn_schedule_shrinks_to_the_epochs_that_fit_before_its_deadline(follow_deadline):
+    schedule = LearningRateSchedule(20, "cosine", follow_deadline=follow_deadline)
+    net = _Net(seconds_left=10.0)
+    schedule.on_train_begin(net)
+    schedule.on_epoch_begin(net)
+    for _ in range(10):
+        schedule.on_batch_begin(net, training=True)
+    schedule.epoch_started_ -= 4.0  # the epoch took 4 s: 2 more fit in the 10 s left
+    schedule.on_epoch_end(net)
+    assert schedule.span_ == (3 if follow_deadline else 20)
+    for _ in range(20):
+        schedule.on_batch_begin(net, training=True)
+    last = net.optimizer_.param_groups[0]["lr"]  # the last step before the deadline
+    assert last < 0.01 if follow_deadline else last > 0.5
