@@ -1,10 +1,15 @@
-"""Command line: ``demo`` (a real search on a bundled dataset), ``fit`` and ``predict``.
+"""Command line: ``demo`` (a real search on a bundled dataset), ``fit``, ``predict`` and
+``monitor``.
 
 ::
 
     python -m sknas demo
     python -m sknas fit data.csv --target COLUMN [--time-budget S] -o model.skn
     python -m sknas predict model.skn new.csv [-o predictions.csv]
+    python -m sknas monitor model.skn new.csv [--target COLUMN] [-o report.csv]
+
+``monitor`` prints the drift report of ``sknas.monitoring`` and exits with status 1 when
+a feature, the predictions or the batch's score is flagged (0 otherwise; 2 on errors).
 
 Models are saved as sknas model files (``sknas.persistence``), which load without
 running code from the file. ``--format pickle``, or a file name ending in ``.pkl`` or
@@ -152,6 +157,27 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    model = _load_model(args.model, args.format)
+    frame = _read_csv(args.data)
+    y = None
+    if args.target is not None:
+        if args.target not in frame.columns:
+            raise CommandError(
+                f"no column {args.target!r} in {args.data}; its columns are {list(frame.columns)}"
+            )
+        y = frame.pop(args.target)
+    columns = [str(column) for column in getattr(model, "feature_names_in_", [])]
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise CommandError(f"{args.data} lacks the model's columns {missing}")
+    report = model.monitor(frame[columns] if columns else frame, y)
+    print(report.to_text())
+    if args.output:
+        report.to_frame().to_csv(args.output)
+    return 1 if report.drifted else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sknas`` and the ``sknas`` script."""
     parser = argparse.ArgumentParser(
@@ -181,8 +207,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument(
         "--format", choices=["auto", "sknas", "pickle"], default="auto", help=_FORMAT_HELP
     )
+    monitor = commands.add_parser(
+        "monitor",
+        help="compare a CSV file with the data a saved model was trained on (exit status 1 "
+        "when a feature, the predictions or the score is flagged)",
+    )
+    monitor.add_argument("model", help="a model file saved by 'sknas fit'")
+    monitor.add_argument("data", help="CSV file with the model's columns")
+    monitor.add_argument("--target", help="the labels' column, to score the batch")
+    monitor.add_argument("-o", "--output", help="CSV file for the per-feature report")
+    monitor.add_argument(
+        "--format", choices=["auto", "sknas", "pickle"], default="auto", help=_FORMAT_HELP
+    )
     args = parser.parse_args(argv)
-    command = {"demo": _demo, "fit": _fit, "predict": _predict}[args.command]
+    commands_by_name = {"demo": _demo, "fit": _fit, "predict": _predict, "monitor": _monitor}
+    command = commands_by_name[args.command]
     try:
         return command(args)
     except CommandError as error:

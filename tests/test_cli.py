@@ -125,3 +125,27 @@ def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys, monkeypat
     )
     assert main(["predict", str(model), str(tmp_path / "narrow.csv")]) == 2
     assert "lacks the model's columns ['sepal_w', 'petal_l', 'petal_w']" in capsys.readouterr().err
+
+
+def test_monitor_flags_a_shifted_csv_file_in_its_exit_status(tmp_path, capsys, monkeypatch):
+    bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=5)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(1000, 3)), columns=["a", "b", "c"])
+    frame["label"] = np.where(frame["a"] + frame["b"] > 0, "yes", "no")
+    frame.iloc[:700].to_csv(tmp_path / "train.csv", index=False)
+    model = tmp_path / "model.skn"
+    assert main(["fit", str(tmp_path / "train.csv"), "--target", "label", "-o", str(model)]) == 0
+    frame.iloc[700:].to_csv(tmp_path / "same.csv", index=False)
+    shifted = frame.iloc[700:].assign(c=frame["c"].iloc[700:] + 1.0)
+    shifted.to_csv(tmp_path / "shifted.csv", index=False)
+    capsys.readouterr()
+    same = ["monitor", str(model), str(tmp_path / "same.csv"), "--target", "label"]
+    assert main(same) == 0
+    assert "accuracy" in capsys.readouterr().out
+    report = tmp_path / "report.csv"
+    assert main(["monitor", str(model), str(tmp_path / "shifted.csv"), "-o", str(report)]) == 1
+    assert "c" in capsys.readouterr().out
+    table = pd.read_csv(report, index_col=[0, 1])
+    assert list(table.loc["feature"].query("flagged").index) == ["c"]
+    assert main(["monitor", str(model), str(tmp_path / "same.csv"), "--target", "nope"]) == 2
+    assert "no column 'nope'" in capsys.readouterr().err
