@@ -338,8 +338,8 @@ class _BaseNAS(BaseEstimator):
         if self.n_jobs == 0:
             raise ValueError("n_jobs=0 runs nothing; use None or 1 (one at a time), k or -1.")
         scorer = get_prediction_scorer(self.scoring, self._task)
-        starts = self._starting_configurations()
         X, y = self._validate_training_data(X, y)
+        starts = self._starting_configurations()
         if groups is not None:
             groups = column_or_1d(groups)
             check_consistent_length(X, groups)
@@ -457,7 +457,7 @@ class _BaseNAS(BaseEstimator):
         if self.portfolio:
             if self.time_budget is not None or self.n_trials is None:  # a search on the clock
                 starts.append((list(BASELINES), "baseline"))
-            starts.append((load_portfolio(self._task), "portfolio"))
+            starts.append((load_portfolio(self._task, self.image_shape_), "portfolio"))
         return starts
 
     def _journal(
@@ -773,7 +773,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         budget (proposer ``"baseline"``: seconds on any size, so that a good model
         exists before a slow trial could take the budget), then the
         built-in portfolio: configurations chosen offline to do well together
-        over varied problems (proposer ``"portfolio"``; see
+        over varied problems, or on images a few known-good convolution networks
+        (proposer ``"portfolio"``; see
         :func:`sknas.transfer.load_portfolio`). A family among them does not also
         start from its default configuration. Strategies without ``enqueue``
         ignore it.

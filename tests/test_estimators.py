@@ -15,7 +15,7 @@ import torch
 from conftest import TINY
 from helpers import ScriptedStrategy
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -354,6 +354,13 @@ def test_estimators_save_a_safe_file_and_export_onnx(fitted_classifier, iris, tm
     session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
     _, proba = session.run(None, onnx_inputs(fitted_classifier, X))
     np.testing.assert_allclose(proba, fitted_classifier.predict_proba(X), atol=1e-5)
+
+
+def test_an_image_search_starts_with_the_known_good_convolution_networks():
+    X, y = load_digits(return_X_y=True)
+    clf = NASClassifier(image_shape=(1, 8, 8), n_trials=1, max_epochs=1, random_state=0)
+    board = clf.fit(X[:200] / 16, y[:200]).leaderboard_
+    assert list(board["proposer"]) == ["portfolio"] and list(board["family"]) == ["cnn"]
 
 
 def test_notebooks_show_the_search_under_the_estimator_diagram(iris):

@@ -61,7 +61,10 @@ def test_adapt_clips_numbers_of_any_type_and_defaults_what_is_not_a_choice():
 
 
 def test_adapt_refuses_genomes_that_cannot_run_here():
-    space = default_search_space("classification", max_epochs=20, image_shape=IMAGES)
+    families = ["cnn", "mlp"]  # images search CNNs only by default
+    space = default_search_space(
+        "classification", max_epochs=20, families=families, image_shape=IMAGES
+    )
     deep_cnn = Genome("cnn", (LayerGene("conv", 8, pool=True),) * 4 + (LayerGene("dense", 8),))
     assert space["cnn"].adapt({}, deep_cnn) is None  # four poolings do not fit 8 x 8
     assert space["mlp"].adapt({}, deep_cnn) is None  # another family's genome
