@@ -21,6 +21,12 @@ DOCUMENTED = [
     "sknas.plotting.plot_family_scores",
     "sknas.plotting.plot_ensemble_weights",
     "sknas.plotting.plot_architecture",
+    "sknas.plotting.plot_drift",
+    "sknas.load",
+    "sknas.persistence.save",
+    "sknas.export.to_onnx",
+    "sknas.monitoring.monitor",
+    "sknas.monitoring.MonitorReport",
 ]
 
 
