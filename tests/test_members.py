@@ -192,3 +192,18 @@ def test_forest_members_predict_exactly_as_scikit_learn(task, name, X):
         np.testing.assert_array_equal(member.predict(X_new), estimator.predict_proba(X_new))
     else:
         np.testing.assert_array_equal(member.predict(X_new), estimator.predict(X_new) * 2.0 + 1.0)
+
+
+def test_a_few_rows_predict_on_one_torch_thread_and_the_setting_is_restored(X):
+    member = make_member(MLP_KEY)
+    seen = []
+    module, _ = member._serving()
+    module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        member.predict(X[: members.SINGLE_THREAD_ROWS])
+        member.predict(X[: members.SINGLE_THREAD_ROWS + 1])
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

@@ -8,6 +8,9 @@ rows and the architecture; the softmax is taken in float64.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -21,6 +24,7 @@ from ..space.modules import GenomeNet
 __all__ = [
     "CHUNKING_TOLERANCE",
     "PREDICT_MEMORY_BYTES",
+    "SINGLE_THREAD_ROWS",
     "NeuralMember",
     "activation_bytes_per_row",
     "predict_module",
@@ -84,6 +88,29 @@ def activation_bytes_per_row(module: nn.Module, probe: torch.Tensor) -> int:
     return -(-(largest_step + largest_held) // len(probe))
 
 
+#: Batches of at most this many rows are predicted on one torch thread: for a few rows
+#: the threads' hand-over costs more than it saves, and with another process on a core
+#: the wait for the descheduled thread made one row take 30 ms instead of 1 ms (2 cores).
+SINGLE_THREAD_ROWS = 16
+_THREADS = threading.Lock()
+
+
+@contextmanager
+def _threads_for(n_rows: int) -> Iterator[None]:
+    """One torch thread while predicting ``n_rows`` rows, if they are few (restored after;
+    concurrent callers take turns, so none restores another's setting)."""
+    if n_rows > SINGLE_THREAD_ROWS or torch.get_num_threads() == 1:
+        yield
+        return
+    with _THREADS:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
 def _chunk_rows(bytes_per_row: int) -> int:
     return max(1, PREDICT_MEMORY_BYTES // max(bytes_per_row, 1))
 
@@ -99,7 +126,7 @@ def _predict_chunks(
 ) -> np.ndarray:
     """Outputs of the eval-mode ``module`` on ``X``, ``chunk_rows`` at a time, float64."""
     result = np.empty((0, 1))
-    with torch.inference_mode():
+    with torch.inference_mode(), _threads_for(len(X)):
         for start in range(0, len(X), chunk_rows):
             chunk = torch.tensor(X[start : start + chunk_rows], dtype=dtype, device=device)
             out = module(chunk).double()
