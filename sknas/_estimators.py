@@ -693,7 +693,8 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         images, ``"cnn"``; the classical ``"hist_gbdt"`` (histogram gradient
         boosting), ``"linear"`` (logistic regression or ridge) and
         ``"random_forest"`` (random forest or extra trees). ``"auto"`` searches all
-        five on tables, and ``cnn``, ``mlp`` and ``resnet_mlp`` on images.
+        five on tables, and ``cnn`` on images (``families=["cnn", "mlp"]`` adds the
+        MLP).
     image_shape : tuple of int, default=None
         ``(C, H, W)`` when the rows of a 2-d ``X`` are flattened images (such as
         digits' 64 features as ``(1, 8, 8)``). Arrays of shape ``(n, H, W)`` or
