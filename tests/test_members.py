@@ -194,16 +194,18 @@ def test_forest_members_predict_exactly_as_scikit_learn(task, name, X):
         np.testing.assert_array_equal(member.predict(X_new), estimator.predict(X_new) * 2.0 + 1.0)
 
 
-def test_a_few_rows_predict_on_one_torch_thread_and_the_setting_is_restored(X):
+def test_little_work_predicts_on_one_torch_thread_and_the_setting_is_restored():
     member = make_member(MLP_KEY)
     seen = []
-    module, _ = member._serving()
+    module, bytes_per_row = member._serving()
     module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    few = members.SINGLE_THREAD_BYTES // bytes_per_row  # rows whose activations fit
+    X = np.zeros((few + 1, 64), dtype=np.float32)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        member.predict(X[: members.SINGLE_THREAD_ROWS])
-        member.predict(X[: members.SINGLE_THREAD_ROWS + 1])
+        member.predict(X[:few])
+        member.predict(X)
         assert seen == [1, 2] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(threads)

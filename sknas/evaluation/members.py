@@ -24,7 +24,7 @@ from ..space.modules import GenomeNet
 __all__ = [
     "CHUNKING_TOLERANCE",
     "PREDICT_MEMORY_BYTES",
-    "SINGLE_THREAD_ROWS",
+    "SINGLE_THREAD_BYTES",
     "NeuralMember",
     "activation_bytes_per_row",
     "predict_module",
@@ -88,18 +88,20 @@ def activation_bytes_per_row(module: nn.Module, probe: torch.Tensor) -> int:
     return -(-(largest_step + largest_held) // len(probe))
 
 
-#: Batches of at most this many rows are predicted on one torch thread: for a few rows
-#: the threads' hand-over costs more than it saves, and with another process on a core
-#: the wait for the descheduled thread made one row take 30 ms instead of 1 ms (2 cores).
-SINGLE_THREAD_ROWS = 16
+#: Batches whose activations take at most this many bytes are predicted on one torch
+#: thread: for little work the threads' hand-over costs more than it saves, and with
+#: another process on a core the wait for the descheduled thread made one row of an MLP
+#: take 30 ms instead of 1 ms (2 cores). Larger work (a wide CNN's row) keeps every thread.
+SINGLE_THREAD_BYTES = 2**20
 _THREADS = threading.Lock()
 
 
 @contextmanager
-def _threads_for(n_rows: int) -> Iterator[None]:
-    """One torch thread while predicting ``n_rows`` rows, if they are few (restored after;
-    concurrent callers take turns, so none restores another's setting)."""
-    if n_rows > SINGLE_THREAD_ROWS or torch.get_num_threads() == 1:
+def _threads_for(n_bytes: int) -> Iterator[None]:
+    """One torch thread while predicting a batch whose activations take ``n_bytes``, if
+    that is little (restored after; concurrent callers take turns, so none restores
+    another's setting)."""
+    if n_bytes > SINGLE_THREAD_BYTES or torch.get_num_threads() == 1:
         yield
         return
     with _THREADS:
@@ -122,11 +124,13 @@ def _predict_chunks(
     task: str,
     dtype: torch.dtype,
     device: str,
-    chunk_rows: int,
+    bytes_per_row: int,
 ) -> np.ndarray:
-    """Outputs of the eval-mode ``module`` on ``X``, ``chunk_rows`` at a time, float64."""
+    """Outputs of the eval-mode ``module`` on ``X``, float64, in chunks whose activations
+    (``bytes_per_row`` each row) fit in :data:`PREDICT_MEMORY_BYTES`."""
     result = np.empty((0, 1))
-    with torch.inference_mode(), _threads_for(len(X)):
+    chunk_rows = _chunk_rows(bytes_per_row)
+    with torch.inference_mode(), _threads_for(bytes_per_row * min(len(X), chunk_rows)):
         for start in range(0, len(X), chunk_rows):
             chunk = torch.tensor(X[start : start + chunk_rows], dtype=dtype, device=device)
             out = module(chunk).double()
@@ -177,17 +181,17 @@ def predict_module(
             probe = torch.tensor(X[:1], dtype=dtype, device=device)
             bytes_per_row = activation_bytes_per_row(module, probe)
         return _predict_chunks(
-            module, X, task=task, dtype=dtype, device=device, chunk_rows=_chunk_rows(bytes_per_row)
+            module, X, task=task, dtype=dtype, device=device, bytes_per_row=bytes_per_row
         )
     finally:
         module.train(was_training)
 
 
 class _Serving(NamedTuple):
-    """A member's module, built once, and the rows it predicts at a time."""
+    """A member's module, built once, and its activations' bytes per row."""
 
     module: GenomeNet
-    chunk_rows: int
+    bytes_per_row: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,7 +258,7 @@ class NeuralMember:
             if self.image_shape is not None:  # oneDNN's convolutions run faster on NHWC
                 module = module.to(memory_format=torch.channels_last)
             bytes_per_row = activation_bytes_per_row(module, torch.zeros(1, self.n_features))
-            serving = _Serving(module, _chunk_rows(bytes_per_row))
+            serving = _Serving(module, bytes_per_row)
             # Assigned whole once built: threads predicting at once see none or all of it.
             object.__setattr__(self, "_serving_cache", serving)
         return serving
@@ -266,9 +270,14 @@ class NeuralMember:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` or target values ``(n,)``, float64."""
-        module, chunk_rows = self._serving()
+        module, bytes_per_row = self._serving()
         out = _predict_chunks(
-            module, X, task=self.task, dtype=torch.float32, device="cpu", chunk_rows=chunk_rows
+            module,
+            X,
+            task=self.task,
+            dtype=torch.float32,
+            device="cpu",
+            bytes_per_row=bytes_per_row,
         )
         if self.task == "regression":
             out = out * self.target_scale + self.target_mean
