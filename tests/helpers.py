@@ -1,9 +1,14 @@
-"""Test helpers: a strategy that proposes scripted configurations."""
+"""Test helpers: a strategy that proposes scripted configurations, network members."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
+
+from sknas.evaluation.members import NeuralMember
+from sknas.space.genome import Genome
+from sknas.space.modules import GenomeNet
 from sknas.strategies import Strategy
 from sknas.trial import Candidate
 
@@ -47,3 +52,26 @@ def bounded_by_trials(monkeypatch, namespace, n_trials, **params):
 
         monkeypatch.setattr(namespace, name, make, raising=False)
     return passed
+
+
+def network_member(key, n_features, n_outputs, task, target_mean=0.0, target_scale=1.0, seed=0):
+    """A member with initial weights and non-trivial batch-norm statistics."""
+    genome = Genome.from_key(key)
+    image_shape = (1, 8, 8) if genome.family == "cnn" else None
+    torch.manual_seed(seed)
+    module = GenomeNet(genome, n_features, n_outputs, image_shape)
+    for name, buffer in module.state_dict().items():
+        if name.endswith("running_mean"):
+            buffer.normal_(0.0, 0.5)
+        elif name.endswith("running_var"):
+            buffer.uniform_(0.5, 2.0)
+    return NeuralMember.from_module(
+        module,
+        genome=genome,
+        n_features=n_features,
+        n_outputs=n_outputs,
+        task=task,
+        target_mean=target_mean,
+        target_scale=target_scale,
+        image_shape=image_shape,
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import network_member
 
 from sknas.evaluation import members
 from sknas.evaluation.classical import ClassicalMember, make_classical_estimator
@@ -21,8 +22,6 @@ from sknas.evaluation.members import (
     activation_bytes_per_row,
     predict_module,
 )
-from sknas.space.genome import Genome
-from sknas.space.modules import GenomeNet
 
 CNN_KEY = "cnn:conv16k3p-relu-d0-batch|conv24k3-relu-d0-layer|dense12-relu-d0-none"
 MLP_KEY = "mlp:dense32-relu-d0-batch|residual16-gelu-d0-layer"
@@ -30,26 +29,8 @@ MLP_KEY = "mlp:dense32-relu-d0-batch|residual16-gelu-d0-layer"
 
 def make_member(key: str, task: str = "classification", seed: int = 0) -> NeuralMember:
     """A member with the initialisation's weights and non-trivial batch-norm statistics."""
-    genome = Genome.from_key(key)
-    image_shape = (1, 8, 8) if genome.family == "cnn" else None
     n_outputs = 3 if task == "classification" else 1
-    torch.manual_seed(seed)
-    module = GenomeNet(genome, 64, n_outputs, image_shape)
-    for name, buffer in module.state_dict().items():
-        if name.endswith("running_mean"):
-            buffer.normal_(0.0, 0.5)
-        elif name.endswith("running_var"):
-            buffer.uniform_(0.5, 2.0)
-    return NeuralMember.from_module(
-        module,
-        genome=genome,
-        n_features=64,
-        n_outputs=n_outputs,
-        task=task,
-        target_mean=3.0,
-        target_scale=2.0,
-        image_shape=image_shape,
-    )
+    return network_member(key, 64, n_outputs, task, target_mean=3.0, target_scale=2.0, seed=seed)
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
+from helpers import network_member
 from sklearn.datasets import load_digits, make_classification
 
 from sknas import NASClassifier, NASRegressor
@@ -13,8 +13,6 @@ from sknas.ensemble import FittedEnsemble
 from sknas.evaluation.classical import ClassicalMember, make_classical_estimator
 from sknas.evaluation.crossval import BaggedMember
 from sknas.evaluation.members import NeuralMember
-from sknas.space.genome import Genome
-from sknas.space.modules import GenomeNet
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")  # torch.onnx's exporter
@@ -161,29 +159,6 @@ NETWORKS = {
     "resnet_mlp": "mlp:dense32-gelu-d0-none|residual16-gelu-d0-layer|residual8-tanh-d0-batch",
     "cnn": "cnn:conv16k3p-relu-d0-batch|residual_conv8k3-relu-d0-layer|dense12-relu-d0-none",
 }
-
-
-def network_member(key, n_features, n_outputs, task, target_mean=0.0, target_scale=1.0, seed=0):
-    """A member with initial weights and non-trivial batch-norm statistics."""
-    genome = Genome.from_key(key)
-    image_shape = (1, 8, 8) if genome.family == "cnn" else None
-    torch.manual_seed(seed)
-    module = GenomeNet(genome, n_features, n_outputs, image_shape)
-    for name, buffer in module.state_dict().items():
-        if name.endswith("running_mean"):
-            buffer.normal_(0.0, 0.5)
-        elif name.endswith("running_var"):
-            buffer.uniform_(0.5, 2.0)
-    return NeuralMember.from_module(
-        module,
-        genome=genome,
-        n_features=n_features,
-        n_outputs=n_outputs,
-        task=task,
-        target_mean=target_mean,
-        target_scale=target_scale,
-        image_shape=image_shape,
-    )
 
 
 @pytest.fixture(scope="module")
