@@ -65,6 +65,15 @@ def test_a_budget_is_required():
         run_search(_strategy(), _instant)
 
 
+@pytest.fixture(autouse=True)
+def _python_handles_ctrl_c():
+    """Ctrl-C as Python sets it up. In the whole suite an earlier test (or a library it
+    loaded) left SIGINT ignored, and the search then rightly leaves Ctrl-C alone."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_swallowed_inside_a_trial_still_stops_the_search():
     def swallowing(candidate, deadline):
         if candidate.trial_id == 2:
