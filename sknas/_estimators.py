@@ -18,16 +18,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state, column_or_1d, estimator_html_repr
+from sklearn.utils import check_random_state, estimator_html_repr
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
     check_is_fitted,
-    validate_data,
 )
 
 from ._search import run_search
+from ._validation import rows_for_fingerprint, validate_fit_data, validate_predict_X
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
 from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_members, select_members
 from .evaluation import Evaluator, make_split
@@ -41,8 +39,6 @@ from .preprocessing import (
     ChannelStandardizer,
     FrameTransform,
     NumericTransform,
-    categorical_columns,
-    image_rows,
     make_tabular_preprocessor,
     serving_transform,
     text_columns_of,
@@ -61,7 +57,7 @@ from .strategies.base import candidate_key
 from .summary import search_summary, search_summary_html
 from .transfer import configurations_from_search, load_portfolio
 from .trial import TrialResult
-from .utils._compat import HasMethods, Interval, StrOptions, check_sample_weight
+from .utils._compat import HasMethods, Interval, StrOptions
 from .utils._device import resolve_device
 from .utils._logging import logger, verbose_logging
 from .utils._progress import ProgressBar
@@ -107,29 +103,6 @@ def _log_trial(result: TrialResult, history: SearchHistory) -> None:
         result.fit_time + result.predict_time,
         f"  ({result.error})" if result.error else "",
     )
-
-
-def _as_array(X: Any) -> np.ndarray:
-    """``X`` as an array for fingerprinting (a DataFrame: its rows' hashes)."""
-    if isinstance(X, pd.DataFrame):
-        return pd.util.hash_pandas_object(X, index=False).to_numpy()
-    return np.asarray(X)
-
-
-def _drop_zero_weight_rows(
-    X: Any, y: np.ndarray, sample_weight: np.ndarray, groups: np.ndarray | None
-) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Rows of weight zero are dropped before anything is fitted: exactly as if absent."""
-    keep = sample_weight > 0
-    if keep.sum() < 2:
-        raise ValueError(
-            f"sample_weight has {keep.sum()} positive value(s); at least 2 rows need a "
-            "positive weight."
-        )
-    if keep.all():
-        return X, y, sample_weight, groups
-    rows = X.iloc[keep] if hasattr(X, "iloc") else X[keep]
-    return rows, y[keep], sample_weight[keep], None if groups is None else groups[keep]
 
 
 class _BaseNAS(BaseEstimator):
@@ -289,43 +262,9 @@ class _BaseNAS(BaseEstimator):
         tags.input_tags.string = True
         return tags
 
-    def _validate_training_data(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
-        """Validated ``X`` (an ndarray, images flattened to rows, or a DataFrame kept
-        as is when it has categorical, string or bool columns) and 1-d ``y``."""
-        regression = self._task == "regression"
-        X, self.image_shape_ = image_rows(X, self.image_shape)
-        if self.image_shape_ is not None:  # no missing values in images
-            return validate_data(
-                self, X, y, dtype=_FLOATS, ensure_min_samples=2, y_numeric=regression
-            )
-        if not categorical_columns(X):
-            return validate_data(
-                self,
-                X,
-                y,
-                dtype=_FLOATS,
-                ensure_all_finite="allow-nan",
-                ensure_min_samples=2,
-                y_numeric=regression,
-            )
-        X = validate_data(self, X, skip_check_array=True)
-        if X.shape[0] < 2:
-            raise ValueError(
-                f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is required."
-            )
-        y = check_array(y, ensure_2d=False, dtype="numeric" if regression else None, input_name="y")
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        return X, y
-
     def _validated_X(self, X: Any) -> Any:
         """``X`` checked against what ``fit`` saw (feature count and names, image shape)."""
-        if self.image_shape_ is not None:
-            X, _ = image_rows(X, self.image_shape_)
-            return validate_data(self, X, reset=False, dtype=_FLOATS)
-        if categorical_columns(X):
-            return validate_data(self, X, reset=False, skip_check_array=True)
-        return validate_data(self, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")
+        return validate_predict_X(self, X)
 
     def _validate_and_search(self, X: Any, y: Any, sample_weight: Any, groups: Any) -> None:
         """Validate, search, ensemble, and set every fitted attribute (or raise first)."""
@@ -338,14 +277,8 @@ class _BaseNAS(BaseEstimator):
         if self.n_jobs == 0:
             raise ValueError("n_jobs=0 runs nothing; use None or 1 (one at a time), k or -1.")
         scorer = get_prediction_scorer(self.scoring, self._task)
-        X, y = self._validate_training_data(X, y)
+        X, y, sample_weight, groups = validate_fit_data(self, X, y, sample_weight, groups)
         starts = self._starting_configurations()
-        if groups is not None:
-            groups = column_or_1d(groups)
-            check_consistent_length(X, groups)
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
-            X, y, sample_weight, groups = _drop_zero_weight_rows(X, y, sample_weight, groups)
         y_encoded = self._encode_target(y)
         device = resolve_device(self.device)
         time_budget = self.time_budget
@@ -370,7 +303,7 @@ class _BaseNAS(BaseEstimator):
             text_columns = []
             preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
         X_model = preprocessor.transform(X)
-        data = [_as_array(X), y_encoded, sample_weight, groups]
+        data = [rows_for_fingerprint(X), y_encoded, sample_weight, groups]
         journal = self._journal(data, seeds, starts)
         if journal is not None and journal.seeds != seeds:  # a resumed search keeps its seeds
             seeds = journal.seeds

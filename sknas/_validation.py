@@ -1,0 +1,101 @@
+"""Checks of what ``fit`` and ``predict`` receive: ``X``, ``y``, weights and groups.
+
+Every function raises scikit-learn-style errors that say what to fix, and never
+modifies what the user passed in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+
+from .preprocessing import categorical_columns, image_rows
+from .utils._compat import check_sample_weight
+
+__all__ = ["validate_fit_data", "validate_predict_X", "rows_for_fingerprint"]
+
+_FLOATS = [np.float64, np.float32]
+
+
+def validate_fit_data(
+    estimator: Any, X: Any, y: Any, sample_weight: Any = None, groups: Any = None
+) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Validated ``X``, 1-d ``y``, weights and groups for ``fit``.
+
+    ``X`` becomes an ndarray (images flattened to rows) or stays a DataFrame when it
+    has categorical, string or bool columns; sets ``estimator``'s
+    ``n_features_in_``, ``feature_names_in_`` and ``image_shape_``. Rows of weight
+    zero are dropped, exactly as if absent.
+    """
+    X, y = _validate_X_y(estimator, X, y)
+    if groups is not None:
+        groups = column_or_1d(groups)
+        check_consistent_length(X, groups)
+    if sample_weight is not None:
+        sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        X, y, sample_weight, groups = _drop_zero_weight_rows(X, y, sample_weight, groups)
+    return X, y, sample_weight, groups
+
+
+def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+    regression = estimator._task == "regression"
+    X, estimator.image_shape_ = image_rows(X, estimator.image_shape)
+    if estimator.image_shape_ is not None:  # no missing values in images
+        return validate_data(
+            estimator, X, y, dtype=_FLOATS, ensure_min_samples=2, y_numeric=regression
+        )
+    if not categorical_columns(X):
+        return validate_data(
+            estimator,
+            X,
+            y,
+            dtype=_FLOATS,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=2,
+            y_numeric=regression,
+        )
+    X = validate_data(estimator, X, skip_check_array=True)
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is required."
+        )
+    y = check_array(y, ensure_2d=False, dtype="numeric" if regression else None, input_name="y")
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    return X, y
+
+
+def validate_predict_X(estimator: Any, X: Any) -> Any:
+    """``X`` checked against what ``fit`` saw (feature count and names, image shape)."""
+    if estimator.image_shape_ is not None:
+        X, _ = image_rows(X, estimator.image_shape_)
+        return validate_data(estimator, X, reset=False, dtype=_FLOATS)
+    if categorical_columns(X):
+        return validate_data(estimator, X, reset=False, skip_check_array=True)
+    return validate_data(estimator, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")
+
+
+def _drop_zero_weight_rows(
+    X: Any, y: np.ndarray, sample_weight: np.ndarray, groups: np.ndarray | None
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
+    keep = sample_weight > 0
+    if keep.sum() < 2:
+        raise ValueError(
+            f"sample_weight has {keep.sum()} positive value(s); at least 2 rows need a "
+            "positive weight."
+        )
+    if keep.all():
+        return X, y, sample_weight, groups
+    rows = X.iloc[keep] if hasattr(X, "iloc") else X[keep]
+    return rows, y[keep], sample_weight[keep], None if groups is None else groups[keep]
+
+
+def rows_for_fingerprint(X: Any) -> np.ndarray:
+    """``X`` as an array for fingerprinting (a DataFrame: its rows' hashes)."""
+    if isinstance(X, pd.DataFrame):
+        return pd.util.hash_pandas_object(X, index=False).to_numpy()
+    return np.asarray(X)
