@@ -133,3 +133,82 @@ def test_ties_in_accuracy_are_broken_by_the_smoother_metric():
     weights = GreedyEnsembler(1, tie_breaker=log_loss).select([hesitant, confident], y, ACCURACY)
     assert weights.tolist() == [0.0, 1.0]
     assert GreedyEnsembler(1).select([hesitant, confident], y, ACCURACY).tolist() == [1.0, 0.0]
+
+
+def _strong_and_weak(rng, n=300):
+    """Model 2 right on 90 % of the rows, models 0 and 1 on 70 % (different rows)."""
+    y = rng.integers(0, 2, n)
+    preds = []
+    for share in (0.7, 0.7, 0.9):
+        right = rng.random(n) < share
+        proba = np.full((n, 2), 0.0)
+        proba[np.arange(n), y] = np.where(right, 0.8, 0.3)
+        proba[np.arange(n), 1 - y] = 1 - proba[np.arange(n), y]
+        preds.append(proba)
+    return y, preds
+
+
+def test_a_cost_budget_keeps_out_the_member_that_does_not_fit(rng):
+    y, preds = _strong_and_weak(rng)
+    costs = [1.0, 1.0, 5.0]
+    free = GreedyEnsembler(10).select(preds, y, ACCURACY)
+    assert free[2] > 0
+    weights = GreedyEnsembler(10, max_cost=2.5).select(preds, y, ACCURACY, costs.__getitem__)
+    # what selection makes of the two members that fit, as if the third did not exist
+    np.testing.assert_array_equal(weights, [*GreedyEnsembler(10).select(preds[:2], y, ACCURACY), 0])
+    # a budget that fits everything changes nothing
+    unlimited = GreedyEnsembler(10, max_cost=7.0).select(preds, y, ACCURACY, costs.__getitem__)
+    np.testing.assert_array_equal(unlimited, free)
+
+
+def test_members_already_chosen_gain_weight_without_cost(rng):
+    y, preds = _complementary(rng)
+    costs = [2.0, 2.0, 2.0]
+    weights = GreedyEnsembler(10, max_cost=2.0).select(preds, y, ACCURACY, costs.__getitem__)
+    assert (weights > 0).sum() == 1
+
+
+def test_when_nothing_fits_the_cheapest_member_is_the_ensemble(rng):
+    y, preds = _complementary(rng)
+    costs = [3.0, 2.0, 4.0]
+    weights = GreedyEnsembler(10, max_cost=1.0).select(preds, y, ACCURACY, costs.__getitem__)
+    assert weights.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_costs_are_asked_once_for_the_candidates_considered_only(rng):
+    y, preds = _complementary(rng)
+    asked = []
+
+    def cost(i):
+        asked.append(i)
+        return 1.0
+
+    GreedyEnsembler(10, max_candidates=2, max_cost=5.0).select(preds, y, ACCURACY, cost)
+    assert sorted(asked) == sorted(set(asked)) and len(asked) == 2
+    with pytest.raises(ValueError, match="needs each model's cost"):
+        GreedyEnsembler(10, max_cost=5.0).select(preds, y, ACCURACY)
+
+
+class _Slow(_Member):
+    def predict(self, X):
+        time.sleep(0.03)
+        return super().predict(X)
+
+
+def test_select_members_times_each_member_against_the_latency_budget(rng):
+    history, y = _history(rng)
+    free = select_members(history, y, ACCURACY, ensemble_size=10)
+    slow_id = free[0][0].candidate.trial_id  # the heaviest member
+    history.results[slow_id].member.__class__ = _Slow  # 30 ms a call; the others microseconds
+    probe = np.zeros((5, 1))
+    budgeted = select_members(
+        history, y, ACCURACY, ensemble_size=10, max_predict_ms=20.0, X_probe=probe
+    )
+    assert slow_id not in [r.candidate.trial_id for r, _ in budgeted]
+    assert sum(w for _, w in budgeted) == pytest.approx(1.0)
+    single = select_members(
+        history, y, ACCURACY, ensemble_size=1, max_predict_ms=20.0, X_probe=probe
+    )
+    assert len(single) == 1 and single[0][0].candidate.trial_id != slow_id
+    with pytest.raises(ValueError, match="needs X_probe"):
+        select_members(history, y, ACCURACY, ensemble_size=10, max_predict_ms=20.0)

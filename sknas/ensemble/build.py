@@ -11,6 +11,7 @@ import numpy as np
 from ..history import SearchHistory
 from ..scoring import PredictionScorer
 from ..trial import TrialResult
+from .costs import one_row_ms
 from .greedy import GreedyEnsembler
 
 __all__ = ["REFIT_TOLERANCE", "refit_members", "select_members"]
@@ -23,6 +24,8 @@ def select_members(
     *,
     ensemble_size: int,
     tie_breaker: PredictionScorer | None = None,
+    max_predict_ms: float | None = None,
+    X_probe: np.ndarray | None = None,
 ) -> list[tuple[TrialResult, float]]:
     """Caruana ensemble selection over every scored trial (completed or pruned).
 
@@ -36,6 +39,17 @@ def select_members(
         Selection rounds; 1 keeps the best single trial.
     tie_breaker : PredictionScorer or None
         Decides between additions with equal scores (see :class:`GreedyEnsembler`).
+    max_predict_ms : float or None, default=None
+        A latency budget: the most milliseconds the chosen members may take together
+        to predict one row (each member's time measured here by :func:`one_row_ms` on
+        ``X_probe``, for the :data:`~sknas.ensemble.MAX_CANDIDATES` best trials only).
+        Selection then only adds members that keep within it, so a slow member enters
+        only where the budget leaves room for it; when no member fits alone, the
+        fastest is kept. None: no budget. Validation and preprocessing time are not
+        counted, and a refit member predicts about as fast as the member measured.
+    X_probe : ndarray or None, default=None
+        One preprocessed row, as the members receive them; needed with
+        ``max_predict_ms``.
 
     Returns
     -------
@@ -45,11 +59,21 @@ def select_members(
     scored = [r for r in history.scored() if r.member is not None]
     if not scored:
         raise ValueError("No trial with a validation score to build an ensemble from.")
-    if ensemble_size <= 1:
+    if max_predict_ms is not None and X_probe is None:
+        raise ValueError("select_members with max_predict_ms needs X_probe, a row to time.")
+
+    def cost(i: int) -> float:
+        return one_row_ms(scored[i].member, X_probe[:1])
+
+    if ensemble_size <= 1 and max_predict_ms is None:
         best = history.best() or max(scored, key=lambda r: r.score)
         return [(best, 1.0)]
-    ensembler = GreedyEnsembler(ensemble_size, tie_breaker=tie_breaker)
-    weights = ensembler.select([r.valid_pred for r in scored], y_valid, scorer)
+    ensembler = GreedyEnsembler(
+        max(ensemble_size, 1), tie_breaker=tie_breaker, max_cost=max_predict_ms
+    )
+    weights = ensembler.select(
+        [r.valid_pred for r in scored], y_valid, scorer, None if max_predict_ms is None else cost
+    )
     order = np.argsort(-weights, kind="stable")
     return [(scored[i], float(weights[i])) for i in order if weights[i] > 0]
 

@@ -12,7 +12,7 @@ import pandas as pd
 from ..history import COST_COLUMNS
 from .fitted import FittedEnsemble
 
-__all__ = ["PROBE_ROWS", "member_costs"]
+__all__ = ["PROBE_ROWS", "SELECTION_REPEATS", "member_costs", "one_row_ms"]
 
 #: Most rows one member predicts to measure its time per row (a few, so that fit stays fast).
 PROBE_ROWS = 64
@@ -22,6 +22,30 @@ def _ms(predict: Any, X: np.ndarray) -> float:
     started = time.perf_counter()
     predict(X)
     return 1000.0 * (time.perf_counter() - started)
+
+
+#: Timed one-row predictions whose fastest is a member's time in cost-aware selection.
+SELECTION_REPEATS = 3
+
+
+def one_row_ms(member: Any, row: np.ndarray) -> float:
+    """Milliseconds ``member`` takes to predict the one preprocessed ``row``.
+
+    One untimed call first builds what the member caches (as a served model's first
+    request does); the time is the fastest of :data:`SELECTION_REPEATS` calls after it,
+    which other processes loading the machine disturb least.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sknas.evaluation.classical import ClassicalMember
+    >>> X = np.zeros((10, 2))
+    >>> member = ClassicalMember(DummyClassifier().fit(X, [0, 1] * 5), "classification", 2)
+    >>> 0.0 < one_row_ms(member, X[:1]) < 1000.0
+    True
+    """
+    member.predict(row)
+    return min(_ms(member.predict, row) for _ in range(SELECTION_REPEATS))
 
 
 def member_costs(
