@@ -124,7 +124,7 @@ def test_packing_is_used_for_few_rows_only(monkeypatch):
     assert packed.depth == max(tree.tree_.max_depth for tree in forest.estimators_)
     assert n_internal == sum(int((tree.tree_.children_left >= 0).sum()) for tree in forest)
     limit = treepack.PER_TREE_NODES * 10 // n_internal
-    assert packed.suits(limit) and not packed.suits(limit + 1)
+    assert packed.suits(limit) and not packed.suits(limit + 1) and not packed.suits(0)
 
     calls = []
     monkeypatch.setattr(treepack.PackedTrees, "leaf_values", lambda *a: calls.append(1))
@@ -156,3 +156,13 @@ def test_the_packed_trees_stay_out_of_pickles():
     loaded = pickle.loads(before)
     assert "_packed_cache" not in loaded.__dict__
     np.testing.assert_array_equal(loaded.predict(X[:2]), member.predict(X[:2]))
+
+
+def test_no_rows_behave_as_before():
+    X, y = data("regression")
+    model = HistGradientBoostingRegressor(max_iter=5, random_state=0).fit(X, y)
+    member = ClassicalMember(model, "regression", 1)
+    with pytest.raises(ValueError, match="0 sample"):
+        model.predict(X[:0])
+    with pytest.raises(ValueError, match="0 sample"):
+        member.predict(X[:0])

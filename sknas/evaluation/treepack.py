@@ -66,8 +66,9 @@ class PackedTrees:
     depth: int
 
     def suits(self, n_rows: int) -> bool:
-        """Whether the packed traversal is faster than scikit-learn's on ``n_rows`` rows."""
-        return n_rows * len(self.feature) <= PER_TREE_NODES * len(self.roots)
+        """Whether the packed traversal is faster than scikit-learn's on ``n_rows`` rows
+        (no rows: scikit-learn's, which says what it makes of them)."""
+        return 0 < n_rows * len(self.feature) <= PER_TREE_NODES * len(self.roots)
 
     def leaf_values(self, X: np.ndarray) -> np.ndarray:
         """Values of the leaf each row reaches in each tree, shape ``(n, n_trees, ...)``.
