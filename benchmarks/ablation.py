@@ -54,7 +54,7 @@ STRATEGIES = ("random", "tpe", "evolution", "fused")
 # so the ablation searches the neural families only.
 NEURAL = {"families": list(TABULAR_NEURAL_FAMILIES)}
 CONFIGS = {name: NEURAL | {"strategy": name} for name in STRATEGIES} | {
-    "fused-no-sh": NEURAL | {"strategy": "fused", "successive_halving": False}
+    "fused-no-sh": NEURAL | {"strategy": "fused", "pruner": "none"}
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -31,6 +31,7 @@ from sknas.strategies import (
     RandomStrategy,
     RegularizedEvolutionStrategy,
 )
+from sknas.study import Study
 from sknas.trial import Candidate, TrialResult, TrialState
 
 STRATEGIES = {
@@ -64,19 +65,19 @@ def main() -> None:
     parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="random")
     parser.add_argument("--halving", action="store_true", help="with successive halving")
     args = parser.parse_args()
-    strategy = STRATEGIES[args.strategy]()
-    strategy.reset(default_search_space("classification", max_epochs=9), np.random.default_rng(0))
+    space = default_search_space("classification", max_epochs=9)
     with tempfile.TemporaryDirectory() as directory:
         journal = SnapshotSizes(directory, "benchmark", {})
         journal.snapshots = []
-        started = time.perf_counter()
-        run_search(
-            strategy,
-            dummy_evaluate,
-            n_trials=args.trials,
-            halving=SuccessiveHalving() if args.halving else None,
+        study = Study(
+            STRATEGIES[args.strategy](),
+            space,
+            0,
+            pruner=SuccessiveHalving() if args.halving else None,
             journal=journal,
         )
+        started = time.perf_counter()
+        run_search(study, dummy_evaluate, n_trials=args.trials)
         seconds = time.perf_counter() - started
         lines = (Path(directory) / "journal.jsonl").read_bytes().splitlines(keepends=True)
     records = [json.loads(line) for line in lines]

@@ -35,7 +35,7 @@ def trials_per_minute(problem: str, n_jobs: int, n_trials: int, seed: int) -> tu
         n_trials=n_trials,
         max_epochs=20,
         strategy="random",
-        successive_halving=False,
+        pruner="none",
         ensemble_size=1,
         refit=False,
         random_state=seed,

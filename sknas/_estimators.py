@@ -31,7 +31,7 @@ from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_member
 from .evaluation import Evaluator, make_split
 from .evaluation.crossval import CrossValEvaluator, make_folds
 from .exceptions import SearchFailedError
-from .fidelity import SuccessiveHalving
+from .fidelity import PRUNER_METHODS, make_pruner
 from .history import SearchHistory
 from .monitoring import MonitorReport, ensemble_validation_predictions, reference_statistics
 from .monitoring import monitor as monitor_batch
@@ -54,6 +54,7 @@ from .strategies import (
     Strategy,
 )
 from .strategies.base import candidate_key
+from .study import Study
 from .summary import search_summary, search_summary_html
 from .transfer import configurations_from_search, load_portfolio
 from .trial import TrialResult
@@ -119,10 +120,10 @@ class _BaseNAS(BaseEstimator):
         "text_columns": ["array-like", None],
         "strategy": [
             StrOptions(set(_STRATEGIES)),
-            HasMethods(["reset", "ask", "tell"]),
+            HasMethods(["reset", "propose", "observe", "state_dict", "load_state_dict"]),
         ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "successive_halving": ["boolean"],
+        "pruner": [StrOptions({"successive_halving", "none"}), HasMethods(list(PRUNER_METHODS))],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "cv": [
             StrOptions({"auto"}),
@@ -156,7 +157,7 @@ class _BaseNAS(BaseEstimator):
         text_columns: list[Any] | None = None,
         strategy: str | Strategy = "auto",
         max_epochs: int = 50,
-        successive_halving: bool = True,
+        pruner: str | Any = "successive_halving",
         validation_fraction: float = 0.2,
         cv: str | int | Any | None = "auto",
         ensemble_size: int = 25,
@@ -181,7 +182,7 @@ class _BaseNAS(BaseEstimator):
         self.text_columns = text_columns
         self.strategy = strategy
         self.max_epochs = max_epochs
-        self.successive_halving = successive_halving
+        self.pruner = pruner
         self.validation_fraction = validation_fraction
         self.cv = cv
         self.ensemble_size = ensemble_size
@@ -456,25 +457,16 @@ class _BaseNAS(BaseEstimator):
             strategy = _STRATEGIES[self.strategy]()
         else:
             strategy = copy.deepcopy(self.strategy)  # never mutate what the user passed
-        strategy.reset(space, np.random.default_rng(seed))
-        for configurations, proposer in starts:
-            if hasattr(strategy, "enqueue"):
-                strategy.enqueue(configurations, proposer)
-            elif proposer == "init_from":
-                raise ValueError(
-                    f"init_from needs a strategy that can enqueue configurations (a "
-                    f"sknas.strategies.Strategy); {type(strategy).__name__} cannot."
-                )
-        halving = SuccessiveHalving() if self.successive_halving else None
-        history = SearchHistory(max_models=KEPT_MODELS)
-        if journal is not None:
-            results, state = journal.resume()
-            for result in results:
-                history.add(result)
-            if state is not None:
-                strategy.load_state_dict(state["strategy"])
-                if halving is not None:
-                    halving.load_state_dict(state["halving"])
+        study = Study(
+            strategy,
+            space,
+            seed,
+            starts=starts,
+            pruner=make_pruner(self.pruner),
+            journal=journal,
+            max_models=KEPT_MODELS,
+            weight_inheritance=self.weight_inheritance,
+        )
         bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
         if deadline is not None and self.refit and not bagged:
             deadline -= REFIT_RESERVE * time_budget
@@ -485,17 +477,13 @@ class _BaseNAS(BaseEstimator):
         try:
             with verbose_logging(self.verbose >= 2):
                 return run_search(
-                    strategy,
+                    study,
                     evaluator,
                     n_trials=self.n_trials,
                     deadline=deadline,
-                    halving=halving,
                     callbacks=callbacks,
-                    history=history,
-                    journal=journal,
                     n_jobs=1 if self.n_jobs is None else self.n_jobs,
                     synchronous_batch=self.synchronous_batch,
-                    weight_inheritance=self.weight_inheritance,
                 )
         finally:
             if progress is not None:
@@ -641,11 +629,17 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         none.
     strategy : {"auto", "fused", "tpe", "evolution", "random"} or Strategy, default="auto"
         How candidates are proposed; ``"auto"`` is ``"fused"`` (TPE, then evolution).
+        An object needs the strategy protocol (``reset``, ``propose``, ``observe``,
+        ``state_dict``, ``load_state_dict``; see :class:`sknas.strategies.Strategy`);
+        it is copied, never mutated.
     max_epochs : int, default=50
         Most epochs one candidate trains for (early stopping may stop it sooner).
-    successive_halving : bool, default=True
-        Judge candidates after 1/9 and 1/3 of their epochs and stop those outside
-        the top third (recorded as PRUNED).
+    pruner : {"successive_halving", "none"} or object, default="successive_halving"
+        ``"successive_halving"`` judges candidates after 1/9 and 1/3 of their epochs
+        and stops those outside the top third (recorded as PRUNED); ``"none"``
+        trains every candidate to its budget; an object needs the pruner protocol
+        of :mod:`sknas.fidelity` (``fidelity_for``, ``record``, ``state_dict``,
+        ``load_state_dict``) and is copied, never mutated.
     validation_fraction : float, default=0.2
         Share of the training rows held out (stratified) to score candidates when
         ``cv`` makes no folds.
@@ -827,7 +821,7 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     Parameters
     ----------
     time_budget, n_trials, trial_timeout, families, image_shape, text_columns, strategy, \
-max_epochs, successive_halving, validation_fraction, cv, ensemble_size, refit, scoring, device, \
+max_epochs, pruner, validation_fraction, cv, ensemble_size, refit, scoring, device, \
 n_jobs, synchronous_batch, weight_inheritance, init_from, portfolio, checkpoint_dir, warm_start, \
 random_state, verbose
         As for :class:`NASClassifier`.

@@ -1,4 +1,5 @@
-"""``run_search``: the one loop that owns the clock, the budget, interrupts and callbacks."""
+"""``run_search``: the loop that keeps the clock, the trial budget, Ctrl-C and callbacks
+(the trials themselves belong to :class:`sknas.study.Study`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from dataclasses import replace
 
 from threadpoolctl import threadpool_limits
 
-from .checkpoint import MemoryJournal, SearchJournal
-from .fidelity import SuccessiveHalving
 from .history import SearchHistory
 from .parallel import TrialPool, caller_thread_settings_kept, threads_per_trial
-from .strategies import Strategy
+from .study import Study
 from .trial import Candidate, TrialResult, TrialState
 
-__all__ = ["SearchAborted", "run_search"]
+__all__ = ["INTERRUPTED", "SearchAborted", "run_search"]
+
+#: The error of a trial during which the user pressed Ctrl-C.
+INTERRUPTED = "interrupted by user"
 
 Evaluate = Callable[[Candidate, "float | None"], TrialResult]
 SearchCallback = Callable[[TrialResult, SearchHistory], None]
@@ -60,37 +62,42 @@ def _interrupt_flag() -> Iterator[threading.Event]:
 def _evaluate_one(
     evaluate: Evaluate, candidate: Candidate, deadline: float | None, interrupted: threading.Event
 ) -> TrialResult:
-    """Evaluate; a trial during which Ctrl-C was pressed is FAIL, even if skorch swallowed it."""
+    """Evaluate; a trial during which Ctrl-C was pressed is recorded as interrupted.
+
+    skorch stops training at Ctrl-C and the evaluator still scores what was trained,
+    so a trial that has a score keeps it (PRUNED, with the error "interrupted by
+    user": usable by the ensemble, never resumed from); one without is FAIL.
+    """
     try:
         result = evaluate(candidate, deadline)
     except KeyboardInterrupt:
         interrupted.set()
         result = TrialResult(candidate, TrialState.FAIL)
     if interrupted.is_set():
-        result = replace(result, state=TrialState.FAIL, error="interrupted by user", member=None)
+        if result.scored:
+            result = replace(result, state=TrialState.PRUNED, error=INTERRUPTED)
+        else:
+            result = replace(result, state=TrialState.FAIL, error=INTERRUPTED, member=None)
     return result
 
 
 def run_search(
-    strategy: Strategy,
+    study: Study,
     evaluate: Evaluate,
     *,
     n_trials: int | None = None,
     deadline: float | None = None,
-    halving: SuccessiveHalving | None = None,
     callbacks: Sequence[SearchCallback] = (),
-    history: SearchHistory | None = None,
-    journal: SearchJournal | MemoryJournal | None = None,
     n_jobs: int = 1,
     synchronous_batch: int | None = None,
-    weight_inheritance: bool = False,
 ) -> SearchHistory:
-    """Ask, evaluate and tell until the trial budget or the deadline is spent.
+    """Ask the study, evaluate and tell it, until the trial budget or the deadline is spent.
 
     Parameters
     ----------
-    strategy : Strategy
-        Already :meth:`~Strategy.reset`.
+    study : Study
+        Owns the trials (ids, queue, records, journal); a resumed study's trials
+        count towards ``n_trials`` and its clock goes on from its last trial.
     evaluate : callable
         ``evaluate(candidate, deadline) -> TrialResult``; must not raise for a
         failed candidate (it returns a FAIL result). Picklable when ``n_jobs > 1``.
@@ -98,16 +105,8 @@ def run_search(
         Maximum number of trials.
     deadline : float or None
         ``time.monotonic()`` value after which no trial starts and running ones stop.
-    halving : SuccessiveHalving or None
-        Multi-fidelity schedule: each trial gets its rungs and may be PRUNED at one.
     callbacks : sequence of callable
         Called as ``callback(result, history)`` after every trial.
-    history : SearchHistory or None
-        Trials already run (a resumed search: ``strategy`` and ``halving`` hold the
-        state that followed them); ``n_trials`` counts them.
-    journal : SearchJournal, MemoryJournal or None
-        Records every finished trial and the state after it (not a trial that
-        Ctrl-C cut short), so that a killed search resumes (or a warm start goes on).
     n_jobs : int, default=1
         Trials run at once, on the workers of the active joblib backend
         (:class:`~sknas.parallel.TrialPool`); 1 runs them here, one after another.
@@ -117,21 +116,15 @@ def run_search(
         are told, in trial-id order, before the next is proposed. Each trial then
         runs with the cores divided by ``k`` as threads, so that the search depends
         only on the seed and ``n_trials``, not on ``n_jobs`` or timing.
-    weight_inheritance : bool, default=False
-        A candidate derived from a parent trial whose trained network the history
-        still holds carries it (``parent_model``), to start from its weights.
 
     Returns
     -------
     SearchHistory
-        ``interrupted`` is set when Ctrl-C ended the search; trials running at
-        that moment are recorded as FAIL.
+        The study's; ``interrupted`` is set when Ctrl-C ended the search.
     """
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
-    loop = _SearchLoop(
-        strategy, n_trials, deadline, halving, callbacks, history, journal, weight_inheritance
-    )
+    loop = _SearchLoop(study, n_trials, deadline, callbacks)
     n_threads = None if synchronous_batch is None else threads_per_trial(synchronous_batch)
     pool = TrialPool(evaluate, n_jobs, n_threads) if n_jobs != 1 else None
     with _interrupt_flag() as loop.interrupted, caller_thread_settings_kept():
@@ -146,38 +139,29 @@ def run_search(
             loop.interrupted.set()
         except SearchAborted:
             raise KeyboardInterrupt from None
-    loop.history.interrupted = loop.interrupted.is_set()
-    return loop.history
+    study.history.interrupted = loop.interrupted.is_set()
+    return study.history
 
 
 class _SearchLoop:
-    """The bookkeeping of one search: budget, proposals with their fidelity, and
-    recording each result in the halving table, history, strategy, journal and
-    callbacks. :func:`run_search` decides who evaluates."""
+    """The clock and the trial budget of one search, between the study and whoever
+    evaluates (:func:`run_search` decides who)."""
 
     def __init__(
         self,
-        strategy: Strategy,
+        study: Study,
         n_trials: int | None,
         deadline: float | None,
-        halving: SuccessiveHalving | None,
         callbacks: Sequence[SearchCallback],
-        history: SearchHistory | None,
-        journal: SearchJournal | MemoryJournal | None,
-        weight_inheritance: bool = False,
     ) -> None:
-        self.strategy = strategy
+        self.study = study
         self.n_trials = n_trials
         self.deadline = deadline
-        self.halving = halving
         self.callbacks = callbacks
-        self.history = history if history is not None else SearchHistory()
-        self.journal = journal
         self.interrupted = threading.Event()
-        self.weight_inheritance = weight_inheritance
-        self.n_proposed = len(self.history.results)
+        self.n_proposed = len(study.history.results)
         # A resumed search's clock goes on from its last recorded trial.
-        elapsed = [r.finished_at for r in self.history.results if math.isfinite(r.finished_at)]
+        elapsed = [r.finished_at for r in study.history.results if math.isfinite(r.finished_at)]
         self.started = time.monotonic() - max(elapsed, default=0.0)
 
     def wall_deadline(self) -> float | None:
@@ -194,43 +178,22 @@ class _SearchLoop:
         return None if self.n_trials is None else max(0, self.n_trials - self.n_proposed)
 
     def propose(self) -> Candidate | None:
-        """The next candidate with its fidelity, or None when the budget is spent."""
+        """The study's next candidate, or None when the budget is spent."""
         if self.trials_left() == 0:
             return None
-        [candidate] = self.strategy.ask(1)
-        if self.weight_inheritance and candidate.parent_id is not None:
-            candidate = replace(candidate, parent_model=self._trained_network(candidate.parent_id))
-        if self.halving is not None:
-            candidate = replace(candidate, fidelity=self.halving.fidelity_for(candidate))
         self.n_proposed += 1
-        return candidate
+        return self.study.ask()
 
-    def _trained_network(self, trial_id: int) -> object | None:
-        """The trained network of trial ``trial_id``, if the history still holds one."""
-        for result in reversed(self.history.results):
-            if result.candidate.trial_id == trial_id:
-                return result.member if result.candidate.genome is not None else None
-        return None
-
-    def record(self, result: TrialResult, journal_state: bool = True) -> None:
-        """Add a finished trial everywhere it counts, then run the callbacks."""
-        result = replace(
+    def record(self, result: TrialResult) -> None:
+        """Tell the study (its journal only while the user has not interrupted), then
+        run the callbacks."""
+        result = self.study.tell(
             result,
-            candidate=replace(result.candidate, parent_model=None),  # kept once, by the parent
             finished_at=time.monotonic() - self.started,
+            journal=not self.interrupted.is_set(),
         )
-        if self.halving is not None:
-            self.halving.record(result)
-        self.history.add(result)
-        self.strategy.tell([result])
-        if self.journal is not None and journal_state and not self.interrupted.is_set():
-            state = {
-                "strategy": self.strategy.state_dict(),
-                "halving": None if self.halving is None else self.halving.state_dict(),
-            }
-            self.journal.record(len(self.history.results) - 1, result, state)
         for callback in self.callbacks:
-            callback(result, self.history)
+            callback(result, self.study.history)
 
     def run_sequential(self, evaluate: Evaluate) -> None:
         """One trial at a time, in this process."""

@@ -47,7 +47,7 @@ from .trial import TrialResult
 __all__ = ["FORMAT_VERSION", "MemoryJournal", "SearchJournal", "fingerprint"]
 
 #: Version of the layout of ``checkpoint_dir``; a directory of a newer one is refused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the study's state (trial ids, seeds, queue) beside the strategy's
 
 _FORMAT = "sknas-checkpoint"
 _MANIFEST = "manifest.json"
@@ -402,6 +402,12 @@ class SearchJournal:
                 f"was written by a newer sknas (checkpoint format version {version}; this "
                 f"one reads version {FORMAT_VERSION})",
                 "Upgrade sknas to resume it, or pass another checkpoint_dir.",
+            )
+        if type(version) is int and version < FORMAT_VERSION:
+            raise self._error(
+                _MANIFEST,
+                f"was written by an older sknas (checkpoint format version {version}; this "
+                f"one reads version {FORMAT_VERSION}), whose search state this one cannot read",
             )
         seeds = manifest.get("seeds")
         if (

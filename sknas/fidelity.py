@@ -1,4 +1,15 @@
-"""Multi-fidelity: asynchronous successive halving over training epochs (ASHA).
+"""Where pruning is decided: the pruner protocol and asynchronous successive halving.
+
+A pruner is any object with four methods: ``fidelity_for(candidate)`` returns the
+:class:`~sknas.trial.Fidelity` a trial trains under (its rungs and the scores it
+competes with; None: no pruning), ``record(result)`` takes note of a finished
+trial, and ``state_dict()`` / ``load_state_dict(state)`` save and restore it. The
+trial itself asks ``Fidelity.should_continue`` when it reaches a rung, so the
+decision is made on the scores recorded when the trial started: under ``n_jobs > 1``
+trials running at the same time do not see each other's rung scores (a slightly
+stale table, as in ASHA).
+
+Successive halving over training epochs (ASHA):
 
 Li et al., "A System for Massively Parallel Hyperparameter Tuning" (MLSys 2020).
 Each trial is judged at rungs of growing epoch counts (for a budget of 50 epochs and
@@ -16,61 +27,21 @@ has gone, not how good it will be (measured: see :data:`CNN_FIRST_RUNG`).
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
 
-from .trial import Candidate, TrialResult
+from .trial import Candidate, Fidelity, TrialResult
 
-__all__ = ["CNN_FIRST_RUNG", "Fidelity", "SuccessiveHalving"]
+__all__ = ["CNN_FIRST_RUNG", "PRUNER_METHODS", "Fidelity", "SuccessiveHalving", "make_pruner"]
+
+#: What a pruner object must have.
+PRUNER_METHODS = ("fidelity_for", "record", "state_dict", "load_state_dict")
 
 #: The earliest rung of a convolution network, as a share of its epoch budget. The
 #: default CNN on digits28 (12 epochs) scored 0.90 validation accuracy at epoch 2, still
 #: warming up, and 0.99 at epoch 4 (1.0 at the end); the issue's CNN that had only two
 #: convolutions was pruned at epoch 6 of 50 at 0.73.
 CNN_FIRST_RUNG = 1 / 3
-
-
-@dataclass(frozen=True)
-class Fidelity:
-    """The successive-halving rule one trial trains under.
-
-    Parameters
-    ----------
-    rungs : tuple of int
-        Increasing epoch counts at which the trial is judged; the last is its budget.
-    competitors : tuple of tuple of float
-        For each rung but the last, the scores other trials reached there.
-    reduction_factor : int
-        Keep the top ``1 / reduction_factor`` at each rung.
-    """
-
-    rungs: tuple[int, ...]
-    competitors: tuple[tuple[float, ...], ...]
-    reduction_factor: int
-
-    def should_continue(self, rung: int, score: float) -> bool:
-        """Whether a trial scoring ``score`` at rung index ``rung`` trains on.
-
-        It continues when it ranks in the top ``ceil(n / reduction_factor)`` of the
-        ``n`` scores at that rung (its own included); the first ``reduction_factor``
-        trials to reach a rung always continue, so early decisions rest on more
-        than one comparison.
-
-        Examples
-        --------
-        >>> rule = Fidelity((2, 6, 18), ((0.5, 0.6, 0.7, 0.8, 0.9), (0.1,)), 3)
-        >>> rule.should_continue(0, 0.85), rule.should_continue(0, 0.75)
-        (True, False)
-        >>> rule.should_continue(1, 0.0)  # only two trials reached rung 1
-        True
-        """
-        if rung >= len(self.rungs) - 1:
-            return False
-        scores = sorted((*self.competitors[rung], score), reverse=True)
-        if len(scores) <= self.reduction_factor:
-            return True
-        n_promoted = math.ceil(len(scores) / self.reduction_factor)
-        return score >= scores[n_promoted - 1]
 
 
 class SuccessiveHalving:
@@ -145,3 +116,25 @@ class SuccessiveHalving:
         for k, score in enumerate(result.rung_scores[: len(fidelity.rungs) - 1]):
             if math.isfinite(score):
                 self.rung_scores[offset + k].append(float(score))
+
+
+def make_pruner(pruner: str | object) -> object | None:
+    """A fresh pruner for one search.
+
+    Parameters
+    ----------
+    pruner : {"successive_halving", "none"} or object
+        An object with :data:`PRUNER_METHODS` is deep-copied (never mutated).
+
+    Examples
+    --------
+    >>> make_pruner("successive_halving").rungs_for(50)
+    (6, 17, 50)
+    >>> make_pruner("none") is None
+    True
+    """
+    if pruner == "successive_halving":
+        return SuccessiveHalving()
+    if pruner == "none":
+        return None
+    return copy.deepcopy(pruner)

@@ -6,18 +6,16 @@ into :class:`TrialResult` s, the search loop and the history read both.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .space.genome import Genome
 
-if TYPE_CHECKING:  # fidelity.py imports this module
-    from .fidelity import Fidelity
-
-__all__ = ["Candidate", "TrialResult", "TrialState"]
+__all__ = ["Candidate", "Fidelity", "TrialResult", "TrialState"]
 
 
 class TrialState(str, Enum):
@@ -26,6 +24,49 @@ class TrialState(str, Enum):
     COMPLETE = "COMPLETE"
     FAIL = "FAIL"
     PRUNED = "PRUNED"
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """The successive-halving rule one trial trains under.
+
+    Parameters
+    ----------
+    rungs : tuple of int
+        Increasing epoch counts at which the trial is judged; the last is its budget.
+    competitors : tuple of tuple of float
+        For each rung but the last, the scores other trials reached there.
+    reduction_factor : int
+        Keep the top ``1 / reduction_factor`` at each rung.
+    """
+
+    rungs: tuple[int, ...]
+    competitors: tuple[tuple[float, ...], ...]
+    reduction_factor: int
+
+    def should_continue(self, rung: int, score: float) -> bool:
+        """Whether a trial scoring ``score`` at rung index ``rung`` trains on.
+
+        It continues when it ranks in the top ``ceil(n / reduction_factor)`` of the
+        ``n`` scores at that rung (its own included); the first ``reduction_factor``
+        trials to reach a rung always continue, so early decisions rest on more
+        than one comparison.
+
+        Examples
+        --------
+        >>> rule = Fidelity((2, 6, 18), ((0.5, 0.6, 0.7, 0.8, 0.9), (0.1,)), 3)
+        >>> rule.should_continue(0, 0.85), rule.should_continue(0, 0.75)
+        (True, False)
+        >>> rule.should_continue(1, 0.0)  # only two trials reached rung 1
+        True
+        """
+        if rung >= len(self.rungs) - 1:
+            return False
+        scores = sorted((*self.competitors[rung], score), reverse=True)
+        if len(scores) <= self.reduction_factor:
+            return True
+        n_promoted = math.ceil(len(scores) / self.reduction_factor)
+        return score >= scores[n_promoted - 1]
 
 
 @dataclass(frozen=True)
@@ -51,7 +92,7 @@ class Candidate:
     parent_id : int or None
         Trial this candidate was derived from, if any.
     fidelity : Fidelity or None
-        Successive-halving rule the trial trains under (set by the search loop).
+        Successive-halving rule the trial trains under (set by the study).
     parent_model : object or None
         The parent's trained network (``genome`` and ``weights``), whose weights the
         child inherits (set by the search loop under weight inheritance).

@@ -9,8 +9,7 @@ import torch
 from sknas.evaluation.members import NeuralMember
 from sknas.space.genome import Genome
 from sknas.space.modules import GenomeNet
-from sknas.strategies import Strategy
-from sknas.trial import Candidate
+from sknas.strategies import Proposal, Strategy
 
 
 class ScriptedStrategy(Strategy):
@@ -21,14 +20,14 @@ class ScriptedStrategy(Strategy):
     """
 
     name = "scripted"
+    start_with_defaults = False
 
     def __init__(self, script: list[tuple[str, dict[str, Any]]]) -> None:
         self.script = script
 
-    def _propose(self) -> Candidate:
-        family, overrides = self.script[min(self.next_trial_id_, len(self.script) - 1)]
-        point = self.space_[family].default_point() | overrides
-        return self._make_candidate(family, point)
+    def propose(self, trial_id: int) -> Proposal:
+        family, overrides = self.script[min(trial_id, len(self.script) - 1)]
+        return self._proposal(family, self.space_[family].default_point() | overrides)
 
 
 def bounded_by_trials(monkeypatch, namespace, n_trials, **params):

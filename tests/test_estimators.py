@@ -270,13 +270,13 @@ def test_fused_search_records_proposers_parents_pruning_and_ensemble(iris):
 
 
 @pytest.mark.parametrize("strategy", ["random", "tpe", "evolution"])
-def test_every_named_strategy_runs_without_successive_halving(iris, strategy):
+def test_every_named_strategy_runs_without_pruning(iris, strategy):
     X, y = iris
     clf = NASClassifier(
         n_trials=5,
         max_epochs=5,
         strategy=strategy,
-        successive_halving=False,
+        pruner="none",
         ensemble_size=1,
         refit=False,
         random_state=0,

@@ -20,13 +20,12 @@ from sknas._search import run_search
 from sknas.parallel import WORKER_DIED
 from sknas.space import default_search_space
 from sknas.strategies import RandomStrategy
+from sknas.study import Study
 from sknas.trial import Candidate, TrialResult, TrialState
 
 
-def _strategy():
-    strategy = RandomStrategy()
-    strategy.reset(default_search_space("classification", max_epochs=5), np.random.default_rng(0))
-    return strategy
+def _study():
+    return Study(RandomStrategy(), default_search_space("classification", max_epochs=5), 0)
 
 
 def _where_am_i(candidate: Candidate, deadline: float | None) -> TrialResult:
@@ -96,7 +95,7 @@ def _ids(history):
 class TestTrialPool:
     def test_every_trial_runs_once_in_worker_processes_with_the_cores_divided(self, tmp_path):
         history = run_search(
-            _strategy(),
+            _study(),
             _WhereAmIOnceBothWorkersRun(tmp_path),
             n_trials=8,
             deadline=time.monotonic() + 600,
@@ -111,20 +110,20 @@ class TestTrialPool:
         assert finished == sorted(finished)
 
     def test_a_trial_that_kills_its_worker_fails_alone(self):
-        history = run_search(_strategy(), _kills_its_worker_on_trial_2, n_trials=8, n_jobs=2)
+        history = run_search(_study(), _kills_its_worker_on_trial_2, n_trials=8, n_jobs=2)
         assert _ids(history) == list(range(8))
         failed = [r for r in history.results if r.state is TrialState.FAIL]
         assert [r.candidate.trial_id for r in failed] == [2]
         assert failed[0].error.startswith(WORKER_DIED)
 
     def test_large_data_reaches_loky_workers_memory_mapped(self):
-        history = run_search(_strategy(), _Counted(), n_trials=4, n_jobs=2)
+        history = run_search(_study(), _Counted(), n_trials=4, n_jobs=2)
         assert {r.error for r in history.results} == {"memmap"}
 
     def test_the_threading_backend_leaves_the_callers_thread_settings(self):
         before = torch.get_num_threads()
         with joblib.parallel_config(backend="threading"):
-            history = run_search(_strategy(), _where_am_i, n_trials=4, n_jobs=2)
+            history = run_search(_study(), _where_am_i, n_trials=4, n_jobs=2)
         assert _ids(history) == [0, 1, 2, 3]
         assert {r.error.split()[0] for r in history.results} == {str(os.getpid())}
         assert torch.get_num_threads() == before
@@ -182,7 +181,7 @@ class TestDask:
         X, y = iris
         workers = set(dask_client.run(os.getpid).values())
         with joblib.parallel_config(backend="dask"):
-            history = run_search(_strategy(), _where_am_i, n_trials=6, n_jobs=-1)
+            history = run_search(_study(), _where_am_i, n_trials=6, n_jobs=-1)
             clf = NASClassifier(n_trials=4, max_epochs=20, random_state=0, n_jobs=-1).fit(X, y)
         assert {int(r.error.split()[0]) for r in history.results} <= workers
         assert clf.n_trials_ == 4 and clf.score(X, y) > 0.9
@@ -190,13 +189,13 @@ class TestDask:
     def test_the_evaluator_is_scattered_once(self, dask_client):
         _Counted.pickled = 0
         with joblib.parallel_config(backend="dask"):
-            history = run_search(_strategy(), _Counted(), n_trials=6, n_jobs=-1)
+            history = run_search(_study(), _Counted(), n_trials=6, n_jobs=-1)
         assert len(history.results) == 6
         assert _Counted.pickled == 1
 
     def test_a_killed_worker_fails_only_its_trial(self, dask_client):
         with joblib.parallel_config(backend="dask"):
-            history = run_search(_strategy(), _kills_its_worker_on_trial_2, n_trials=6, n_jobs=-1)
+            history = run_search(_study(), _kills_its_worker_on_trial_2, n_trials=6, n_jobs=-1)
         assert _ids(history) == list(range(6))
         failed = [r.candidate.trial_id for r in history.results if r.state is TrialState.FAIL]
         assert failed == [2]

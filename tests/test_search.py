@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from helpers import ScriptedStrategy
 from sklearn.datasets import make_classification
 
 from sknas import NASClassifier
@@ -18,13 +19,12 @@ from sknas._search import run_search
 from sknas.history import SearchHistory
 from sknas.space import default_search_space
 from sknas.strategies import RandomStrategy
+from sknas.study import Study
 from sknas.trial import Candidate, TrialResult, TrialState
 
 
-def _strategy():
-    strategy = RandomStrategy()
-    strategy.reset(default_search_space("classification", max_epochs=5), np.random.default_rng(0))
-    return strategy
+def _study():
+    return Study(RandomStrategy(), default_search_space("classification", max_epochs=5), 0)
 
 
 def _instant(candidate, deadline):
@@ -34,7 +34,7 @@ def _instant(candidate, deadline):
 def test_trial_budget_and_callbacks():
     seen = []
     history = run_search(
-        _strategy(),
+        _study(),
         _instant,
         n_trials=4,
         callbacks=[lambda r, h: seen.append((r.candidate.trial_id, len(h.results)))],
@@ -53,7 +53,7 @@ def test_deadline_budget_and_deadline_passed_to_trials():
         return _instant(candidate, deadline)
 
     deadline = time.monotonic() + 0.5
-    history = run_search(_strategy(), slow, deadline=deadline)
+    history = run_search(_study(), slow, deadline=deadline)
     # No trial starts after the deadline (at most 0.5 / 0.05 + 1 trials, fewer on a busy
     # machine); the one in flight then is not waited for long.
     assert time.monotonic() < deadline + 1.0
@@ -62,7 +62,7 @@ def test_deadline_budget_and_deadline_passed_to_trials():
 
 def test_a_budget_is_required():
     with pytest.raises(ValueError, match="budget"):
-        run_search(_strategy(), _instant)
+        run_search(_study(), _instant)
 
 
 @pytest.fixture(autouse=True)
@@ -84,10 +84,12 @@ def test_ctrl_c_swallowed_inside_a_trial_still_stops_the_search():
                 pass
         return _instant(candidate, deadline)
 
-    history = run_search(_strategy(), swallowing, n_trials=10)
+    history = run_search(_study(), swallowing, n_trials=10)
     assert history.interrupted
-    assert [r.state for r in history.results] == [TrialState.COMPLETE] * 2 + [TrialState.FAIL]
+    # the interrupted trial keeps the score it reached (usable, never resumed from)
+    assert [r.state for r in history.results] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED]
     assert history.results[-1].error == "interrupted by user"
+    assert history.results[-1].score == 2.0
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
@@ -134,6 +136,35 @@ def test_ctrl_c_during_fit_returns_a_fitted_estimator_with_a_warning(larger_data
     assert clf.score(X, y) > 0.8
 
 
+#: A network whose epochs take about a second on 4,000 rows, with far more epochs than 20 s allow.
+_SLOW_EPOCHS = {"max_epochs": 500, "batch_size": 16, "arch__width": 1024, "arch__n_layers": 4}
+
+
+def test_ctrl_c_during_the_first_trial_keeps_its_score(larger_data):
+    X, y = larger_data
+    # One network with far more epochs than 20 s allow, no pruning: Ctrl-C 6 s into the
+    # fit lands inside its training; skorch stops there and the trial is still scored.
+    clf = NASClassifier(
+        time_budget=20,
+        strategy=ScriptedStrategy([("mlp", _SLOW_EPOCHS)]),
+        portfolio=False,
+        pruner="none",
+        max_epochs=500,
+        random_state=0,
+    )
+    timer = threading.Timer(6.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            clf.fit(X, y)
+    finally:
+        timer.cancel()
+    first = clf.leaderboard_.iloc[0]
+    assert clf.n_trials_ == 1 and first["state"] == "PRUNED"
+    assert first["error"] == "interrupted by user" and first["n_epochs"] < 500
+    assert clf.score(X, y) > 0.7
+
+
 def test_second_ctrl_c_aborts_at_once():
     def swallowing_twice(candidate, deadline):
         for _ in range(2):
@@ -145,7 +176,7 @@ def test_second_ctrl_c_aborts_at_once():
         return _instant(candidate, deadline)
 
     with pytest.raises(KeyboardInterrupt):
-        run_search(_strategy(), swallowing_twice, n_trials=10)
+        run_search(_study(), swallowing_twice, n_trials=10)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

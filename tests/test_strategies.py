@@ -1,4 +1,9 @@
-"""The contract every strategy inherits, plus what is specific to each."""
+"""The contract every strategy inherits, plus what is specific to each.
+
+Strategies are driven as the search drives them: through a :class:`~sknas.study.Study`,
+which numbers the trials, draws their seeds, proposes its queue first and tells every
+result to the strategy.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import numpy as np
 import pytest
 from hyperopt import space_eval, tpe
 
+from sknas.checkpoint import MemoryJournal
 from sknas.space import ARCH_PREFIX, TABULAR_FAMILIES, Genome, LayerGene, default_search_space
 from sknas.strategies import (
     Configuration,
@@ -15,6 +21,8 @@ from sknas.strategies import (
     RegularizedEvolutionStrategy,
 )
 from sknas.strategies.base import candidate_key
+from sknas.strategies.hyperopt import PRUNED_LOSS_OFFSET
+from sknas.study import Study
 from sknas.trial import TrialResult, TrialState
 
 
@@ -29,19 +37,27 @@ def _fake_score(candidate):
     return -abs(np.log10(candidate.params["lr"]) + 3.0)
 
 
-def _run(strategy, n, seed, fail_every=0):
-    strategy.reset(_space(), np.random.default_rng(seed))
+def _study(strategy, seed, queue=(), proposer="portfolio", journal=None):
+    starts = [(queue, proposer)] if queue else []
+    return Study(strategy, _space(), seed, starts=starts, journal=journal)
+
+
+def _steps(study, n, fail_every=0, fail_at=()):
+    """Ask and tell ``n`` trials (every ``fail_every``-th and those at ``fail_at`` fail)."""
     candidates = []
     for i in range(n):
-        [candidate] = strategy.ask(1)
-        failed = fail_every and i % fail_every == 0
+        candidate = study.ask()
+        failed = (fail_every and i % fail_every == 0) or i in fail_at
         state = TrialState.FAIL if failed else TrialState.COMPLETE
         score = float("nan") if failed else _fake_score(candidate)
-        strategy.tell(
-            [TrialResult(candidate, state, score=score, error="boom" if failed else None)]
-        )
+        error = "boom" if failed else None
+        study.tell(TrialResult(candidate, state, score=score, error=error), finished_at=float(i))
         candidates.append(candidate)
     return candidates
+
+
+def _run(strategy, n, seed, fail_every=0):
+    return _steps(_study(strategy, seed), n, fail_every)
 
 
 def _assert_in_space(candidates):
@@ -89,25 +105,16 @@ class StrategyContract:
         assert first == second
         assert first != other
 
-    def test_state_dict_round_trips(self):
-        strategy = self.make()
-        _run(strategy, 8, seed=5)
-        state = strategy.state_dict()
-        twin = self.make()
-        twin.reset(_space(), np.random.default_rng(999))
-        twin.load_state_dict(state)
-        assert strategy.ask(3) == twin.ask(3)
+    def test_a_resumed_study_proposes_what_the_original_proposes(self):
+        journal = MemoryJournal("key", {})
+        original = _study(self.make(), 5, journal=journal)
+        _steps(original, 8)
+        twin = _study(self.make(), 999, journal=journal)  # resumed: seeds and all from state
+        assert [twin.ask() for _ in range(3)] == [original.ask() for _ in range(3)]
 
-    def test_ask_before_reset_is_an_error(self):
-        with pytest.raises(RuntimeError, match="reset"):
-            self.make().ask(1)
-
-    def test_enqueued_configurations_come_first_adapted_to_the_space(self):
-        strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(0))
-        n_queued = strategy.enqueue(_QUEUE, "portfolio")
-        candidates = strategy.ask(5)
-        assert n_queued == 3  # the cnn is not in the space; the duplicate is dropped
+    def test_queued_configurations_come_first_adapted_to_the_space(self):
+        study = _study(self.make(), 0, _QUEUE)
+        candidates = [study.ask() for _ in range(5)]
         assert [c.proposer for c in candidates[:3]] == ["portfolio"] * 3
         assert [c.family for c in candidates[:3]] == ["mlp", "linear", "resnet_mlp"]
         mlp, linear = candidates[0], candidates[1]
@@ -117,54 +124,26 @@ class StrategyContract:
         assert linear.params == {"C": 1.0, "class_weight": "balanced"}  # regression's alpha
         assert all(c.proposer != "portfolio" for c in candidates[3:])
 
-    def test_enqueued_trials_are_told_like_any_other(self):
-        def search(seed, told=None):
-            strategy = self.make()
-            strategy.reset(_space(), np.random.default_rng(seed))
-            strategy.enqueue(_QUEUE, "init_from")
-            candidates = []
-            for i in range(12):
-                [candidate] = strategy.ask(1)
-                failed = i == 1  # an enqueued trial fails
-                strategy.tell(
-                    [
-                        TrialResult(
-                            candidate,
-                            TrialState.FAIL if failed else TrialState.COMPLETE,
-                            score=float("nan") if failed else _fake_score(candidate),
-                        )
-                    ]
-                )
-                candidates.append(candidate)
-                if told is not None and i == told:
-                    return strategy, candidates
-            return strategy, candidates
-
-        strategy, candidates = search(1)
+    def test_queued_trials_are_observed_like_any_other(self):
+        journal = MemoryJournal("key", {})
+        study = _study(self.make(), 1, _QUEUE, "init_from", journal=journal)
+        candidates = _steps(study, 12, fail_at=(1,))  # a queued trial fails
         assert [c.trial_id for c in candidates] == list(range(12))
         assert len({c.seed for c in candidates}) == 12
         # the queue is spent once, failure included: nothing is proposed from it again
         assert [c.proposer for c in candidates[:3]] == ["init_from"] * 3
         assert all(c.proposer != "init_from" for c in candidates[3:])
-        # what was told, queued trials and their failure included, is state: a twin
-        # restored from the state after the queue proposes what the original proposes
-        original, _ = search(1, told=4)
-        twin = self.make()
-        twin.reset(_space(), np.random.default_rng(999))
-        twin.load_state_dict(original.state_dict())
-        assert twin.ask(4) == original.ask(4)
         # and the same seed gives the same search
-        assert search(1)[1] == candidates
+        assert _steps(_study(self.make(), 1, _QUEUE, "init_from"), 12, fail_at=(1,)) == candidates
 
-    def test_the_queue_survives_state_dict(self):
-        strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(2))
-        strategy.enqueue(_QUEUE, "portfolio")
-        strategy.ask(1)
-        twin = self.make()
-        twin.reset(_space(), np.random.default_rng(999))
-        twin.load_state_dict(strategy.state_dict())
-        assert strategy.ask(3) == twin.ask(3)
+    def test_pruned_trials_are_observed_without_error(self):
+        study = _study(self.make(), 0)
+        for i in range(10):
+            candidate = study.ask()
+            state = TrialState.PRUNED if i % 2 else TrialState.COMPLETE
+            result = TrialResult(candidate, state, score=_fake_score(candidate))
+            study.tell(result, finished_at=float(i))
+        _assert_in_space([study.ask() for _ in range(5)])
 
 
 _MLP = Genome("mlp", (LayerGene("dense", 64, "gelu", 0.1), LayerGene("dense", 64, "gelu", 0.1)))
@@ -203,18 +182,30 @@ class TestHyperoptStrategy(StrategyContract):
 
     def test_queued_configurations_that_a_point_builds_become_observations(self):
         strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(0))
-        strategy.enqueue(_QUEUE, "init_from")
-        queued = strategy.ask(3)
-        strategy.tell([TrialResult(c, TrialState.COMPLETE, score=-0.5) for c in queued])
+        study = _study(strategy, 0, _QUEUE, "init_from")
+        for i in range(3):
+            study.tell(TrialResult(study.ask(), TrialState.COMPLETE, score=-0.5), finished_at=i)
         # the mlp and linear configurations are points of the space; the evolved residual
         # network (hidden size 1.5 x its width) is not, so TPE does not see it
         assert [doc["result"]["loss"] for doc in strategy.trials_.trials] == [0.5, 0.5]
         # families that started from a queued configuration skip their default
-        assert [(c.proposer, c.family) for c in strategy.ask(2)] == [
+        assert [(c.proposer, c.family) for c in (study.ask(), study.ask())] == [
             ("default", "hist_gbdt"),
             ("default", "random_forest"),
         ]
+
+    def test_pruned_trials_rank_below_every_completed_trial(self):
+        strategy = self.make()
+        study = _study(strategy, 0)
+        outcomes = [
+            (TrialState.COMPLETE, -0.9),
+            (TrialState.PRUNED, -0.1),
+            (TrialState.PRUNED, -0.2),
+        ]
+        for i, (state, score) in enumerate(outcomes):
+            study.tell(TrialResult(study.ask(), state, score=score), finished_at=i)
+        losses = [doc["result"]["loss"] for doc in strategy.trials_.trials]
+        assert losses == [0.9, PRUNED_LOSS_OFFSET + 0.1, PRUNED_LOSS_OFFSET + 0.2]
 
     def test_tpe_concentrates_on_the_good_region(self):
         # _fake_score peaks at lr = 1e-3: TPE should end up sampling nearer to it than random.
@@ -232,7 +223,7 @@ class TestHyperoptStrategy(StrategyContract):
         # The strategy caches hyperopt's posterior graph and observations; the points
         # (and their decoding) must be those of tpe.suggest and space_eval themselves.
         strategy = HyperoptStrategy(n_startup_trials=5)
-        strategy.reset(_space(), np.random.default_rng(0))
+        study = _study(strategy, 0)
         for i in range(40):
             tid = strategy.trials_.new_trial_ids(1)[0]
             ours = strategy._tpe.suggest(tid, strategy.trials_, seed=i)
@@ -245,17 +236,7 @@ class TestHyperoptStrategy(StrategyContract):
             expected = space_eval(strategy.expr_, assignment)
             assert family == expected["family"]
             assert point == pytest.approx(expected["point"])
-            [candidate] = strategy.ask(1)
-            failed = i % 6 == 0
-            strategy.tell(
-                [
-                    TrialResult(
-                        candidate,
-                        TrialState.FAIL if failed else TrialState.COMPLETE,
-                        score=float("nan") if failed else _fake_score(candidate),
-                    )
-                ]
-            )
+            _steps(study, 1, fail_at=(0,) if i % 6 == 0 else ())
 
 
 class TestRegularizedEvolutionStrategy(StrategyContract):
@@ -288,16 +269,21 @@ class TestRegularizedEvolutionStrategy(StrategyContract):
 
     def test_queued_networks_join_the_population(self):
         strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(0))
-        strategy.enqueue(_QUEUE, "init_from")
-        queued = strategy.ask(3)
-        strategy.tell([TrialResult(c, TrialState.COMPLETE, score=-0.5) for c in queued])
+        study = _study(strategy, 0, _QUEUE, "init_from")
+        for i in range(3):
+            study.tell(TrialResult(study.ask(), TrialState.COMPLETE, score=-0.5), finished_at=i)
         assert [m.trial_id for m in strategy.population_] == [0, 2]
-        # only the families without a queued configuration start from their default
-        assert [(c.proposer, c.family) for c in strategy.ask(2)] == [
-            ("default", "hist_gbdt"),
-            ("default", "random_forest"),
-        ]
+
+    def test_a_pruned_member_loses_every_tournament_against_a_completed_one(self):
+        strategy = RegularizedEvolutionStrategy(population_size=2, sample_size=2)
+        study = _study(strategy, 0, _QUEUE[:1] + _QUEUE[4:], "init_from")
+        # the pruned mlp scored higher at its rung than the completed residual network
+        for i, (state, score) in enumerate(
+            [(TrialState.PRUNED, -0.1), (TrialState.COMPLETE, -0.9)]
+        ):
+            study.tell(TrialResult(study.ask(), state, score=score), finished_at=i)
+        children = [c for c in _steps(study, 8) if c.proposer == "evolution"]
+        assert children and all(c.parent_id == 1 for c in children[:1])
 
 
 class TestFusedStrategy(StrategyContract):
@@ -306,9 +292,9 @@ class TestFusedStrategy(StrategyContract):
 
     def test_tpe_observes_queued_configurations(self):
         strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(0))
-        strategy.enqueue(_QUEUE, "portfolio")
-        strategy.tell([TrialResult(c, TrialState.COMPLETE, score=-0.5) for c in strategy.ask(3)])
+        study = _study(strategy, 0, _QUEUE)
+        for i in range(3):
+            study.tell(TrialResult(study.ask(), TrialState.COMPLETE, score=-0.5), finished_at=i)
         assert len(strategy.tpe_.trials_.trials) == 2
         assert [m.trial_id for m in strategy.scored_] == [0, 1, 2]
 
@@ -321,14 +307,23 @@ class TestFusedStrategy(StrategyContract):
 
     def test_evolution_is_seeded_with_the_best_tpe_trials(self):
         strategy = self.make()
-        candidates = _run(strategy, 7, seed=1)
+        study = _study(strategy, 1)
+        candidates = _steps(study, 7)
         best = sorted(candidates[:6], key=_fake_score)[-1]
-        parents = [c.parent_id for c in _run_more(strategy, 10) if c.parent_id is not None]
+        parents = [c.parent_id for c in _steps(study, 10) if c.parent_id is not None]
         assert parents and best.trial_id in {m.trial_id for m in strategy.evolution_.population_}
+
+    def test_a_pruned_trial_is_never_a_success_of_its_proposer(self):
+        strategy = self.make()
+        study = _study(strategy, 0)
+        strategy.evolving_ = True
+        for i, state in enumerate([TrialState.COMPLETE, TrialState.PRUNED]):
+            study.tell(TrialResult(study.ask(), state, score=-0.5 + i), finished_at=i)
+        assert list(strategy.outcomes_["tpe"]) == [True, False]
 
     def test_share_moves_towards_the_proposer_that_succeeds(self):
         strategy = self.make()
-        strategy.reset(_space(), np.random.default_rng(0))
+        _study(strategy, 0)  # resets it
         strategy.evolving_ = True
         strategy.outcomes_["evolution"].extend([True] * 12)
         strategy.outcomes_["tpe"].extend([False] * 12)
@@ -336,12 +331,3 @@ class TestFusedStrategy(StrategyContract):
         strategy.outcomes_["evolution"].extend([False] * 12)
         strategy.outcomes_["tpe"].extend([True] * 12)
         assert strategy.tpe_share == strategy.tpe_share_bounds[1]
-
-
-def _run_more(strategy, n):
-    candidates = []
-    for _ in range(n):
-        [candidate] = strategy.ask(1)
-        strategy.tell([TrialResult(candidate, TrialState.COMPLETE, score=_fake_score(candidate))])
-        candidates.append(candidate)
-    return candidates

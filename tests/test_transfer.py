@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import ScriptedStrategy
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
@@ -158,29 +157,6 @@ def test_init_from_as_a_leaderboard_survives_cloning_and_grid_search(half_digits
         n_trials=3, max_epochs=5, portfolio=False, init_from=half_digits_search
     ).fit(Xr, yr)
     assert set(regressor.leaderboard_["proposer"]) == {"init_from"}
-
-
-def test_init_from_needs_a_strategy_that_can_enqueue(half_digits_search, iris):
-    X, y = iris
-
-    class AskTellOnly:  # the estimator accepts any object with reset, ask and tell
-        def __init__(self):
-            self.inner = ScriptedStrategy([("linear", {})])
-
-        def reset(self, space, rng):
-            self.inner.reset(space, rng)
-
-        def ask(self, n=1):
-            return self.inner.ask(n)
-
-        def tell(self, results):
-            self.inner.tell(results)
-
-    model = NASClassifier(n_trials=1, strategy=AskTellOnly(), init_from=half_digits_search)
-    with pytest.raises(ValueError, match="init_from needs a strategy that can enqueue"):
-        model.fit(X, y)
-    model.set_params(init_from=None).fit(X, y)  # the portfolio is skipped without enqueue
-    assert list(model.leaderboard_["proposer"]) == ["scripted"]
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

@@ -1,6 +1,6 @@
-"""How candidates are proposed (torch-free): one ask/tell interface, several strategies."""
+"""How configurations are proposed (torch-free): one protocol, several strategies."""
 
-from .base import Configuration, Strategy
+from .base import Configuration, Proposal, Strategy
 from .evolution import RegularizedEvolutionStrategy
 from .fused import FusedStrategy
 from .hyperopt import HyperoptStrategy
@@ -10,6 +10,7 @@ __all__ = [
     "Configuration",
     "FusedStrategy",
     "HyperoptStrategy",
+    "Proposal",
     "RandomStrategy",
     "RegularizedEvolutionStrategy",
     "Strategy",

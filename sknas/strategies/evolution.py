@@ -17,27 +17,37 @@ import numpy as np
 
 from ..space import Genome, SearchSpace
 from ..space.mutations import mutate
-from ..trial import Candidate, TrialResult
-from .base import Strategy, candidate_key
+from ..trial import TrialResult, TrialState
+from .base import Proposal, Strategy, candidate_key
 
 __all__ = ["RegularizedEvolutionStrategy", "ScoredConfiguration"]
 
 
 @dataclass(frozen=True)
 class ScoredConfiguration:
-    """A completed trial's configuration and score: what evolution keeps of it."""
+    """A scored trial's configuration and score: what evolution keeps of it.
+
+    ``complete`` is False for a trial pruned at a lower fidelity: it ranks below
+    every completed one (:meth:`rank`), as Optuna's TPE ranks pruned trials.
+    """
 
     trial_id: int
     family: str
     params: dict[str, Any]
     genome: Genome | None  # None for the classical families
     score: float
+    complete: bool = True
 
     @classmethod
     def from_result(cls, result: TrialResult) -> ScoredConfiguration:
-        """Keep the configuration of a completed trial (not its model)."""
+        """Keep the configuration of a scored trial (not its model)."""
         c = result.candidate
-        return cls(c.trial_id, c.family, dict(c.params), c.genome, float(result.score))
+        complete = result.state is TrialState.COMPLETE
+        return cls(c.trial_id, c.family, dict(c.params), c.genome, float(result.score), complete)
+
+    def rank(self) -> tuple[bool, float, int]:
+        """Sort key: completed before pruned, then score, then the earlier trial."""
+        return (self.complete, self.score, -self.trial_id)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation."""
@@ -47,6 +57,7 @@ class ScoredConfiguration:
             "params": dict(self.params),
             "genome": None if self.genome is None else self.genome.to_dict(),
             "score": self.score,
+            "complete": self.complete,
         }
 
     @classmethod
@@ -58,6 +69,7 @@ class ScoredConfiguration:
             dict(data["params"]),
             None if data["genome"] is None else Genome.from_dict(data["genome"]),
             float(data["score"]),
+            bool(data["complete"]),
         )
 
 
@@ -70,8 +82,8 @@ class RegularizedEvolutionStrategy(Strategy):
         Most members alive at once; the oldest dies when a new one joins.
     sample_size : int, default=4
         Tournament size: the best of this many random members is the parent.
-        Evolution starts once this many trials completed; before, it proposes each
-        family's default configuration and then random ones.
+        Evolution starts once this many trials joined the population; before, it
+        proposes random networks.
     max_retries : int, default=25
         Mutations tried per child before accepting a configuration seen before.
 
@@ -82,8 +94,8 @@ class RegularizedEvolutionStrategy(Strategy):
     >>> strategy = RegularizedEvolutionStrategy()
     >>> strategy.reset(default_search_space("regression", max_epochs=10),
     ...                np.random.default_rng(0))
-    >>> [c.proposer for c in strategy.ask(6)]
-    ['default', 'default', 'default', 'default', 'default', 'evolution:init']
+    >>> strategy.propose(0).proposer
+    'evolution:init'
     """
 
     name = "evolution"
@@ -97,7 +109,6 @@ class RegularizedEvolutionStrategy(Strategy):
         super().reset(space, rng)
         self.population_: deque[ScoredConfiguration] = deque()
         self.seen_: set[str] = set()
-        self.pending_defaults_ = list(space.family_names)
 
     def seed_population(self, configurations: Sequence[ScoredConfiguration]) -> None:
         """Replace the population (e.g. with another strategy's best trials).
@@ -105,22 +116,23 @@ class RegularizedEvolutionStrategy(Strategy):
         The best configuration joins last, so it lives longest.
         """
         self.population_.clear()
-        for configuration in sorted(configurations, key=lambda m: m.score):
+        for configuration in sorted(configurations, key=ScoredConfiguration.rank):
             self._join(configuration)
 
-    def _propose(self) -> Candidate:
-        if self.pending_defaults_:
-            family = self.space_[self.pending_defaults_.pop(0)]
-            return self._unseen(family.name, family.default_point(), "default")
+    def propose(self, trial_id: int) -> Proposal:
         if len(self.population_) < min(self.sample_size, self.population_size):
             neural = [f for f in self.space_.families if f.is_neural] or self.space_.families
             family = neural[int(self.rng_.integers(len(neural)))]
-            return self._unseen(family.name, family.sample_point(self.rng_), f"{self.name}:init")
+            proposal = self._proposal(
+                family.name, family.sample_point(self.rng_), proposer=f"{self.name}:init"
+            )
+            self.seen_.add(candidate_key(proposal.family, proposal.params, proposal.genome))
+            return proposal
         members = list(self.population_)
         picks = self.rng_.choice(
             len(members), size=min(self.sample_size, len(members)), replace=False
         )
-        parent = max((members[i] for i in picks), key=lambda m: (m.score, -m.trial_id))
+        parent = max((members[i] for i in picks), key=ScoredConfiguration.rank)
         family = self.space_[parent.family]
         genome, params, _ = mutate(parent.genome, parent.params, family, self.rng_)
         for _ in range(self.max_retries - 1):
@@ -128,23 +140,13 @@ class RegularizedEvolutionStrategy(Strategy):
                 break
             genome, params, _ = mutate(parent.genome, parent.params, family, self.rng_)
         self.seen_.add(candidate_key(parent.family, params, genome))
-        return self._new_candidate(parent.family, params, genome, parent_id=parent.trial_id)
+        return Proposal(parent.family, params, genome, self.name, parent.trial_id)
 
-    def _register(self, candidate: Candidate) -> None:
-        if candidate.family in self.pending_defaults_:
-            self.pending_defaults_.remove(candidate.family)
-        self.seen_.add(candidate_key(candidate.family, candidate.params, candidate.genome))
-
-    def _unseen(self, family: str, point: Mapping[str, Any], proposer: str) -> Candidate:
-        candidate = self._make_candidate(family, point, proposer=proposer)
-        self.seen_.add(candidate_key(family, candidate.params, candidate.genome))
-        return candidate
-
-    def tell(self, results: Sequence[TrialResult]) -> None:
+    def observe(self, results: Sequence[TrialResult]) -> None:
         """Scored trials of neural families join the population (whoever proposed them).
 
-        Pruned trials join with their lower-fidelity score, so they rarely win a
-        tournament but still count as explored.
+        Pruned trials join ranked below every completed one, so they win a tournament
+        only against other pruned trials, but still count as explored.
         """
         for result in results:
             candidate = result.candidate
@@ -161,11 +163,9 @@ class RegularizedEvolutionStrategy(Strategy):
         return super().state_dict() | {
             "population": [member.to_dict() for member in self.population_],
             "seen": sorted(self.seen_),
-            "pending_defaults": list(self.pending_defaults_),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.population_ = deque(ScoredConfiguration.from_dict(m) for m in state["population"])
         self.seen_ = set(state["seen"])
-        self.pending_defaults_ = list(state["pending_defaults"])

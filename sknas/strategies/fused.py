@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..space import SearchSpace
-from ..trial import Candidate, TrialResult
-from .base import Strategy
+from ..trial import TrialResult
+from .base import Proposal, Strategy
 from .evolution import RegularizedEvolutionStrategy, ScoredConfiguration
 from .hyperopt import HyperoptStrategy
 
@@ -50,8 +50,8 @@ class FusedStrategy(Strategy):
     >>> strategy = FusedStrategy()
     >>> strategy.reset(default_search_space("classification", max_epochs=10),
     ...                np.random.default_rng(0))
-    >>> [c.proposer for c in strategy.ask(2)]
-    ['default', 'default']
+    >>> strategy.propose(0).proposer
+    'tpe:startup'
     """
 
     name = "fused"
@@ -80,7 +80,6 @@ class FusedStrategy(Strategy):
         self.evolution_ = RegularizedEvolutionStrategy(self.population_size, self.sample_size)
         self.tpe_.reset(space, np.random.default_rng(int(rng.integers(2**63 - 1))))
         self.evolution_.reset(space, np.random.default_rng(int(rng.integers(2**63 - 1))))
-        self.evolution_.pending_defaults_ = []  # TPE already proposes the defaults
         self.scored_: list[ScoredConfiguration] = []
         self.outcomes_: dict[str, deque[bool]] = {
             "tpe": deque(maxlen=self.window),
@@ -98,34 +97,28 @@ class FusedStrategy(Strategy):
         low, high = self.tpe_share_bounds
         return float(np.clip(rates["tpe"] / (rates["tpe"] + rates["evolution"]), low, high))
 
-    def _propose(self) -> Candidate:
+    def propose(self, trial_id: int) -> Proposal:
         if not self.evolving_ and len(self.scored_) >= self.n_tpe_trials:
             networks = [m for m in self.scored_ if m.genome is not None]
-            best = sorted(networks, key=lambda m: m.score)[-self.n_seed :]
+            best = sorted(networks, key=ScoredConfiguration.rank)[-self.n_seed :]
             self.evolution_.seed_population(best)
             self.evolving_ = True
         use_tpe = not self.evolving_ or self.rng_.random() < self.tpe_share
-        proposer = self.tpe_ if use_tpe else self.evolution_
-        proposer.next_trial_id_ = self.next_trial_id_  # one numbering for both
-        [candidate] = proposer.ask(1)
-        self.next_trial_id_ = proposer.next_trial_id_
-        return candidate
+        return (self.tpe_ if use_tpe else self.evolution_).propose(trial_id)
 
-    def _register(self, candidate: Candidate) -> None:
-        self.tpe_._register(candidate)  # evolution sees it when told its result
-
-    def tell(self, results: Sequence[TrialResult]) -> None:
-        """Tell both proposers; credit the proposer of every trial in the top quarter."""
-        self.tpe_.tell(results)
-        self.evolution_.tell(results)
+    def observe(self, results: Sequence[TrialResult]) -> None:
+        """Both proposers observe every result; a completed trial in the top quarter of
+        the completed scores is a success of its proposer (a pruned one never is)."""
+        self.tpe_.observe(results)
+        self.evolution_.observe(results)
         for result in results:
             kind = "evolution" if result.candidate.proposer.startswith("evolution") else "tpe"
             if result.scored:
                 self.scored_.append(ScoredConfiguration.from_result(result))
-                scores = [m.score for m in self.scored_]
+            success = False
+            if result.ok:
+                scores = [m.score for m in self.scored_ if m.complete]
                 success = result.score >= np.quantile(scores, 0.75)
-            else:
-                success = False
             if self.evolving_:
                 self.outcomes_[kind].append(bool(success))
 

@@ -29,10 +29,14 @@ from hyperopt import (
 from hyperopt.base import miscs_update_idxs_vals
 
 from ..space import Categorical, Dimension, Int, SearchSpace
-from ..trial import Candidate, TrialResult
-from .base import Strategy
+from ..trial import TrialResult
+from .base import Proposal, Strategy
 
-__all__ = ["HyperoptStrategy"]
+__all__ = ["PRUNED_LOSS_OFFSET", "HyperoptStrategy"]
+
+#: Added to a pruned trial's loss so that it ranks below every completed trial (TPE
+#: reads losses only through their order) and among pruned ones by its score.
+PRUNED_LOSS_OFFSET = 1e12
 
 
 def _hp_dimension(label: str, dim: Dimension) -> Any:
@@ -128,8 +132,8 @@ class HyperoptStrategy(Strategy):
     n_startup_trials : int, default=10
         Random trials (drawn by hyperopt) before TPE models the results.
     start_with_defaults : bool, default=True
-        First propose each family's default configuration, then hand over to
-        hyperopt; the defaults are told to TPE like any other trial.
+        Whether the study first tries each family's default configuration; TPE
+        observes them like any other trial.
     gamma : float, default=0.25
         Share of trials TPE counts as good.
     n_ei_candidates : int, default=24
@@ -142,8 +146,8 @@ class HyperoptStrategy(Strategy):
     >>> strategy = HyperoptStrategy()
     >>> strategy.reset(default_search_space("classification", max_epochs=10),
     ...                np.random.default_rng(0))
-    >>> [c.proposer for c in strategy.ask(6)]
-    ['default', 'default', 'default', 'default', 'default', 'tpe:startup']
+    >>> strategy.propose(0).proposer
+    'tpe:startup'
     """
 
     name = "tpe"
@@ -178,57 +182,55 @@ class HyperoptStrategy(Strategy):
         self.domain_ = Domain(_unused_objective, self.expr_)
         self.trials_ = Trials()
         self.tid_of_trial_: dict[int, int] = {}
-        self.pending_defaults_ = list(space.family_names) if self.start_with_defaults else []
         self._tpe = _TPEProposer(self.domain_, self.gamma, self.n_ei_candidates)
 
-    def _propose(self) -> Candidate:
+    def propose(self, trial_id: int) -> Proposal:
         tid = self.trials_.new_trial_ids(1)[0]
-        if self.pending_defaults_:
-            family = self.pending_defaults_.pop(0)
-            point = self.space_[family].default_point()
-            doc = self._document_for(tid, family, point)
-            proposer = "default"
+        startup = len(self.trials_.trials) < self.n_startup_trials
+        seed = int(self.rng_.integers(2**31 - 1))
+        if startup:  # what tpe.suggest itself does before n_startup_jobs
+            doc = rand.suggest([tid], self.domain_, self.trials_, seed)[0]
         else:
-            startup = len(self.trials_.trials) < self.n_startup_trials
-            seed = int(self.rng_.integers(2**31 - 1))
-            if startup:  # what tpe.suggest itself does before n_startup_jobs
-                doc = rand.suggest([tid], self.domain_, self.trials_, seed)[0]
-            else:
-                doc = self._tpe.suggest(tid, self.trials_, seed)
-            family, point = self._decode(doc)
-            proposer = "tpe:startup" if startup else "tpe"
-        candidate = self._make_candidate(family, point, proposer=proposer)
-        self._add_trial(candidate, doc)
-        return candidate
+            doc = self._tpe.suggest(tid, self.trials_, seed)
+        family, point = self._decode(doc)
+        self._add_trial(trial_id, doc)
+        return self._proposal(family, point, proposer="tpe:startup" if startup else "tpe")
 
-    def _add_trial(self, candidate: Candidate, doc: dict[str, Any]) -> None:
-        """Record ``candidate``'s trial document as pending (told later by :meth:`tell`)."""
+    def _add_trial(self, trial_id: int, doc: dict[str, Any]) -> None:
+        """Record trial ``trial_id``'s document as pending (until :meth:`observe`)."""
         self.trials_.insert_trial_docs([doc])
         self.trials_.refresh()
         self._tpe.observe(doc["misc"])
-        self.tid_of_trial_[candidate.trial_id] = doc["tid"]
+        self.tid_of_trial_[trial_id] = doc["tid"]
 
-    def _register(self, candidate: Candidate) -> None:
-        """Give TPE a queued candidate as its own trial when a point of the space builds
-        it, so its result counts as an observation (and towards the start-up trials)."""
-        if candidate.family in self.pending_defaults_:
-            self.pending_defaults_.remove(candidate.family)
-        point = self.space_[candidate.family].encode(candidate.params, candidate.genome)
-        if point is not None:
-            tid = self.trials_.new_trial_ids(1)[0]
-            self._add_trial(candidate, self._document_for(tid, candidate.family, point))
+    def observe(self, results: Sequence[TrialResult]) -> None:
+        """Write each result into its hyperopt trial document.
 
-    def tell(self, results: Sequence[TrialResult]) -> None:
-        """Write each result into its hyperopt trial document (loss = -score)."""
-        docs = {doc["tid"]: doc for doc in self.trials_.trials}
+        The loss is ``-score`` for a completed trial; a pruned one is ranked below
+        every completed one (``PRUNED_LOSS_OFFSET - score``) and a failed one counts
+        as infinitely bad. A trial this strategy did not propose (queued by the study:
+        defaults, portfolio, ``init_from``) becomes a document of its own when a
+        point of the space builds it, so TPE learns from it too.
+        """
         for result in results:
-            tid = self.tid_of_trial_.pop(result.candidate.trial_id, None)
-            if tid is None:
-                continue  # not proposed by this strategy (e.g. seeded from elsewhere)
-            doc = docs[tid]
+            candidate = result.candidate
+            if candidate.trial_id not in self.tid_of_trial_:
+                if candidate.family not in self.space_:
+                    continue
+                point = self.space_[candidate.family].encode(candidate.params, candidate.genome)
+                if point is None:
+                    continue
+                tid = self.trials_.new_trial_ids(1)[0]
+                doc = self._document_for(tid, candidate.family, point)
+                self._add_trial(candidate.trial_id, doc)
+            tid = self.tid_of_trial_.pop(candidate.trial_id)
+            [doc] = [doc for doc in self.trials_.trials if doc["tid"] == tid]
             doc["state"] = JOB_STATE_DONE
-            if result.scored:  # pruned trials count with their lower-fidelity score
+            if result.ok:
                 doc["result"] = {"status": STATUS_OK, "loss": -float(result.score)}
+            elif result.scored:
+                loss = PRUNED_LOSS_OFFSET - float(result.score)
+                doc["result"] = {"status": STATUS_OK, "loss": loss}
             else:
                 doc["result"] = {"status": STATUS_FAIL}
             self._tpe.set_loss(tid, _loss(doc))
@@ -238,7 +240,6 @@ class HyperoptStrategy(Strategy):
         return super().state_dict() | {
             "docs": copy.deepcopy(self.trials_.trials),
             "tid_of_trial": dict(self.tid_of_trial_),
-            "pending_defaults": list(self.pending_defaults_),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -250,7 +251,6 @@ class HyperoptStrategy(Strategy):
         for doc in sorted(self.trials_.trials, key=lambda doc: doc["tid"]):
             self._tpe.observe(doc["misc"], _loss(doc))
         self.tid_of_trial_ = {int(k): int(v) for k, v in state["tid_of_trial"].items()}
-        self.pending_defaults_ = list(state["pending_defaults"])
 
     def _decode(self, doc: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """Family and point of a trial document (choice index -> choice)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..trial import Candidate
-from .base import Strategy
+from .base import Proposal, Strategy
 
 __all__ = ["RandomStrategy"]
 
@@ -18,13 +17,14 @@ class RandomStrategy(Strategy):
     >>> strategy = RandomStrategy()
     >>> strategy.reset(default_search_space("regression", max_epochs=10),
     ...                np.random.default_rng(0))
-    >>> [c.trial_id for c in strategy.ask(2)]
-    [0, 1]
+    >>> strategy.propose(0).proposer
+    'random'
     """
 
     name = "random"
+    start_with_defaults = False
 
-    def _propose(self) -> Candidate:
+    def propose(self, trial_id: int) -> Proposal:
         families = self.space_.families
         family = families[int(self.rng_.integers(len(families)))]
-        return self._make_candidate(family.name, family.sample_point(self.rng_))
+        return self._proposal(family.name, family.sample_point(self.rng_))

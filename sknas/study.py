@@ -1,0 +1,221 @@
+"""The owner of a search's trials: ids, seeds, the queue, the records and the journal.
+
+As in Optuna, the study mints each trial's id and seed, proposes the queued
+configurations (``init_from``, the baselines, the portfolio, each family's default)
+before asking the strategy, hands every trial its fidelity from the pruner, and
+records every finished trial in the history, the pruner, the strategy and the
+journal. Resuming from a journal happens here too. The loop that runs trials
+(:func:`sknas._search.run_search`) keeps only the clock, Ctrl-C, callbacks and the
+choice of executor. Torch-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import MemoryJournal, SearchJournal
+from .history import SearchHistory
+from .space import SearchSpace
+from .strategies.base import Configuration, Proposal, Strategy
+from .trial import Candidate, TrialResult
+
+__all__ = ["Study"]
+
+Starts = Sequence[tuple[Sequence[Configuration], str]]
+
+
+class Study:
+    """One search's trials, from the first proposal to the journal.
+
+    Parameters
+    ----------
+    strategy : Strategy
+        Proposes what the queue does not; :meth:`~Strategy.reset` here with ``space``.
+        Used as given (the caller copies what the user passed).
+    space : SearchSpace
+    seed : int
+        Seeds the strategy's generator and the trials' seeds.
+    starts : sequence of (configurations, proposer), default=()
+        Configurations to try first, in order, recorded as proposed by ``proposer``;
+        each family's default configuration follows when the strategy's
+        ``start_with_defaults`` is true (not for families already queued).
+    pruner : object or None, default=None
+        Hands each trial its fidelity (:mod:`sknas.fidelity`); None: no pruning.
+    journal : SearchJournal, MemoryJournal or None, default=None
+        Where every finished trial and the state after it are recorded; a journal
+        that holds trials is resumed from.
+    max_models : int or None, default=None
+        Trained models the history keeps (:class:`~sknas.history.SearchHistory`).
+    weight_inheritance : bool, default=False
+        A candidate whose parent's trained network the history still holds carries
+        it (``parent_model``), to start from its weights.
+
+    Examples
+    --------
+    >>> from sknas.space import default_search_space
+    >>> from sknas.strategies import RandomStrategy
+    >>> study = Study(RandomStrategy(), default_search_space("regression", max_epochs=5), 0,
+    ...               starts=[([Configuration("linear", {})], "baseline")])
+    >>> [(c.trial_id, c.proposer) for c in (study.ask(), study.ask())]
+    [(0, 'baseline'), (1, 'random')]
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        space: SearchSpace,
+        seed: int,
+        *,
+        starts: Starts = (),
+        pruner: Any = None,
+        journal: SearchJournal | MemoryJournal | None = None,
+        max_models: int | None = None,
+        weight_inheritance: bool = False,
+    ) -> None:
+        strategy_seed, trial_seed = np.random.SeedSequence(seed).spawn(2)
+        strategy.reset(space, np.random.default_rng(strategy_seed))
+        self.strategy = strategy
+        self.space = space
+        self.pruner = pruner
+        self.journal = journal
+        self.weight_inheritance = weight_inheritance
+        self.history = SearchHistory(max_models=max_models)
+        self._rng = np.random.default_rng(trial_seed)
+        self._next_trial_id = 0
+        self._queue: list[tuple[Configuration, str]] = []
+        for configurations, proposer in starts:
+            self.enqueue(configurations, proposer)
+        if getattr(strategy, "start_with_defaults", True):
+            queued = {configuration.family for configuration, _ in self._queue}
+            defaults = [
+                Configuration(family.name, *family.decode(family.default_point()))
+                for family in space.families
+                if family.name not in queued
+            ]
+            self.enqueue(defaults, "default")
+        if journal is not None:
+            self._resume(journal)
+
+    def enqueue(self, configurations: Sequence[Configuration], proposer: str) -> int:
+        """Try ``configurations`` before the strategy's proposals, in order.
+
+        Each is adapted to the search space (:meth:`FamilySpace.adapt
+        <sknas.space.FamilySpace.adapt>`); those of families outside the space, those
+        whose genome does not fit the inputs and duplicates are left out.
+
+        Returns
+        -------
+        n_queued : int
+            How many of ``configurations`` were queued.
+        """
+        queued = {configuration.key() for configuration, _ in self._queue}
+        n_queued = 0
+        for configuration in configurations:
+            if configuration.family not in self.space:
+                continue
+            adapted = self.space[configuration.family].adapt(
+                configuration.params, configuration.genome
+            )
+            if adapted is None:
+                continue
+            configuration = Configuration(configuration.family, *adapted)
+            if configuration.key() in queued:
+                continue
+            queued.add(configuration.key())
+            self._queue.append((configuration, proposer))
+            n_queued += 1
+        return n_queued
+
+    def ask(self) -> Candidate:
+        """The next trial: a queued configuration, or else the strategy's proposal,
+        with its id, seed, epoch budget, fidelity and (under weight inheritance) the
+        parent's trained network."""
+        trial_id = self._next_trial_id
+        seed = int(self._rng.integers(2**31 - 1))
+        if self._queue:
+            configuration, proposer = self._queue.pop(0)
+            proposal = Proposal(
+                configuration.family, configuration.params, configuration.genome, proposer
+            )
+        else:
+            proposal = self.strategy.propose(trial_id)
+        self._next_trial_id += 1
+        candidate = Candidate(
+            trial_id=trial_id,
+            family=proposal.family,
+            params=dict(proposal.params),
+            genome=proposal.genome,
+            seed=seed,
+            budget_epochs=int(proposal.params.get("max_epochs", 1)),  # 1: classical
+            proposer=proposal.proposer,
+            parent_id=proposal.parent_id,
+        )
+        if self.pruner is not None:
+            candidate = replace(candidate, fidelity=self.pruner.fidelity_for(candidate))
+        if self.weight_inheritance and candidate.parent_id is not None:
+            candidate = replace(candidate, parent_model=self._trained_network(candidate.parent_id))
+        return candidate
+
+    def tell(self, result: TrialResult, *, finished_at: float, journal: bool = True) -> TrialResult:
+        """Record a finished trial in the history, pruner, strategy and journal.
+
+        Parameters
+        ----------
+        result : TrialResult
+        finished_at : float
+            Seconds from the start of the search to the end of the trial.
+        journal : bool, default=True
+            False leaves the journal alone (a search the user interrupted: a trial cut
+            short must not be resumed from).
+
+        Returns
+        -------
+        TrialResult
+            As recorded (``finished_at`` set, the parent's network dropped).
+        """
+        result = replace(
+            result,
+            candidate=replace(result.candidate, parent_model=None),  # kept once, by the parent
+            finished_at=finished_at,
+        )
+        if self.pruner is not None:
+            self.pruner.record(result)
+        self.history.add(result)
+        self.strategy.observe([result])
+        if self.journal is not None and journal:
+            self.journal.record(len(self.history.results) - 1, result, self.state_dict())
+        return result
+
+    def state_dict(self) -> dict[str, Any]:
+        """What continues the search after the last recorded trial (plain data)."""
+        return {
+            "strategy": self.strategy.state_dict(),
+            "pruner": None if self.pruner is None else self.pruner.state_dict(),
+            "rng": self._rng.bit_generator.state,
+            "next_trial_id": self._next_trial_id,
+            "queue": [[c.to_dict(), proposer] for c, proposer in self._queue],
+        }
+
+    def _resume(self, journal: SearchJournal | MemoryJournal) -> None:
+        results, state = journal.resume()
+        for result in results:
+            self.history.add(result)
+        if state is None:
+            return
+        self.strategy.load_state_dict(state["strategy"])
+        if self.pruner is not None:
+            self.pruner.load_state_dict(state["pruner"])
+        self._rng.bit_generator.state = state["rng"]
+        self._next_trial_id = int(state["next_trial_id"])
+        self._queue = [(Configuration.from_dict(c), p) for c, p in state["queue"]]
+
+    def _trained_network(self, trial_id: int) -> object | None:
+        """The trained network of trial ``trial_id``, if the history still holds one."""
+        for result in reversed(self.history.results):
+            if result.candidate.trial_id == trial_id:
+                return result.member if result.candidate.genome is not None else None
+        return None
