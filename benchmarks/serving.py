@@ -19,7 +19,14 @@ Systems, each in its own child: ``sknas`` (the pickled estimator), ``onnx`` (the
 exported by ``sknas.export.to_onnx``, run by onnxruntime; the input dict is built once
 outside the timed calls with ``onnx_inputs``), ``hgb`` (a default
 ``HistGradientBoostingClassifier`` fitted on the same rows, for ``digits`` and ``frame``,
-whose object column it gets as a category column, converted outside the timed calls).
+whose object column it gets as a category column, converted outside the timed calls),
+``autogluon`` (AutoGluon's ``TabularPredictor`` with its default presets and
+``time_limit=60``, fitted on the same rows for ``digits`` and ``frame`` and kept in memory
+with ``predictor.persist()``, as its documentation advises for online prediction; numpy rows
+become a DataFrame outside the timed calls). AutoGluon runs in its own virtual environment
+(``bash benchmarks/setup_autogluon.sh``; path in ``SKNAS_AUTOGLUON_VENV``, default
+``~/.cache/sknas/autogluon-venv``): its children, and its fit, use that environment's
+Python; without the environment its rows are left out.
 
 Each child loads the model, predicts one row (so that lazily built caches exist), reads its
 resident memory (the "loaded model"), resets the kernel's peak-RSS mark
@@ -30,7 +37,8 @@ input validation, the preprocessor and each ensemble member. The file sizes of e
 (pickle, ``est.save`` and ONNX) are printed last. Run::
 
     python benchmarks/serving.py [--models cnn table digits frame] [--sizes 1 1000 10000]
-                                 [--systems sknas onnx hgb] [--baseline DIR] [--threads N]
+                                 [--systems sknas onnx hgb autogluon] [--baseline DIR]
+                                 [--threads N]
 
 ``--baseline DIR`` also measures, interleaved in the same run, the ``sknas`` package found in
 ``DIR`` (say an older commit's, from ``git archive <commit> sknas | tar -x -C DIR``), and
@@ -67,6 +75,11 @@ CNN_KEYS = (
     "cnn:conv32k3p-relu-d0-batch|conv304k3-relu-d0-batch|dense64-relu-d0-none",
 )
 IMAGE_SHAPE = (1, 28, 28)
+AUTOGLUON_VENV = Path(
+    os.environ.get("SKNAS_AUTOGLUON_VENV", Path.home() / ".cache" / "sknas" / "autogluon-venv")
+)
+#: Seconds AutoGluon may fit, as the default sknas fits of ``digits`` and ``frame``.
+AUTOGLUON_TIME_LIMIT = 60
 
 
 def digits28() -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +185,42 @@ def build_models(model_dir: Path, models: list[str]) -> None:
             print(f"{model}: no ONNX graph ({error})", file=sys.stderr)
 
 
+def _as_frame(X: object) -> pd.DataFrame:
+    """``X`` as AutoGluon takes it: a DataFrame (numpy rows get columns ``c0``, ``c1``...)."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    return pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+
+
+def build_autogluon(model_dir: Path, models: list[str]) -> None:
+    """Fit AutoGluon's predictors not already in ``model_dir``, each in a child run by its
+    virtual environment's Python (``--fit-autogluon``)."""
+    for model in models:
+        if model not in ("digits", "frame") or (model_dir / f"{model}_autogluon").exists():
+            continue
+        child = [str(AUTOGLUON_VENV / "bin" / "python"), __file__, "--fit-autogluon", model]
+        done = subprocess.run(
+            [*child, "--model-dir", str(model_dir)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            print(f"{model}: AutoGluon's fit failed: {done.stderr[-300:]}", file=sys.stderr)
+
+
+def fit_autogluon(model_dir: Path, model: str) -> None:
+    """In AutoGluon's environment: fit its predictor on ``model``'s rows and save it."""
+    import tempfile
+
+    from autogluon.tabular import TabularPredictor
+
+    X, y = training_data(model)
+    train = _as_frame(X).assign(__target__=y)
+    with tempfile.TemporaryDirectory() as workdir:
+        os.chdir(workdir)  # CatBoost writes catboost_info/ into the working directory
+        TabularPredictor(
+            label="__target__", path=str(model_dir / f"{model}_autogluon"), verbosity=0
+        ).fit(train, time_limit=AUTOGLUON_TIME_LIMIT)
+
+
 def _rss_kib() -> tuple[int, int]:
     """Current and peak resident memory of this process, in KiB."""
     status = Path("/proc/self/status").read_text()
@@ -191,6 +240,17 @@ def _loader(system: str, model: str, model_dir: Path) -> object:
             return lambda: hgb.predict(X)
 
         return prepare_hgb
+    if system == "autogluon":
+        from autogluon.tabular import TabularPredictor
+
+        predictor = TabularPredictor.load(str(model_dir / f"{model}_autogluon"))
+        predictor.persist()
+
+        def prepare_autogluon(X: object) -> object:
+            X = _as_frame(X)
+            return lambda: predictor.predict(X)
+
+        return prepare_autogluon
     est = pickle.loads((model_dir / f"{model}.pkl").read_bytes())
     if system == "sknas":
         return lambda X: lambda: est.predict(X)
@@ -269,7 +329,7 @@ def _parts(est, X: np.ndarray) -> dict[str, float]:
 
 
 MODELS = ("cnn", "table", "digits", "frame")
-SYSTEMS = ("sknas", "onnx", "hgb")
+SYSTEMS = ("sknas", "onnx", "hgb", "autogluon")
 
 
 def main() -> None:
@@ -283,7 +343,11 @@ def main() -> None:
         "--threads", type=int, help="torch threads in each child (default: torch's)"
     )
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "MODEL", "ROWS"), help="internal")
+    parser.add_argument("--fit-autogluon", metavar="MODEL", help="internal")
     args = parser.parse_args()
+    if args.fit_autogluon:
+        fit_autogluon(args.model_dir, args.fit_autogluon)
+        return
     if args.child:
         if args.threads:
             import torch
@@ -293,6 +357,8 @@ def main() -> None:
         print(json.dumps(measure(system, model, args.model_dir, int(n_rows))))
         return
     build_models(args.model_dir, args.models)
+    if "autogluon" in args.systems and (AUTOGLUON_VENV / "bin" / "python").exists():
+        build_autogluon(args.model_dir, args.models)
     print("| model | rows | system | ms (median) | peak MiB above loaded | loaded MiB |")
     print("|---|---:|---|---:|---:|---:|")
     for model in args.models:
@@ -305,6 +371,8 @@ def main() -> None:
                 if system == "onnx" and not (args.model_dir / f"{model}.onnx").exists():
                     continue
                 if system == "hgb" and not (args.model_dir / f"{model}_hgb.pkl").exists():
+                    continue
+                if system == "autogluon" and not (args.model_dir / f"{model}_autogluon").exists():
                     continue
                 result = _run_child(system, model, args, n_rows, directory)
                 if isinstance(result, str):
@@ -339,9 +407,11 @@ def _run_child(
     env = dict(os.environ)
     if directory is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(directory), env.get("PYTHONPATH", "")])
-    child = [sys.executable, __file__, "--child", system, model, str(n_rows)]
+    python = AUTOGLUON_VENV / "bin" / "python" if system == "autogluon" else sys.executable
+    child = [str(python), __file__, "--child", system, model, str(n_rows)]
     child += ["--model-dir", str(args.model_dir)]
-    child += ["--threads", str(args.threads)] if args.threads else []
+    # AutoGluon's environment has no torch: its tree models take no thread setting from here
+    child += ["--threads", str(args.threads)] if args.threads and system != "autogluon" else []
     done = subprocess.run(child, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         return done.stderr.strip()[-200:].replace("\n", " ")
