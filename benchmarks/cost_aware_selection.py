@@ -16,13 +16,14 @@ candidates included). Members are the search's own (bags of fold models under
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import time
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-import sknas._estimators as estimators_module
 from sknas import NASClassifier
 from sknas.ensemble import FittedEnsemble, select_members
 
@@ -47,17 +48,19 @@ def main() -> None:
     X, y = load_digits(return_X_y=True)
     cut = len(X) * 3 // 4
     captured = {}
-    original = estimators_module.select_members
 
     def capturing(history, y_valid, scorer, **kwargs):
         captured.update(history=history, y_valid=y_valid, scorer=scorer, kwargs=kwargs)
-        return original(history, y_valid, scorer, **kwargs)
+        return select_members(history, y_valid, scorer, **kwargs)
 
-    estimators_module.select_members = capturing
+    # The module whose fit calls select_members (the estimators', or the engine's).
+    names = [n for n in ("sknas.engine", "sknas._estimators") if importlib.util.find_spec(n)]
+    module = next(m for m in map(importlib.import_module, names) if hasattr(m, "select_members"))
+    module.select_members = capturing
     try:
         est = NASClassifier(time_budget=args.time_budget, random_state=0).fit(X[:cut], y[:cut])
     finally:
-        estimators_module.select_members = original
+        module.select_members = select_members
     history, y_valid, scorer = captured["history"], captured["y_valid"], captured["scorer"]
     probe = est.preprocessor_.transform(X[cut : cut + 1])
     row, X_test, y_test = X[cut : cut + 1], X[cut:], y[cut:]
