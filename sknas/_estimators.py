@@ -261,6 +261,7 @@ class _BaseNAS(BaseEstimator):
         tags.input_tags.allow_nan = True  # imputed, with missing-value indicators
         tags.input_tags.categorical = True  # DataFrame columns: one-hot encoded
         tags.input_tags.string = True
+        tags.input_tags.sparse = True  # CSR or CSC: see sknas._validation
         return tags
 
     def _validated_X(self, X: Any) -> Any:
@@ -452,6 +453,8 @@ class _BaseNAS(BaseEstimator):
             families=self.families,
             image_shape=evaluator.split.image_shape,
             n_rows=evaluator.split.n_rows,
+            sparse=evaluator.split.sparse,
+            n_features=evaluator.split.n_features,
         )
         if isinstance(self.strategy, str):
             strategy = _STRATEGIES[self.strategy]()
@@ -534,7 +537,7 @@ class _BaseNAS(BaseEstimator):
             refits = refit_members(
                 selection,
                 evaluator,
-                data_ratio=(len(split.X_train) + len(split.X_valid)) / len(split.X_train),
+                data_ratio=(split.n_rows + split.X_valid.shape[0]) / split.n_rows,
                 deadline=deadline,
             )
         else:

@@ -1,7 +1,8 @@
 """Checks of what ``fit`` and ``predict`` receive: ``X``, ``y``, weights and groups.
 
 Every function raises scikit-learn-style errors that say what to fix, and never
-modifies what the user passed in.
+modifies what the user passed in. Sparse ``X`` (any scipy format) becomes a CSR
+matrix, never densified; its explicit values must be finite.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.preprocessing import MaxAbsScaler
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
@@ -19,6 +22,17 @@ from .utils._compat import check_sample_weight
 __all__ = ["validate_fit_data", "validate_predict_X", "rows_for_fingerprint"]
 
 _FLOATS = [np.float64, np.float32]
+#: Sparse formats kept as they are (any other becomes CSR, the first).
+_SPARSE = ["csr"]
+
+
+def _check_sparse_kind(image_shape: Any) -> None:
+    """Refuse sparse images: the convolution networks read dense pixels."""
+    if image_shape is not None:
+        raise TypeError(
+            f"Sparse X cannot hold images (image_shape={tuple(image_shape)}): pass dense "
+            "rows (X.toarray())."
+        )
 
 
 def validate_fit_data(
@@ -26,8 +40,8 @@ def validate_fit_data(
 ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Validated ``X``, 1-d ``y``, weights and groups for ``fit``.
 
-    ``X`` becomes an ndarray (images flattened to rows) or stays a DataFrame when it
-    has categorical, string or bool columns; sets ``estimator``'s
+    ``X`` becomes an ndarray (images flattened to rows), a CSR matrix when sparse, or
+    stays a DataFrame when it has categorical, string or bool columns; sets ``estimator``'s
     ``n_features_in_``, ``feature_names_in_`` and ``image_shape_``. Rows of weight
     zero are dropped, exactly as if absent.
     """
@@ -43,6 +57,18 @@ def validate_fit_data(
 
 def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
     regression = estimator._task == "regression"
+    if sp.issparse(X):
+        estimator.image_shape_ = None
+        _check_sparse_kind(estimator.image_shape)
+        return validate_data(
+            estimator,
+            X,
+            y,
+            accept_sparse=_SPARSE,
+            dtype=_FLOATS,
+            ensure_min_samples=2,
+            y_numeric=regression,
+        )
     X, estimator.image_shape_ = image_rows(X, estimator.image_shape)
     if estimator.image_shape_ is not None:  # no missing values in images
         return validate_data(
@@ -70,7 +96,19 @@ def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
 
 
 def validate_predict_X(estimator: Any, X: Any) -> Any:
-    """``X`` checked against what ``fit`` saw (feature count and names, image shape)."""
+    """``X`` checked against what ``fit`` saw (feature count and names, image shape).
+
+    Sparse ``X`` stays sparse (as a CSR matrix) for a model fitted on sparse ``X``, and
+    is densified for one fitted on dense rows (which its preprocessing needs); dense
+    ``X`` for a model fitted on sparse ``X`` must be finite, as sparse ``X`` must.
+    """
+    fitted_sparse = isinstance(getattr(estimator, "preprocessor_", None), MaxAbsScaler)
+    if sp.issparse(X):
+        _check_sparse_kind(estimator.image_shape_)
+        X = validate_data(estimator, X, reset=False, accept_sparse=_SPARSE, dtype=_FLOATS)
+        return X if fitted_sparse else X.toarray()
+    if fitted_sparse:
+        return validate_data(estimator, X, reset=False, dtype=_FLOATS)
     if estimator.image_shape_ is not None:
         X, _ = image_rows(X, estimator.image_shape_)
         return validate_data(estimator, X, reset=False, dtype=_FLOATS)
@@ -95,7 +133,14 @@ def _drop_zero_weight_rows(
 
 
 def rows_for_fingerprint(X: Any) -> np.ndarray:
-    """``X`` as an array for fingerprinting (a DataFrame: its rows' hashes)."""
+    """``X`` as an array for fingerprinting (a DataFrame: its rows' hashes; a sparse
+    matrix: its shape, row pointers, column indices and values, one after the other)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, copy=True)
+        X.sum_duplicates()  # one canonical form: sorted indices, no duplicates
+        return np.concatenate(
+            [np.asarray(X.shape, np.float64), X.indptr, X.indices, X.data]
+        ).astype(np.float64)
     if isinstance(X, pd.DataFrame):
         return pd.util.hash_pandas_object(X, index=False).to_numpy()
     return np.asarray(X)

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import unique_labels
@@ -361,7 +362,13 @@ def _image_channels(estimator: Any) -> int | None:
 
 def _feature_columns(estimator: Any, X: Any) -> tuple[list[str], list[np.ndarray], list[str]]:
     """Names, values and kinds (``"numeric"`` or ``"categorical"``) of the compared columns:
-    the table's, or the per-channel mean and standard deviation of images."""
+    the table's, the per-channel mean and standard deviation of images, or the non-zeros
+    and norm of each row of a sparse matrix (whose columns are too many and too empty)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
+        counts = np.diff(X.indptr).astype(np.float64)
+        return ["non-zeros per row", "row norm"], [counts, norms], ["numeric", "numeric"]
     shape = getattr(estimator, "image_shape_", None)
     if shape is not None:
         pixels = np.asarray(X, dtype=np.float64).reshape(len(X), shape[0], -1)

@@ -136,6 +136,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.linear_model._ridge.Ridge",
     "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.MaxAbsScaler",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.preprocessing._encoders.OneHotEncoder",
     "sklearn.preprocessing._function_transformer.FunctionTransformer",

@@ -1,4 +1,5 @@
-"""Preprocessing fitted inside the estimator, before the search: tables and images.
+"""Preprocessing fitted inside the estimator, before the search: tables, sparse
+matrices and images.
 
 Networks and the classical families all see the same numeric matrix. Images are
 flattened to rows (``image_rows``) and standardised per channel. In tables, numeric
@@ -7,7 +8,8 @@ missing) and standardised; free-text columns (``text_columns_of``) vectorised wi
 TF-IDF and reduced to a few dense components; the other categorical, string and bool
 columns one-hot encoded, with missing values as a category of their own, unknown
 categories at predict time as all-zero (or infrequent) columns, and high cardinality
-bounded by grouping rare levels into one "infrequent" column.
+bounded by grouping rare levels into one "infrequent" column. Sparse matrices are
+scaled column by column by their largest absolute value, which keeps them sparse.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    OneHotEncoder,
+    StandardScaler,
+)
 from sklearn.utils.validation import FLOAT_DTYPES, check_array
 
 __all__ = [
@@ -450,14 +458,16 @@ def serving_transform(preprocessor: Any) -> Callable[[Any], np.ndarray] | None:
 
 def make_tabular_preprocessor(
     X: Any, text_columns: Iterable[Any] | None = None
-) -> Pipeline | ColumnTransformer:
+) -> Pipeline | ColumnTransformer | MaxAbsScaler:
     """An unfitted transformer from validated ``X`` to the matrix the models train on.
 
     Parameters
     ----------
-    X : ndarray or DataFrame
-        Numeric arrays (NaN allowed) get imputation and standardisation; a
-        DataFrame's free-text columns are vectorised, its other categorical, string
+    X : ndarray, sparse matrix or DataFrame
+        Numeric arrays (NaN allowed) get imputation and standardisation; a sparse
+        matrix a ``MaxAbsScaler`` (each column divided by its largest absolute
+        value: zeros stay zeros, so the output stays sparse, and nothing is imputed);
+        a DataFrame's free-text columns are vectorised, its other categorical, string
         and bool columns one-hot encoded.
     text_columns : iterable of column names, optional
         The columns vectorised as text; None: those ``text_columns_of`` finds by
@@ -476,6 +486,8 @@ def make_tabular_preprocessor(
     transformer
         Built for ``X``, to be fitted on it (it sees no targets).
     """
+    if sp.issparse(X):
+        return MaxAbsScaler()
     text = text_columns_of(X, text_columns)
     categorical = categorical_columns(X)
     if not categorical:

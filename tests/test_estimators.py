@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 import torch
 from conftest import TINY
 from helpers import ScriptedStrategy
@@ -92,12 +91,6 @@ def test_string_labels_and_feature_names_round_trip(iris):
 def test_bad_input_gets_clear_value_error(X, y, match):
     with pytest.raises(ValueError, match=match):
         NASClassifier(**TINY).fit(X, y)
-
-
-def test_sparse_input_gets_clear_type_error(iris):
-    X, y = iris
-    with pytest.raises(TypeError, match="dense data is required"):
-        NASClassifier(**TINY).fit(sp.csr_matrix(X), y)
 
 
 def test_wrong_feature_count_and_unfitted_predict(fitted_classifier, iris):

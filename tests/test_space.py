@@ -17,7 +17,7 @@ from sknas.space import (
     LayerGene,
     default_search_space,
 )
-from sknas.space.families import widest_layer
+from sknas.space.families import FIRST_LAYER_WEIGHTS, widest_layer
 from sknas.space.modules import GenomeNet
 from sknas.space.mutations import mutate
 
@@ -150,3 +150,14 @@ def test_tabular_network_widths_are_bounded_by_the_rows():
     unbounded = default_search_space("classification", max_epochs=10)
     assert unbounded["mlp"].dimensions["arch__width"].high == 1024
     assert default_search_space("classification", max_epochs=10, n_rows=10**6) == unbounded
+
+
+def test_tabular_network_widths_are_bounded_on_wide_inputs():
+    wide = default_search_space("classification", max_epochs=10, n_rows=80_000, n_features=50_000)
+    assert widest_layer(80_000, 50_000) == 64
+    for name in ("mlp", "resnet_mlp"):
+        assert wide[name].dimensions["arch__width"].high == 64
+        assert 64 * 50_000 <= FIRST_LAYER_WEIGHTS
+    narrow = default_search_space("classification", max_epochs=10, n_rows=80_000, n_features=64)
+    assert narrow["mlp"].dimensions["arch__width"].high == widest_layer(80_000) == 1024
+    assert widest_layer(100, n_features=10**9) == 32  # never below 32

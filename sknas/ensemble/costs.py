@@ -90,7 +90,7 @@ def member_costs(
         if deadline is None or time.monotonic() < deadline:
             member.predict(probe[:1])
             row["predict_ms_1row"] = _ms(member.predict, probe[:1])
-            row["predict_ms_per_1000"] = _ms(member.predict, probe) * 1000.0 / len(probe)
+            row["predict_ms_per_1000"] = _ms(member.predict, probe) * 1000.0 / probe.shape[0]
         rows[trial_id] = row
     costs = pd.DataFrame.from_dict(rows, orient="index", columns=list(COST_COLUMNS))
     return costs.astype({"member_bytes": "Int64"}).rename_axis("trial_id")

@@ -175,7 +175,7 @@ class ClassicalMember:
             else:
                 pred = np.asarray(self.estimator.predict(X), dtype=np.float64)
             return pred * self.target_scale + self.target_mean
-        proba = np.zeros((len(X), self.n_outputs))
+        proba = np.zeros((X.shape[0], self.n_outputs))
         if forest:
             proba[:, self.estimator.classes_] = _forest_average(self.estimator, X, packed)
         elif packed is not None:

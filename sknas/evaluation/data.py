@@ -1,4 +1,9 @@
-"""The held-out split a search trains and scores on, and a fast batch iterator."""
+"""The held-out split a search trains and scores on, and a fast batch iterator.
+
+Rows are a dense float32 array, or a scipy CSR matrix when ``fit`` got sparse
+``X``: networks then see each batch densified on the fly (:class:`SparseRows`,
+:func:`dense_rows`), so memory stays proportional to the non-zeros.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
-__all__ = ["DataSplit", "TensorBatchIterator", "balanced_weights", "make_split", "split_at"]
+__all__ = [
+    "DataSplit",
+    "SparseRows",
+    "TensorBatchIterator",
+    "balanced_weights",
+    "concat_rows",
+    "dense_rows",
+    "make_split",
+    "rows_tensor",
+    "split_at",
+]
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -23,7 +39,7 @@ class DataSplit:
     Parameters
     ----------
     task : {"classification", "regression"}
-    X_train, X_valid : ndarray of float32
+    X_train, X_valid : ndarray of float32, or CSR matrix of float32
     y_train, y_valid : ndarray
         int64 class codes, or float32 standardised targets of shape ``(n, 1)``.
     y_valid_true : ndarray
@@ -60,7 +76,12 @@ class DataSplit:
     @property
     def n_rows(self) -> int:
         """Number of training rows (the validation rows excluded)."""
-        return len(self.X_train)
+        return self.X_train.shape[0]
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the rows are a sparse (CSR) matrix."""
+        return sp.issparse(self.X_train)
 
 
 def _mean_one(weights: np.ndarray, part: str) -> np.ndarray:
@@ -87,7 +108,7 @@ def make_split(
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
         Preprocessed features.
     y : ndarray of shape (n_samples,)
         Class codes ``0..n_classes-1`` or real targets.
@@ -137,8 +158,7 @@ def split_at(
     if sample_weight is not None:
         extra["w_train"] = _mean_one(sample_weight[train], "training")
         extra["w_valid"] = _mean_one(sample_weight[valid], "validation")
-    X_train = np.ascontiguousarray(X[train], dtype=np.float32)
-    X_valid = np.ascontiguousarray(X[valid], dtype=np.float32)
+    X_train, X_valid = _float32_rows(X, train), _float32_rows(X, valid)
     y_train, y_valid = y[train], y[valid]
     if task == "classification":
         return DataSplit(
@@ -166,6 +186,95 @@ def split_at(
         target_scale=scale,
         **extra,
     )
+
+
+def _float32_rows(X: Any, rows: np.ndarray) -> Any:
+    """Rows ``rows`` of ``X`` as a new float32 array, or CSR matrix when ``X`` is sparse."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X[rows], dtype=np.float32)
+    return np.ascontiguousarray(X[rows], dtype=np.float32)
+
+
+def dense_rows(X: Any) -> np.ndarray:
+    """``X`` as a dense array: sparse rows densified, arrays as they are.
+
+    Examples
+    --------
+    >>> dense_rows(sp.csr_matrix(np.eye(2))).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return X.toarray() if sp.issparse(X) else X
+
+
+def concat_rows(*parts: Any) -> Any:
+    """The rows of ``parts`` one after the other: arrays, CSR matrices, tensors or
+    :class:`SparseRows` (each kind with its own).
+
+    Examples
+    --------
+    >>> concat_rows(sp.csr_matrix(np.ones((1, 2))), sp.csr_matrix(np.zeros((2, 2)))).shape
+    (3, 2)
+    """
+    if all(isinstance(part, SparseRows) for part in parts):
+        return SparseRows(concat_rows(*(part.matrix for part in parts)), parts[0].device)
+    if all(isinstance(part, torch.Tensor) for part in parts):
+        return torch.cat(parts)
+    if any(sp.issparse(part) for part in parts):
+        return sp.vstack(parts, format="csr")
+    return np.concatenate(parts)
+
+
+class SparseRows:
+    """A CSR matrix that a :class:`TensorBatchIterator` slices into dense tensors.
+
+    It stands in for the ``X`` tensor of a ``TensorDataset``: ``size(0)``, ``len`` and
+    ``device`` as a tensor has them, and indexing by a slice or a tensor of row
+    positions returns those rows densified, as a float32 tensor on ``device``. The
+    whole matrix is never densified.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse CSR matrix of float32
+    device : str or torch.device
+        Where the densified batches go.
+
+    Examples
+    --------
+    >>> rows = SparseRows(sp.csr_matrix(np.eye(3, dtype=np.float32)), "cpu")
+    >>> rows[torch.tensor([2, 0])]
+    tensor([[0., 0., 1.],
+            [1., 0., 0.]])
+    """
+
+    def __init__(self, matrix: sp.csr_matrix, device: str | torch.device) -> None:
+        self.matrix = matrix
+        self.device = torch.device(device)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_rows, n_features)``."""
+        return self.matrix.shape
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or its length along ``dim``, as ``torch.Tensor.size`` gives them."""
+        return torch.Size(self.shape) if dim is None else self.shape[dim]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: slice | torch.Tensor) -> torch.Tensor:
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        dense = self.matrix[index].toarray().astype(np.float32, copy=False)
+        return torch.from_numpy(dense).to(self.device)
+
+
+def rows_tensor(X: Any, device: str | torch.device) -> torch.Tensor | SparseRows:
+    """``X`` as the rows of a ``TensorDataset`` on ``device``: a tensor sharing an
+    array's memory (on CPU), or :class:`SparseRows` for a sparse matrix."""
+    if sp.issparse(X):
+        return SparseRows(sp.csr_matrix(X), device)
+    return torch.from_numpy(X).to(device)
 
 
 def balanced_weights(y: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
@@ -202,7 +311,8 @@ class TensorBatchIterator:
     Parameters
     ----------
     dataset : torch.utils.data.TensorDataset
-        Holds ``(X, y)`` or ``(X, y, weight)`` tensors, already on the training device.
+        Holds ``(X, y)`` or ``(X, y, weight)`` tensors, already on the training device;
+        ``X`` may be :class:`SparseRows`, whose batches are densified as they are drawn.
     batch_size : int
     shuffle : bool, default=False
         Draw a new permutation (from torch's global generator) every epoch.

@@ -23,7 +23,7 @@ from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
 from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
 from .classical import ClassicalMember, fit_before, make_classical_estimator
-from .data import DataSplit, balanced_weights
+from .data import DataSplit, balanced_weights, concat_rows, rows_tensor
 from .inheritance import inherit_weights
 from .members import NeuralMember, predict_module
 from .nets import SearchNet, batch_size_for, make_net
@@ -246,12 +246,12 @@ class Evaluator:
                 estimator = make_classical_estimator(
                     candidate.family, candidate.params, task=split.task, seed=candidate.seed
                 )
-                X_all = np.concatenate([split.X_train, split.X_valid])
+                X_all = concat_rows(split.X_train, split.X_valid)
                 y_all = self._classical_targets(y_all)
                 if fit_before(estimator, X_all, y_all, w_all, deadline) is not None:
                     return None
                 return self._classical_member(estimator)
-            tensors = [torch.cat(pair) for pair in zip(*self._tensors(self.device), strict=True)]
+            tensors = [concat_rows(*pair) for pair in zip(*self._tensors(self.device), strict=True)]
             weights = self._training_weights(candidate, y_all, w_all)
             if weights is not None:
                 tensors.append(torch.from_numpy(weights).to(self.device))
@@ -278,7 +278,7 @@ class Evaluator:
         and validation parts together): how a refit is checked against the member it
         would replace."""
         split = self.split
-        X_all = np.concatenate([split.X_train, split.X_valid])
+        X_all = concat_rows(split.X_train, split.X_valid)
         y_train = split.y_train
         if split.task == "regression":
             y_train = y_train[:, 0].astype(np.float64) * split.target_scale + split.target_mean
@@ -351,7 +351,7 @@ class Evaluator:
         if getattr(self, "_cached_device", None) != device:
             split = self.split
             self._cached = tuple(
-                (torch.from_numpy(X).to(device), torch.from_numpy(y).to(device))
+                (rows_tensor(X, device), torch.from_numpy(y).to(device))
                 for X, y in ((split.X_train, split.y_train), (split.X_valid, split.y_valid))
             )
             self._cached_device = device

@@ -2,7 +2,8 @@
 
 Networks predict in float32, the dtype they were trained in, on chunks of rows sized so
 that their activations stay within :data:`PREDICT_MEMORY_BYTES` whatever the number of
-rows and the architecture; the softmax is taken in float64.
+rows and the architecture; the softmax is taken in float64. Sparse rows (a CSR matrix)
+are densified one chunk at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 
 from ..space.genome import Genome
 from ..space.modules import GenomeNet
+from .data import dense_rows
 
 __all__ = [
     "CHUNKING_TOLERANCE",
@@ -129,15 +131,17 @@ def _predict_chunks(
     """Outputs of the eval-mode ``module`` on ``X``, float64, in chunks whose activations
     (``bytes_per_row`` each row) fit in :data:`PREDICT_MEMORY_BYTES`."""
     result = np.empty((0, 1))
+    n_rows = X.shape[0]
     chunk_rows = _chunk_rows(bytes_per_row)
-    with torch.inference_mode(), _threads_for(bytes_per_row * min(len(X), chunk_rows)):
-        for start in range(0, len(X), chunk_rows):
-            chunk = torch.tensor(X[start : start + chunk_rows], dtype=dtype, device=device)
+    with torch.inference_mode(), _threads_for(bytes_per_row * min(n_rows, chunk_rows)):
+        for start in range(0, n_rows, chunk_rows):
+            rows = dense_rows(X[start : start + chunk_rows])
+            chunk = torch.tensor(rows, dtype=dtype, device=device)
             out = module(chunk).double()
             if task == "classification":
                 out = torch.softmax(out, dim=1)
             if start == 0:
-                result = np.empty((len(X), out.shape[1]))
+                result = np.empty((n_rows, out.shape[1]))
             result[start : start + len(chunk)] = out.cpu().numpy()
     return result if task == "classification" else result[:, 0]
 
@@ -156,7 +160,8 @@ def predict_module(
     ----------
     module : torch.nn.Module
         Put in eval mode for the call, then back in its former mode.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        A sparse matrix is densified one chunk at a time.
     task : {"classification", "regression"}
         Class probabilities ``(n_samples, n_classes)`` or values ``(n_samples,)``.
     dtype : torch.dtype
@@ -177,8 +182,8 @@ def predict_module(
     module.eval()
     try:
         bytes_per_row = 0
-        if len(X) > 1:
-            probe = torch.tensor(X[:1], dtype=dtype, device=device)
+        if X.shape[0] > 1:
+            probe = torch.tensor(dense_rows(X[:1]), dtype=dtype, device=device)
             bytes_per_row = activation_bytes_per_row(module, probe)
         return _predict_chunks(
             module, X, task=task, dtype=dtype, device=device, bytes_per_row=bytes_per_row

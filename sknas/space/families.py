@@ -11,12 +11,14 @@ a :class:`~sknas.space.Genome`. Neural ``params`` are skorch ``set_params`` path
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from numbers import Real
 from typing import Any
 
+from ..utils._logging import logger
 from .genome import ACTIVATIONS, KERNELS, Genome, LayerGene, max_pools
 from .params import Categorical, Dimension, Float, Int
 
@@ -27,6 +29,8 @@ __all__ = [
     "CNN_EPOCH_PIXELS",
     "CNN_STEPS",
     "FamilySpace",
+    "DENSE_ONLY_FAMILIES",
+    "FIRST_LAYER_WEIGHTS",
     "IMAGE_FAMILIES",
     "MAX_CNN_WIDTH",
     "SearchSpace",
@@ -47,6 +51,14 @@ TABULAR_FAMILIES = ("mlp", "hist_gbdt", "resnet_mlp", "linear", "random_forest")
 #: best reached 0.9375 validation accuracy, where the default CNN now passes 0.99 after
 #: 4 epochs. ``families=["cnn", "mlp"]`` brings the MLP back.
 IMAGE_FAMILIES = ("cnn",)
+#: Families that cannot fit sparse ``X`` (scikit-learn's HistGradientBoosting refuses
+#: it): left out of the search on sparse input.
+DENSE_ONLY_FAMILIES = ("hist_gbdt",)
+#: Most weights of a tabular network's first layer (16 MiB in float32): on wide inputs
+#: (a 50,000-term TF-IDF matrix, say) the width is bounded so that one trial's weights,
+#: gradients and optimizer state, and the trained members the search keeps, stay within
+#: a few hundred MiB.
+FIRST_LAYER_WEIGHTS = 2**22
 AUGMENT_PREFIX = "aug__"
 Image = tuple[int, int, int] | None
 
@@ -493,18 +505,25 @@ def _random_forest_family(task: str, max_epochs: int, image_shape: Image) -> Fam
     return FamilySpace("random_forest", dimensions)
 
 
-def widest_layer(n_rows: int) -> int:
-    """The widest dense layer searched on ``n_rows`` training rows: the power of two nearest
-    ``n_rows``, between 32 and 1024 (a network of millions of parameters for a hundred rows
-    is not a sensible candidate; on wine's 106 rows one such network was the lucky pick of
-    264 trials and then failed to refit).
+def widest_layer(n_rows: int, n_features: int | None = None) -> int:
+    """The widest dense layer searched on ``n_rows`` training rows of ``n_features``: the
+    power of two nearest ``n_rows``, between 32 and 1024 (a network of millions of
+    parameters for a hundred rows is not a sensible candidate; on wine's 106 rows one such
+    network was the lucky pick of 264 trials and then failed to refit), and for wide inputs
+    at most the power of two that keeps the first layer within
+    :data:`FIRST_LAYER_WEIGHTS` (but not below 32).
 
     Examples
     --------
     >>> widest_layer(106), widest_layer(455), widest_layer(10), widest_layer(50_000)
     (128, 512, 32, 1024)
+    >>> widest_layer(80_000, n_features=50_000)  # TF-IDF vocabularies, one-hot codes
+    64
     """
-    return int(min(1024, max(32, 2 ** round(math.log2(max(n_rows, 1))))))
+    widest = min(1024, max(32, 2 ** round(math.log2(max(n_rows, 1)))))
+    if n_features is not None and n_features * widest > FIRST_LAYER_WEIGHTS:
+        widest = max(32, 2 ** int(math.log2(max(1, FIRST_LAYER_WEIGHTS // n_features))))
+    return int(widest)
 
 
 def _bounded_width(space: FamilySpace, widest: int) -> FamilySpace:
@@ -528,6 +547,28 @@ _FAMILY_FACTORIES: dict[str, Callable[[str, int, Image], FamilySpace]] = {
 }
 
 
+def _sparse_capable(names: Sequence[str], *, requested: bool) -> tuple[str, ...]:
+    """``names`` without the families that cannot fit sparse input, saying which left."""
+    left_out = [name for name in names if name in DENSE_ONLY_FAMILIES]
+    kept = tuple(name for name in names if name not in DENSE_ONLY_FAMILIES)
+    if not kept:
+        raise ValueError(
+            f"families={list(names)} cannot fit sparse X (scikit-learn's "
+            "HistGradientBoosting refuses it). Add a family that can (mlp, resnet_mlp, "
+            "linear, random_forest), or pass dense X (X.toarray()) if it fits in memory."
+        )
+    if left_out:
+        message = (
+            f"Sparse X: {', '.join(left_out)} left out of the search (HistGradientBoosting "
+            "does not accept sparse input)."
+        )
+        if requested:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        else:
+            logger.info(message)
+    return kept
+
+
 def default_search_space(
     task: str,
     *,
@@ -535,6 +576,8 @@ def default_search_space(
     families: Sequence[str] | str = "auto",
     image_shape: Image = None,
     n_rows: int | None = None,
+    sparse: bool = False,
+    n_features: int | None = None,
 ) -> SearchSpace:
     """The default space for a task and input kind.
 
@@ -553,10 +596,23 @@ def default_search_space(
         Rows a trial trains on: bounds the tabular networks' width
         (:func:`widest_layer`) and lengthens a CNN's default epochs on few rows
         (:data:`CNN_STEPS`); None leaves the widths unbounded.
+    sparse : bool, default=False
+        Whether the input rows are a sparse matrix: the families of
+        :data:`DENSE_ONLY_FAMILIES` are then left out (logged for ``"auto"``, with a
+        warning when ``families`` names them).
+    n_features : int or None, default=None
+        Columns of the rows the networks read: bounds the tabular networks' width on
+        wide inputs (:func:`widest_layer`).
 
     Returns
     -------
     SearchSpace
+
+    Raises
+    ------
+    ValueError
+        When ``families`` is empty or unknown, or names only families that cannot fit
+        sparse input.
     """
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
@@ -571,8 +627,12 @@ def default_search_space(
             f"families must be 'auto' or a non-empty list of {sorted(_FAMILY_FACTORIES)}, "
             f"got {list(names)}."
         )
+    if sparse:
+        names = _sparse_capable(names, requested=families != "auto")
     spaces = [_FAMILY_FACTORIES[name](task, max_epochs, image_shape) for name in names]
+    if n_rows is not None or n_features is not None:
+        widest = widest_layer(1024 if n_rows is None else n_rows, n_features)
+        spaces = [_bounded_width(space, widest) for space in spaces]
     if n_rows is not None:
-        spaces = [_bounded_width(space, widest_layer(n_rows)) for space in spaces]
         spaces = [_cnn_epochs_for_rows(space, n_rows, image_shape) for space in spaces]
     return SearchSpace(tuple(replace(space, image_shape=image_shape) for space in spaces))
