@@ -26,6 +26,18 @@ _FLOATS = [np.float64, np.float32]
 _SPARSE = ["csr"]
 
 
+def _finite_sparse(X: sp.csr_matrix) -> sp.csr_matrix:
+    """``X`` itself when its stored values are finite; a ValueError saying what to do if not."""
+    if not np.isfinite(X.data).all():
+        kind = "NaN" if np.isnan(X.data).any() else "infinite values"
+        raise ValueError(
+            f"Sparse X holds {kind}. Missing values are imputed in dense X only; impute "
+            "them before (SimpleImputer in the pipeline), drop those rows, or pass dense "
+            "X (X.toarray()) if it fits in memory."
+        )
+    return X
+
+
 def _check_sparse_kind(image_shape: Any) -> None:
     """Refuse sparse images: the convolution networks read dense pixels."""
     if image_shape is not None:
@@ -60,15 +72,17 @@ def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
     if sp.issparse(X):
         estimator.image_shape_ = None
         _check_sparse_kind(estimator.image_shape)
-        return validate_data(
+        X, y = validate_data(
             estimator,
             X,
             y,
             accept_sparse=_SPARSE,
             dtype=_FLOATS,
+            ensure_all_finite=False,
             ensure_min_samples=2,
             y_numeric=regression,
         )
+        return _finite_sparse(X), y
     X, estimator.image_shape_ = image_rows(X, estimator.image_shape)
     if estimator.image_shape_ is not None:  # no missing values in images
         return validate_data(
@@ -105,8 +119,12 @@ def validate_predict_X(estimator: Any, X: Any) -> Any:
     fitted_sparse = isinstance(getattr(estimator, "preprocessor_", None), MaxAbsScaler)
     if sp.issparse(X):
         _check_sparse_kind(estimator.image_shape_)
-        X = validate_data(estimator, X, reset=False, accept_sparse=_SPARSE, dtype=_FLOATS)
-        return X if fitted_sparse else X.toarray()
+        X = validate_data(
+            estimator, X, reset=False, accept_sparse=_SPARSE, dtype=_FLOATS, ensure_all_finite=False
+        )
+        if fitted_sparse:
+            return _finite_sparse(X)
+        X = X.toarray()  # for a model fitted on dense rows: the dense checks below
     if fitted_sparse:
         return validate_data(estimator, X, reset=False, dtype=_FLOATS)
     if estimator.image_shape_ is not None:

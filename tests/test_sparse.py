@@ -87,6 +87,10 @@ def test_a_dense_fitted_model_predicts_sparse_rows_as_dense():
     X, y = sparse_table()
     model = NASClassifier(families=["linear"], **FAST).fit(X.toarray(), y)
     np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(X.toarray()))
+    with_inf = X.copy()
+    with_inf.data[0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):  # as for dense rows
+        model.predict(with_inf)
 
 
 def test_k_fold_search_on_sparse_rows():
@@ -117,7 +121,10 @@ def test_bad_sparse_input_gets_clear_errors_and_is_not_mutated():
     X, y = sparse_table()
     with_nan = X.copy()
     with_nan.data[0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="Sparse X holds NaN.*SimpleImputer"):
+        NASClassifier(**FAST).fit(with_nan, y)
+    with_nan.data[0] = np.inf
+    with pytest.raises(ValueError, match="Sparse X holds infinite values"):
         NASClassifier(**FAST).fit(with_nan, y)
     with pytest.raises(TypeError, match=r"X.toarray\(\)"):
         NASClassifier(image_shape=(1, 6, 10), **FAST).fit(X, y)
@@ -131,6 +138,8 @@ def test_bad_sparse_input_gets_clear_errors_and_is_not_mutated():
         np.testing.assert_array_equal(array, copy)
     with pytest.raises(ValueError, match="X has 59 features"):
         model.predict(X[:, :59])
+    with pytest.raises(ValueError, match="Sparse X holds NaN"):
+        model.predict(with_nan.multiply(np.nan))
 
 
 def test_sparse_fitted_models_pickle_save_and_monitor(tmp_path):
