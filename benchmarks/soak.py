@@ -5,14 +5,18 @@ thread samples the process's resident memory (``/proc/self/statm``, Linux) every
 reports the growth from the end of the warm-up to the peak of the rest. The warm-up is the
 first ``KEPT_MODELS`` (100) trials: a search keeps the trained models of its best 100 trials
 for the ensemble, so until then memory grows by design; after it, each new model replaces
-one. The target is at most 50 MiB of growth after the warm-up. Run::
+one. The target is at most 50 MiB of growth after the warm-up. With ``--warm-start-fits
+K``, instead: K consecutive ``warm_start=True`` fits of ``--trials`` more trials each, and
+the resident memory after each (target: the last within 50 MiB of the first). Run::
 
     python benchmarks/soak.py [--trials 300]
+    python benchmarks/soak.py --trials 100 --warm-start-fits 3
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import threading
@@ -25,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _report import write_section  # noqa: E402
 
 from sknas import NASClassifier  # noqa: E402
-from sknas._estimators import KEPT_MODELS  # noqa: E402
+from sknas.engine import KEPT_MODELS  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -39,8 +43,12 @@ def resident_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--warm-start-fits", type=int, default=0)
     args = parser.parse_args()
     X, y = load_iris(return_X_y=True)
+    if args.warm_start_fits:
+        warm_start_fits(X, y, args.trials, args.warm_start_fits)
+        return
     samples: list[tuple[float, float]] = []
     done = threading.Event()
 
@@ -72,6 +80,28 @@ def main() -> None:
     )
     print(text)
     write_section("soak", text)
+
+
+def warm_start_fits(X, y, trials: int, fits: int) -> None:
+    """Resident memory after each of ``fits`` warm-started fits of ``trials`` more trials."""
+    clf = NASClassifier(max_epochs=3, random_state=0, warm_start=True)
+    after = []
+    started = time.monotonic()
+    for k in range(1, fits + 1):
+        clf.set_params(n_trials=k * trials).fit(X, y)
+        gc.collect()
+        after.append(resident_mib())
+    growth = after[-1] - after[0]
+    verdict = "met" if growth <= 50 else f"missed by {growth - 50:.1f} MiB"
+    text = (
+        "## Soak: warm-started fits\n\n"
+        f"`python benchmarks/soak.py --trials {trials} --warm-start-fits {fits}`: "
+        f"{clf.n_trials_} trials in {time.monotonic() - started:.0f} s; resident memory after "
+        f"each fit {', '.join(f'{m:.0f}' for m in after)} MiB: growth from the first to the "
+        f"last **{growth:.1f} MiB** (target <= 50 MiB: {verdict})."
+    )
+    print(text)
+    write_section("soak_warm_start", text)
 
 
 if __name__ == "__main__":

@@ -279,6 +279,13 @@ class MemoryJournal:
         self.results.append(result)
         self.state = dict(state)
 
+    def keep_as(self, results: Sequence[TrialResult]) -> None:
+        """Hold ``results`` (the history's: the same trials, only its best models kept),
+        so that the memory of a warm start stays bounded however many fits continue it."""
+        if len(results) != len(self.results):
+            raise ValueError(f"{len(results)} results for a record of {len(self.results)}")
+        self.results = list(results)
+
 
 class SearchJournal:
     """Records a search in ``path`` trial by trial; reads it back to resume.

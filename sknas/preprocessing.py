@@ -305,6 +305,9 @@ class NumericTransform:
     mean: np.ndarray
     scale: np.ndarray
 
+    #: What it takes (other input goes through the preprocessor itself).
+    input_type = np.ndarray
+
     @classmethod
     def from_pipeline(cls, pipeline: Any) -> NumericTransform | None:
         """From a fitted :func:`make_tabular_preprocessor` numeric pipeline; None for others."""
@@ -384,6 +387,9 @@ class FrameTransform:
     preprocessor : ColumnTransformer
         Fitted, from :func:`make_tabular_preprocessor`, without text columns.
     """
+
+    #: What it takes (other input goes through the preprocessor itself).
+    input_type = pd.DataFrame
 
     def __init__(self, preprocessor: ColumnTransformer) -> None:
         self.parts = []

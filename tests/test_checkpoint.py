@@ -439,3 +439,19 @@ def test_every_torch_load_is_weights_only():
     for source in package.rglob("*.py"):
         for call in re.findall(r"torch\.load\([^)]*\)", source.read_text()):
             assert "weights_only=True" in call, f"{source}: {call}"
+
+
+def test_a_warm_start_keeps_only_the_models_the_history_keeps(monkeypatch, iris):
+    # the record a warm start continues from held every trial's model before: memory grew
+    # with each continued fit; it now holds the history's records (best models only)
+    monkeypatch.setattr("sknas.engine.KEPT_MODELS", 2)
+    X, y = iris
+    clf = NASClassifier(
+        n_trials=4, families=["linear", "random_forest"], portfolio=False, warm_start=True
+    )
+    for n_trials in (4, 8):
+        clf.set_params(n_trials=n_trials).fit(X, y)
+        results = clf._warm_journal.results
+        assert len(results) == n_trials
+        assert sum(r.member is not None for r in results) == 2
+    assert clf.score(X, y) > 0.9

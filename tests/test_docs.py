@@ -27,6 +27,9 @@ DOCUMENTED = [
     "sknas.export.to_onnx",
     "sknas.monitoring.monitor",
     "sknas.monitoring.MonitorReport",
+    "sknas.study.Study",
+    "sknas.strategies.Proposal",
+    "sknas.fidelity.make_pruner",
 ]
 
 
@@ -38,11 +41,12 @@ def test_docs_build_without_warnings(tmp_path, capsys):
     assert status == 0, capsys.readouterr().err
     pages = {
         name: (tmp_path / f"{name}.html").read_text(encoding="utf-8")
-        for name in ["index", "quickstart", "user_guide", "api", "benchmarks"]
+        for name in ["index", "quickstart", "user_guide", "architecture", "api", "benchmarks"]
     }
     assert "NASClassifier" in pages["index"]
     for name in DOCUMENTED:
         assert f'id="{name}"' in pages["api"], name
     assert "From the command line" in pages["quickstart"]
-    assert "Successive halving" in pages["user_guide"]
+    assert "Pruning: successive halving" in pages["user_guide"]
+    assert "Where is pruning decided?" in pages["architecture"]
     assert "Ablation" in pages["benchmarks"]

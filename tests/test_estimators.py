@@ -389,3 +389,13 @@ def test_a_single_epoch_budget_is_searched(iris):
     networks = clf.leaderboard_[clf.leaderboard_["family"].isin(["mlp", "resnet_mlp"])]
     assert len(networks) and (networks["budget_epochs"] == 1).all()
     assert clf.score(*iris) > 0.6
+
+
+def test_a_latency_budget_smaller_than_any_member_keeps_the_fastest_alone():
+    X, y = load_breast_cancer(return_X_y=True)
+    params = {"n_trials": 6, "max_epochs": 5, "cv": None, "random_state": 0}
+    free = NASClassifier(**params).fit(X, y)
+    tight = NASClassifier(**params, max_predict_ms=1e-9).fit(X, y)
+    assert len(free.ensemble_.members_) > 1  # the budget is what makes the difference
+    assert len(tight.ensemble_.members_) == 1
+    assert tight.score(X, y) > 0.9

@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 
 import sknas
 from sknas import ModelFileError, NASClassifier, NASRegressor
+from sknas.ensemble import FittedEnsemble
 from sknas.evaluation.crossval import BaggedMember
 from sknas.persistence import (
     FORMAT_VERSION,
@@ -134,10 +135,22 @@ def _assert_same_fitted_state(original, loaded):
 
 @pytest.fixture(scope="module")
 def iris_mixed(iris):
-    """Networks and classical members on a holdout."""
+    """A network and a classical member on a holdout, weighted together.
+
+    Two searches on the same rows, one per kind of member, so that the fixture does not
+    depend on which kinds a selection happens to pick; their preprocessing is the same.
+    """
     X, y = iris
     names = np.array(["setosa", "versicolor", "virginica"])
-    return NASClassifier(n_trials=4, cv=None, **FAST).fit(X, names[y]), X
+    est = NASClassifier(n_trials=2, cv=None, families=["mlp"], **FAST).fit(X, names[y])
+    classical = NASClassifier(n_trials=2, cv=None, families=["linear"], **FAST)
+    classical.fit(X, names[y])
+    members = est.ensemble_.members_[:1] + classical.ensemble_.members_[:1]
+    est.ensemble_ = FittedEnsemble(members, [0.6, 0.4], [est.ensemble_.trial_ids_[0], 99])
+    board = classical.leaderboard_
+    row = board[board["trial_id"] == classical.ensemble_.trial_ids_[0]].assign(trial_id=99)
+    est.leaderboard_ = pd.concat([est.leaderboard_, row], ignore_index=True)
+    return est, X
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,404 @@
+"""The engine behind ``fit``: the search, ensemble selection and refits.
+
+The estimator (:mod:`sknas._estimators`) validates its parameters and the data and
+preprocesses; then it calls :func:`search_and_ensemble` once and sets its fitted
+attributes from the :class:`FitOutcome`. Here the parts are wired together, reading the
+estimator's parameters: the evaluator (a holdout or folds), the journal
+(``checkpoint_dir``, ``warm_start``), the :class:`~sknas.study.Study` that owns the
+trials, :func:`~sknas._search.run_search`, ensemble selection, refits, serving costs and
+timings.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from ._search import run_search
+from ._validation import rows_for_fingerprint
+from .checkpoint import MemoryJournal, SearchJournal, fingerprint
+from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_members, select_members
+from .evaluation import Evaluator, make_split
+from .evaluation.crossval import CrossValEvaluator, make_folds
+from .exceptions import SearchFailedError
+from .fidelity import make_pruner
+from .history import SearchHistory
+from .monitoring import ensemble_validation_predictions, reference_statistics
+from .scoring import PredictionScorer, get_prediction_scorer
+from .space import default_search_space
+from .strategies import (
+    Configuration,
+    FusedStrategy,
+    HyperoptStrategy,
+    RandomStrategy,
+    RegularizedEvolutionStrategy,
+)
+from .study import Study
+from .transfer import configurations_from_search, load_portfolio
+from .trial import TrialResult
+from .utils._logging import logger, verbose_logging
+from .utils._progress import ProgressBar
+
+__all__ = ["FitOutcome", "STRATEGIES", "search_and_ensemble", "starting_configurations"]
+
+#: Budget used when neither ``time_budget`` nor ``n_trials`` is given (seconds).
+DEFAULT_TIME_BUDGET = 60.0
+#: Share of ``time_budget`` kept back from a holdout search for ensembling and refitting
+#: (k-fold searches keep none: their members are bags, which are not refit).
+REFIT_RESERVE = 0.10
+#: Trained models a search keeps (the best-scored; ensemble selection looks at the
+#: best ``MAX_CANDIDATES``, and the margin covers ties broken by log loss).
+KEPT_MODELS = 2 * MAX_CANDIDATES
+#: What the names ``strategy`` accepts stand for.
+STRATEGIES = {
+    "auto": FusedStrategy,
+    "fused": FusedStrategy,
+    "tpe": HyperoptStrategy,
+    "evolution": RegularizedEvolutionStrategy,
+    "random": RandomStrategy,
+}
+
+
+#: The first trials on tables: cheap on any size and strong, so a search whose budget a
+#: slow trial would otherwise take has a model within seconds (families' default points).
+BASELINES = (Configuration("linear", {}), Configuration("hist_gbdt", {}))
+
+
+def _log_trial(result: TrialResult, history: SearchHistory) -> None:
+    """One line per finished trial on the ``sknas`` logger."""
+    candidate = result.candidate
+    best = history.best()
+    logger.info(
+        "trial %3d %-11s %-12s %-8s score=%.4f best=%.4f epochs=%d %.1fs%s",
+        candidate.trial_id,
+        candidate.family,
+        candidate.proposer,
+        result.state.value,
+        result.score,
+        best.score if best else float("nan"),
+        result.n_epochs,
+        result.fit_time + result.predict_time,
+        f"  ({result.error})" if result.error else "",
+    )
+
+
+@dataclass
+class FitOutcome:
+    """What a search produced, for the estimator's fitted attributes."""
+
+    ensemble: FittedEnsemble
+    leaderboard: pd.DataFrame
+    best: TrialResult
+    n_trials: int
+    reference: dict[str, Any]
+    timings: dict[str, float]
+    warm_journal: MemoryJournal | None
+
+
+def search_and_ensemble(
+    est: Any,
+    X: Any,
+    X_model: Any,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    groups: np.ndarray | None,
+    *,
+    starts: list[tuple[list[Configuration], str]],
+    device: str,
+    started: float,
+) -> FitOutcome:
+    """Search with ``est``'s parameters, then select and refit the ensemble.
+
+    Parameters
+    ----------
+    est : NASClassifier or NASRegressor
+        Its parameters, validated, and ``image_shape_``.
+    X : ndarray or DataFrame
+        The validated rows (fingerprinted for the journal; reference statistics).
+    X_model : ndarray or sparse matrix
+        ``X`` preprocessed: what the trials train on.
+    y : ndarray
+        Encoded targets (class indices, or float values).
+    sample_weight, groups : ndarray or None
+    starts : list of (configurations, proposer)
+        What the study queues first (:func:`starting_configurations`).
+    device : str
+        Resolved torch device.
+    started : float
+        ``time.monotonic()`` when ``fit`` began: the budget counts from it.
+
+    Raises
+    ------
+    SearchFailedError
+        When no trial scored.
+    """
+    scorer = get_prediction_scorer(est.scoring, est._task)
+    time_budget = est.time_budget
+    if time_budget is None and est.n_trials is None:
+        time_budget = DEFAULT_TIME_BUDGET
+    deadline = None if time_budget is None else started + time_budget
+    rng = check_random_state(est.random_state)
+    split_seed, strategy_seed = rng.randint(np.iinfo(np.int32).max, size=2)
+    seeds = {"split": int(split_seed), "strategy": int(strategy_seed)}
+    fold_settings = {
+        "task": est._task,
+        "n_features": X.shape[1],
+        "time_budget": time_budget or DEFAULT_TIME_BUDGET,
+        "groups": groups,
+    }
+    folds = make_folds(est.cv, y, seed=seeds["split"], **fold_settings)
+    data = [rows_for_fingerprint(X), y, sample_weight, groups]
+    journal = _open_journal(est, data, seeds, starts)
+    if journal is not None and journal.seeds != seeds:  # a resumed search keeps its seeds
+        seeds = journal.seeds
+        folds = make_folds(est.cv, y, seed=int(seeds["split"]), **fold_settings)
+    evaluator = _make_evaluator(est, X_model, y, sample_weight, folds, scorer, device, seeds)
+    history = _run_study(
+        est, evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
+    )
+    if isinstance(journal, MemoryJournal) and not history.interrupted:
+        journal.keep_as(history.results)  # its models beyond the best KEPT_MODELS released
+    best = _best_trial(est, history)
+    search_done = time.monotonic()
+    ensemble, selection_seconds, refit_notes = _select_and_refit(
+        est, history, evaluator, deadline, X_model[:1]
+    )
+    valid_pred = ensemble_validation_predictions(history, ensemble)
+    reference = reference_statistics(est, X, valid_pred, evaluator.y_valid_true, evaluator.scorer)
+    refit_done = time.monotonic()
+    costs = member_costs(ensemble, X_model, None if deadline is None else deadline + 1.0)
+    finished = time.monotonic()
+    timings = {
+        "search": search_done - started,
+        "trials": sum(r.fit_time + r.predict_time for r in history.results),
+        "ensemble_selection": selection_seconds,
+        "refit": refit_done - search_done - selection_seconds,
+        "member_costs": finished - refit_done,
+        "total": finished - started,
+    }
+    return FitOutcome(
+        ensemble=ensemble,
+        leaderboard=history.to_frame(refit_notes, costs),
+        best=best,
+        n_trials=len(history.results),
+        reference=reference,
+        timings=timings,
+        warm_journal=journal if isinstance(journal, MemoryJournal) else None,
+    )
+
+
+def _make_evaluator(
+    est: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    folds: list[tuple[np.ndarray, np.ndarray]] | None,
+    scorer: PredictionScorer,
+    device: str,
+    seeds: dict,
+) -> Evaluator | CrossValEvaluator:
+    """What trains and scores a trial: on a holdout, or on every fold of ``folds``."""
+    if folds is not None:
+        return CrossValEvaluator(
+            X,
+            y,
+            folds,
+            task=est._task,
+            scorer=scorer,
+            sample_weight=sample_weight,
+            image_shape=est.image_shape_,
+            device=device,
+            trial_timeout=est.trial_timeout,
+        )
+    split = make_split(
+        X,
+        y,
+        task=est._task,
+        validation_fraction=est.validation_fraction,
+        seed=int(seeds["split"]),
+        sample_weight=sample_weight,
+        image_shape=est.image_shape_,
+    )
+    return Evaluator(
+        split, scorer.weighted(split.w_valid), device=device, trial_timeout=est.trial_timeout
+    )
+
+
+def starting_configurations(est: Any) -> list[tuple[list[Configuration], str]]:
+    """What the search tries first, with the proposer named in the leaderboard:
+    the best of ``init_from``, then cheap baselines and the built-in portfolio."""
+    starts = []
+    if est.init_from is not None:
+        starts.append((configurations_from_search(est.init_from), "init_from"))
+    if est.portfolio:
+        if est.time_budget is not None or est.n_trials is None:  # a search on the clock
+            starts.append((list(BASELINES), "baseline"))
+        starts.append((load_portfolio(est._task, est.image_shape_), "portfolio"))
+    return starts
+
+
+def _open_journal(
+    est: Any,
+    data: list[np.ndarray | None],
+    seeds: dict,
+    starts: list[tuple[list[Configuration], str]],
+) -> SearchJournal | MemoryJournal | None:
+    """Where the search records itself: ``checkpoint_dir``, or memory for ``warm_start``
+    (the previous fit's record when it searched the same ``data`` the same way)."""
+    if est.checkpoint_dir is None and not est.warm_start:
+        return None
+    settings = _search_settings(est) | {
+        "starts": [
+            [proposer] + [c.key() for c in configurations] for configurations, proposer in starts
+        ]
+    }
+    key = fingerprint(data, settings)
+    if est.checkpoint_dir is not None:
+        return SearchJournal(est.checkpoint_dir, key, seeds)
+    previous = getattr(est, "_warm_journal", None)
+    if previous is not None and previous.key == key:
+        return previous
+    return MemoryJournal(key, seeds)
+
+
+def _search_settings(est: Any) -> dict[str, Any]:
+    """The parameters that shape the search (not its budget, ensemble or logging)."""
+    ignored = {"time_budget", "n_trials", "trial_timeout", "ensemble_size", "max_predict_ms"}
+    ignored |= {"refit", "verbose", "warm_start", "checkpoint_dir", "n_jobs"}
+    ignored |= {"init_from"}  # what it starts the search with counts (see _open_journal)
+    settings = {
+        name: value for name, value in est.get_params(deep=False).items() if name not in ignored
+    }
+    if not isinstance(est.strategy, str):  # its settings, not its identity
+        settings["strategy"] = [type(est.strategy).__name__, vars(est.strategy)]
+    if not isinstance(est.random_state, Integral):
+        settings["random_state"] = None
+    return settings
+
+
+def _run_study(
+    est: Any,
+    evaluator: Evaluator,
+    seed: int,
+    deadline: float | None,
+    time_budget: float | None,
+    starts: list[tuple[list[Configuration], str]],
+    journal: SearchJournal | MemoryJournal | None = None,
+) -> SearchHistory:
+    """Run a study from the ``starts`` configurations, or from where ``journal`` stopped
+    if it holds trials; with ``refit``, part of the time budget is kept back for
+    refitting."""
+    space = default_search_space(
+        est._task,
+        max_epochs=est.max_epochs,
+        families=est.families,
+        image_shape=evaluator.split.image_shape,
+        n_rows=evaluator.split.n_rows,
+        sparse=evaluator.split.sparse,
+        n_features=evaluator.split.n_features,
+    )
+    if isinstance(est.strategy, str):
+        strategy = STRATEGIES[est.strategy]()
+    else:
+        strategy = copy.deepcopy(est.strategy)  # never mutate what the user passed
+    study = Study(
+        strategy,
+        space,
+        seed,
+        starts=starts,
+        pruner=make_pruner(est.pruner),
+        journal=journal,
+        max_models=KEPT_MODELS,
+        weight_inheritance=est.weight_inheritance,
+    )
+    bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
+    if deadline is not None and est.refit and not bagged:
+        deadline -= REFIT_RESERVE * time_budget
+    callbacks = [_log_trial]
+    progress = ProgressBar(est.n_trials, deadline) if est.verbose == 1 else None
+    if progress is not None:
+        callbacks.append(progress)
+    try:
+        with verbose_logging(est.verbose >= 2):
+            return run_search(
+                study,
+                evaluator,
+                n_trials=est.n_trials,
+                deadline=deadline,
+                callbacks=callbacks,
+                n_jobs=1 if est.n_jobs is None else est.n_jobs,
+                synchronous_batch=est.synchronous_batch,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _best_trial(est: Any, history: SearchHistory) -> TrialResult:
+    """The best scored trial; raise when there is none, warn when interrupted."""
+    scored = history.scored()
+    best = history.best() or max(scored, key=lambda r: r.score, default=None)
+    if best is None:
+        if history.interrupted:
+            raise KeyboardInterrupt
+        errors = sorted({r.error or r.state.value for r in history.results})
+        raise SearchFailedError(
+            f"All {len(history.results)} trials of the search failed, so nothing was "
+            f"fitted. Errors: {'; '.join(errors[:5]) or 'no trial ran (budget too small)'}."
+        )
+    if history.interrupted:
+        warnings.warn(
+            f"The search was interrupted; the estimator is fitted from the "
+            f"{len(scored)} trials that were scored.",
+            UserWarning,
+            stacklevel=6,
+        )
+    return best
+
+
+def _select_and_refit(
+    est: Any,
+    history: SearchHistory,
+    evaluator: Evaluator,
+    deadline: float | None,
+    X_probe: Any,
+) -> tuple[FittedEnsemble, float, dict[int, str]]:
+    """Select members on validation predictions, then refit them while time allows;
+    also what became of each member's refit, by trial id."""
+    started = time.monotonic()
+    smooth = "neg_log_loss" if est._task == "classification" else "neg_mean_squared_error"
+    selection = select_members(
+        history,
+        evaluator.y_valid_true,
+        evaluator.scorer,
+        ensemble_size=est.ensemble_size,
+        tie_breaker=get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid),
+        max_predict_ms=est.max_predict_ms,
+        X_probe=X_probe,
+    )
+    selection_seconds = time.monotonic() - started
+    trial_ids = [r.candidate.trial_id for r, _ in selection]
+    if isinstance(evaluator, CrossValEvaluator):  # bags saw every row: nothing to refit
+        note = f"kept: a bag of {len(evaluator.evaluators)} fold models, no refit needed"
+        refits = [(result.member, note) for result, _ in selection]
+    elif est.refit:
+        split = evaluator.split
+        refits = refit_members(
+            selection,
+            evaluator,
+            data_ratio=(split.n_rows + split.X_valid.shape[0]) / split.n_rows,
+            deadline=deadline,
+        )
+    else:
+        refits = [(result.member, "kept: refit=False") for result, _ in selection]
+    ensemble = FittedEnsemble([m for m, _ in refits], [w for _, w in selection], trial_ids)
+    notes = dict(zip(trial_ids, [note for _, note in refits], strict=True))
+    return ensemble, selection_seconds, notes

@@ -1,0 +1,73 @@
+"""The package's structure: no import cycle, and the search's bookkeeping without torch."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "sknas"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports at module level (relative imports)."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        modules[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    graph = {}
+    for name, (path, is_package) in modules.items():
+        edges = set()
+        for node in ast.parse(path.read_text()).body:
+            if not (isinstance(node, ast.ImportFrom) and node.level):
+                continue
+            base = name.split(".")[: None if is_package else -1]
+            base = base[: len(base) - node.level + 1] + ([node.module] if node.module else [])
+            target = ".".join(base)
+            for alias in node.names:
+                edges.add(
+                    f"{target}.{alias.name}" if f"{target}.{alias.name}" in modules else target
+                )
+        graph[name] = {edge for edge in edges if edge in modules and edge != name}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt, [*path, nxt])):
+                return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def test_no_module_imports_itself_through_others():
+    graph = _module_graph()
+    assert "sknas.study" in graph and "sknas.trial" in graph["sknas.fidelity"]
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the check can fail
+
+
+def test_the_search_bookkeeping_imports_without_torch():
+    code = (
+        "import sys\n"
+        "import sknas.study, sknas.strategies, sknas.trial, sknas.space, sknas.fidelity\n"
+        "print(sorted(m for m in ('torch', 'skorch') if m in sys.modules))\n"
+        "from sknas import NASClassifier\n"  # the estimators load torch on first use
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]
