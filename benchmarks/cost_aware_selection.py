@@ -16,15 +16,13 @@ candidates included). Members are the search's own (bags of fold models under
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import time
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from sknas import NASClassifier
+from sknas import NASClassifier, engine
 from sknas.ensemble import FittedEnsemble, select_members
 
 
@@ -53,14 +51,11 @@ def main() -> None:
         captured.update(history=history, y_valid=y_valid, scorer=scorer, kwargs=kwargs)
         return select_members(history, y_valid, scorer, **kwargs)
 
-    # The module whose fit calls select_members (the estimators', or the engine's).
-    names = [n for n in ("sknas.engine", "sknas._estimators") if importlib.util.find_spec(n)]
-    module = next(m for m in map(importlib.import_module, names) if hasattr(m, "select_members"))
-    module.select_members = capturing
+    engine.select_members = capturing  # what fit calls
     try:
         est = NASClassifier(time_budget=args.time_budget, random_state=0).fit(X[:cut], y[:cut])
     finally:
-        module.select_members = select_members
+        engine.select_members = select_members
     history, y_valid, scorer = captured["history"], captured["y_valid"], captured["scorer"]
     probe = est.preprocessor_.transform(X[cut : cut + 1])
     row, X_test, y_test = X[cut : cut + 1], X[cut:], y[cut:]
