@@ -12,10 +12,12 @@ from sklearn.model_selection import GroupKFold, KFold, TimeSeriesSplit, cross_va
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation.crossval import (
     AUTO_CV_FOLDS,
+    STACK_MAX_ROWS,
     BaggedMember,
     CrossValEvaluator,
     make_folds,
 )
+from sknas.evaluation.stacked import STACKING_TOLERANCE
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
 from sknas.trial import Candidate, TrialState
@@ -119,3 +121,20 @@ def test_a_k_fold_search_keeps_no_budget_back_for_refitting():
     # Trials run up to the deadline itself (a holdout search stops at 90 % to refit).
     assert clf.leaderboard_["finished_at"].max() > 0.95 * 4
     assert elapsed < 1.5 * 4 + 4
+
+
+def test_fitted_network_bags_predict_few_rows_stacked_within_the_bound():
+    X, y = load_iris(return_X_y=True)
+    clf = NASClassifier(n_trials=2, cv=3, families=["mlp"], **FAST).fit(X, y)
+    X_model = clf.preprocessor_.transform(X)
+    for bag in clf.ensemble_.members_:
+        assert bag._stacked() is not None
+        folds = [member.predict(X_model) for member in bag.members]
+        by_fold = (folds[0] + folds[1] + folds[2]) / 3
+        np.testing.assert_allclose(
+            bag.predict(X_model[:STACK_MAX_ROWS]),
+            by_fold[:STACK_MAX_ROWS],
+            rtol=0,
+            atol=STACKING_TOLERANCE,
+        )
+        np.testing.assert_array_equal(bag.predict(X_model), by_fold)  # 150 rows: per fold

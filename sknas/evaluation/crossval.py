@@ -148,8 +148,9 @@ class BaggedMember:
     it), up to :data:`STACK_MAX_ROWS` rows go through all of them in one batched pass
     (:class:`~sknas.evaluation.stacked.StackedNet`, built on first use and left out of
     pickles and of :mod:`sknas.persistence`'s parts) instead of one torch call per
-    fold; its probabilities (or standardised values) differ from the folds' own by at
-    most :data:`~sknas.evaluation.stacked.STACKING_TOLERANCE` (1e-6). More rows, a
+    fold; its probabilities differ from the folds' own by at most
+    :data:`~sknas.evaluation.stacked.STACKING_TOLERANCE` (1e-6; standardised regression
+    values by as much relative to their magnitude beyond 1). More rows, a
     network with convolutions and classical folds predict fold by fold.
 
     Parameters
@@ -173,12 +174,9 @@ class BaggedMember:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The fold models' mean prediction (float64)."""
-        if X.shape[0] <= STACK_MAX_ROWS:
-            stacked = self._stacked()
-            if stacked is not None:
-                folds = self._stacked_outputs(stacked, X)
-            else:
-                folds = [member.predict(X) for member in self.members]
+        stacked = self._stacked() if X.shape[0] <= STACK_MAX_ROWS else None
+        if stacked is not None:
+            folds = self._stacked_outputs(stacked, X)
         else:
             folds = [member.predict(X) for member in self.members]
         total = np.asarray(folds[0], dtype=np.float64)

@@ -24,9 +24,10 @@ from ..space.modules import GenomeNet, _Residual
 
 __all__ = ["STACKING_TOLERANCE", "StackedNet", "stack_modules"]
 
-#: Largest change to a predicted probability (or standardised regression value) that
-#: running the fold networks stacked instead of one by one may make (float32 kernels of
-#: another shape round differently: about 1e-8 measured on one row, 1e-7 on a thousand).
+#: Largest change to a predicted probability that running the fold networks stacked
+#: instead of one by one may make (float32 kernels of another shape round differently:
+#: about 1e-8 measured on one row, 1e-7 on a thousand). Standardised regression values
+#: change by as much times their magnitude when it exceeds 1 (float32's relative rounding).
 STACKING_TOLERANCE = 1e-6
 
 _Op = Callable[[torch.Tensor], torch.Tensor]
