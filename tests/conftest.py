@@ -25,6 +25,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test, restored after it (for tests of code that sets its
+    own thread counts: two threads make small batches crawl on a loaded 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def iris():
     X, y = load_iris(return_X_y=True)

@@ -23,6 +23,8 @@ from sknas.evaluation.members import (
     predict_module,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CNN_KEY = "cnn:conv16k3p-relu-d0-batch|conv24k3-relu-d0-layer|dense12-relu-d0-none"
 MLP_KEY = "mlp:dense32-relu-d0-batch|residual16-gelu-d0-layer"
 
@@ -31,15 +33,6 @@ def make_member(key: str, task: str = "classification", seed: int = 0) -> Neural
     """A member with the initialisation's weights and non-trivial batch-norm statistics."""
     n_outputs = 3 if task == "classification" else 1
     return network_member(key, 64, n_outputs, task, target_mean=3.0, target_scale=2.0, seed=seed)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: on a loaded 2-core machine two make small batches crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import torch
 from helpers import network_member
 from sklearn.ensemble import RandomForestClassifier
 from torch import nn
@@ -17,20 +16,13 @@ from sknas.evaluation.crossval import STACK_MAX_ROWS, BaggedMember
 from sknas.evaluation.stacked import STACKING_TOLERANCE, stack_modules
 from sknas.persistence import member_from_parts, member_to_parts
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 KEYS = {
     "mlp": "mlp:dense32-relu-d0.3-batch|dense16-silu-d0.2-layer|dense8-gelu-d0-none",
     "resnet_mlp": "mlp:dense32-gelu-d0-none|residual16-gelu-d0.1-layer|residual8-tanh-d0-batch",
 }
 CNN_KEY = "cnn:conv16k3p-relu-d0-batch|residual_conv8k3-relu-d0-layer|dense12-relu-d0-none"
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: on a loaded 2-core machine two make small batches crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _bag(key: str, task: str, n_folds: int = 5) -> BaggedMember:
