@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_iris, make_regression
+from threadpoolctl import threadpool_limits
 
 # One torch thread in the test process: with the other core busy, two threads trained
 # 23-30x slower than one (PITFALLS.md), which made the suite's duration depend on its
 # neighbours. The tests check behaviour, not throughput; loky workers set their own.
 torch.set_num_threads(1)
+# The same for OpenMP and BLAS pools: HistGradientBoosting's OpenMP threads spin against a
+# busy neighbour (a 3-trial hist_gbdt search took 35 s with the other core busy, 1.5 s alone).
+threadpool_limits(limits=1)
 
 #: Estimator settings for fast but meaningful searches in tests.
 TINY = {"n_trials": 2, "max_epochs": 20, "random_state": 0}

@@ -53,6 +53,7 @@ def uninterrupted(iris):
     return NASClassifier(**SEARCH).fit(*iris)
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_a_resumed_search_ends_as_an_uninterrupted_one(iris, uninterrupted, tmp_path):
     X, y = iris
     first = NASClassifier(**SEARCH | {"n_trials": 3}, checkpoint_dir=tmp_path).fit(X, y)
@@ -412,6 +413,7 @@ def test_a_strategy_holding_an_object_resumes_in_a_new_process(iris, tmp_path, t
     assert {c.trial_id for c in trials_run} == {2} and len(clf.leaderboard_) == 3
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_warm_start_continues_the_search_in_memory(iris, uninterrupted, trials_run):
     X, y = iris
     clf = NASClassifier(**SEARCH | {"n_trials": 3}, warm_start=True).fit(X, y)

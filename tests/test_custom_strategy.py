@@ -56,6 +56,7 @@ def test_checkpoint_resume_equals_an_uninterrupted_search(strategy_class, data, 
     assert got.equals(expected)
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_warm_start_goes_on_and_n_jobs_2_runs(strategy_class, data):
     model = _model(strategy_class(n_explore=2), n_trials=6, warm_start=True).fit(*data)
     model.set_params(n_trials=9).fit(*data)

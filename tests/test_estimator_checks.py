@@ -1,8 +1,13 @@
 """scikit-learn's own estimator check suite, on both estimators, with a tiny budget."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknas import NASClassifier, NASRegressor
+
+# About 120 checks, each a small search: two to three minutes. The full suite (`pytest`,
+# what CI runs) includes them; the quick tier (`pytest -m "not slow"`) does not.
+pytestmark = pytest.mark.slow
 
 ESTIMATORS = [
     NASClassifier(n_trials=2, max_epochs=20),

@@ -156,6 +156,7 @@ def test_failed_and_diverging_trials_are_recorded_and_search_goes_on(iris):
     assert clf.score(X, y) > 0.9
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
     X, y = np.repeat(iris[0], 40, axis=0), np.repeat(iris[1], 40)  # 6,000 rows
     script = [
@@ -232,6 +233,7 @@ def test_pickle_round_trip_predicts_identically(fitted_classifier, iris):
     pd.testing.assert_frame_equal(restored.leaderboard_, fitted_classifier.leaderboard_)
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_works_in_pipeline_cross_validation_grid_search_and_clone(iris):
     X, y = iris
     pipe = make_pipeline(StandardScaler(), NASClassifier(**TINY))
@@ -248,6 +250,7 @@ def test_works_in_pipeline_cross_validation_grid_search_and_clone(iris):
     assert twin.get_params() == clf.get_params() and twin is not clf
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_fused_search_records_proposers_parents_pruning_and_ensemble(iris):
     X, y = iris
     clf = NASClassifier(n_trials=24, max_epochs=9, random_state=0).fit(X, y)
@@ -322,6 +325,7 @@ def test_leaderboard_and_summary_show_what_each_member_costs_to_serve(iris):
     assert clf.timings_["member_costs"] >= 0 and "serving costs" in text
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_a_search_on_the_clock_starts_with_cheap_baselines_on_tables():
     # A default fit under load once spent its whole budget on one portfolio network's
     # five folds and failed; the baselines take a second and leave a model.

@@ -92,6 +92,7 @@ def test_a_new_kernel_size_is_initialised_afresh_and_the_rest_inherited():
     np.testing.assert_array_equal(child.head.weight.detach().numpy(), weights["head.weight"])
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_evolved_trials_record_what_they_inherited(iris):
     X, y = iris
     settings = {

@@ -109,6 +109,7 @@ class TestTrialPool:
         finished = [r.finished_at for r in history.results]
         assert finished == sorted(finished)
 
+    @pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
     def test_a_trial_that_kills_its_worker_fails_alone(self):
         history = run_search(_study(), _kills_its_worker_on_trial_2, n_trials=8, n_jobs=2)
         assert _ids(history) == list(range(8))
@@ -130,6 +131,7 @@ class TestTrialPool:
 
 
 class TestEstimator:
+    @pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
     def test_n_jobs_2_fits_and_scores(self, iris):
         X, y = iris
         clf = NASClassifier(n_trials=6, max_epochs=20, random_state=0, n_jobs=2).fit(X, y)
@@ -137,6 +139,7 @@ class TestEstimator:
         assert sorted(clf.leaderboard_["trial_id"]) == list(range(6))
         assert clf.score(X, y) > 0.9
 
+    @pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
     def test_synchronous_batches_give_the_same_leaderboard_for_any_n_jobs(self, iris):
         X, y = iris
         columns = ["trial_id", "family", "state", "score", "genome", "n_epochs"]

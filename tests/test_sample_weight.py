@@ -37,6 +37,7 @@ def _share_of_class_0(model, X):
     return float(np.mean(model.predict(X) == 0))
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 @pytest.mark.parametrize("families", [["mlp"], ["hist_gbdt"], ["linear"]])
 def test_weights_move_the_decision_as_they_should(overlapping_classes, families):
     X, y, weights, X_new = overlapping_classes
@@ -91,6 +92,7 @@ def test_integer_weights_train_and_score_as_repeated_rows(overlapping_classes, f
     assert share[0] > 0.65 and share[0] == pytest.approx(share[1], abs=tolerance)
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_zero_weights_are_exactly_dropped_rows(regression_data):
     X, y = regression_data
     weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))

@@ -140,6 +140,7 @@ def test_ctrl_c_during_fit_returns_a_fitted_estimator_with_a_warning(larger_data
 _SLOW_EPOCHS = {"max_epochs": 500, "batch_size": 16, "arch__width": 1024, "arch__n_layers": 4}
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_ctrl_c_during_the_first_trial_keeps_its_score(larger_data):
     X, y = larger_data
     # One network with far more epochs than 20 s allow, no pruning: Ctrl-C 6 s into the

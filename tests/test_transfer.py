@@ -119,6 +119,7 @@ def half_digits_search():
     ).fit(X[keep], y[keep])
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_init_from_starts_with_the_earlier_best_on_other_data(half_digits_search, iris):
     X, y = iris  # 4 features and 3 classes instead of 64 and 5
     earlier = configurations_from_search(half_digits_search)
@@ -141,6 +142,7 @@ def test_init_from_starts_with_the_earlier_best_on_other_data(half_digits_search
     assert model.score(X, y) > 0.9
 
 
+@pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
 def test_init_from_as_a_leaderboard_survives_cloning_and_grid_search(half_digits_search, iris):
     X, y = iris
     model = NASClassifier(
