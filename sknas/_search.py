@@ -19,10 +19,14 @@ from .parallel import TrialPool, caller_thread_settings_kept, threads_per_trial
 from .study import Study
 from .trial import Candidate, TrialResult, TrialState
 
-__all__ = ["INTERRUPTED", "SearchAborted", "run_search"]
+__all__ = ["INTERRUPTED", "MAX_SKIPPED_IN_A_ROW", "SearchAborted", "run_search"]
 
 #: The error of a trial during which the user pressed Ctrl-C.
 INTERRUPTED = "interrupted by user"
+#: Candidates in a row the study may skip as too slow for the time left
+#: (:meth:`Study.too_slow <sknas.study.Study.too_slow>`) before the search ends: then
+#: what the strategy proposes no longer fits in what is left.
+MAX_SKIPPED_IN_A_ROW = 10
 
 Evaluate = Callable[[Candidate, "float | None"], TrialResult]
 SearchCallback = Callable[[TrialResult, SearchHistory], None]
@@ -160,6 +164,7 @@ class _SearchLoop:
         self.callbacks = callbacks
         self.interrupted = threading.Event()
         self.n_proposed = len(study.history.results)
+        self.n_skipped_in_a_row = 0
         # A resumed search's clock goes on from its last recorded trial.
         elapsed = [r.finished_at for r in study.history.results if math.isfinite(r.finished_at)]
         self.started = time.monotonic() - max(elapsed, default=0.0)
@@ -171,18 +176,30 @@ class _SearchLoop:
     def trials_left(self) -> int | None:
         """Trials that may still be proposed (None: no trial budget); 0 once the
         deadline passed or the user pressed Ctrl-C."""
-        if self.interrupted.is_set():
+        if self.interrupted.is_set() or self.n_skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
             return 0
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return 0
         return None if self.n_trials is None else max(0, self.n_trials - self.n_proposed)
 
+    def time_left(self) -> float | None:
+        """Seconds to the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
     def propose(self) -> Candidate | None:
-        """The study's next candidate, or None when the budget is spent."""
-        if self.trials_left() == 0:
-            return None
-        self.n_proposed += 1
-        return self.study.ask()
+        """The study's next candidate, or None when the budget is spent. Candidates
+        that cannot finish in the time left are recorded as skipped (FAIL) instead."""
+        while self.trials_left() != 0:
+            self.n_proposed += 1
+            time_left = self.time_left()
+            candidate = self.study.ask(time_left)
+            reason = self.study.too_slow(candidate, time_left)
+            if reason is None:
+                self.n_skipped_in_a_row = 0
+                return candidate
+            self.n_skipped_in_a_row += 1
+            self.record(TrialResult(candidate, TrialState.FAIL, error=reason))
+        return None
 
     def record(self, result: TrialResult) -> None:
         """Tell the study (its journal only while the user has not interrupted), then

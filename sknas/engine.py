@@ -12,6 +12,7 @@ timings.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,9 +26,11 @@ from sklearn.utils import check_random_state
 from ._search import run_search
 from ._validation import rows_for_fingerprint
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
+from .cost_model import CostModel, DataSize
 from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_members, select_members
 from .evaluation import Evaluator, make_split
 from .evaluation.crossval import CrossValEvaluator, make_folds
+from .evaluation.nets import EPOCH_ROWS, batch_size_for
 from .exceptions import SearchFailedError
 from .fidelity import make_pruner
 from .history import SearchHistory
@@ -318,6 +321,7 @@ def _run_study(
         journal=journal,
         max_models=KEPT_MODELS,
         weight_inheritance=est.weight_inheritance,
+        cost_model=_cost_model(evaluator, None if deadline is None else time_budget),
     )
     bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
     if deadline is not None and est.refit and not bagged:
@@ -340,6 +344,27 @@ def _run_study(
     finally:
         if progress is not None:
             progress.close()
+
+
+def _cost_model(
+    evaluator: Evaluator | CrossValEvaluator, search_seconds: float | None
+) -> CostModel:
+    """The cost model of a search of ``search_seconds`` on ``evaluator``'s data."""
+    split = evaluator.split
+    folds = len(evaluator.evaluators) if isinstance(evaluator, CrossValEvaluator) else 1
+    return CostModel(
+        DataSize(
+            n_train=split.n_rows,
+            n_valid=len(split.y_valid),
+            n_features=split.n_features,
+            n_outputs=split.n_outputs,
+            n_fits=folds,
+            rows_per_epoch=EPOCH_ROWS,
+            image_shape=split.image_shape,
+            batch_size_for=functools.partial(batch_size_for, n_rows=split.n_rows),
+        ),
+        search_seconds,
+    )
 
 
 def _best_trial(est: Any, history: SearchHistory) -> TrialResult:

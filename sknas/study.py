@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import MemoryJournal, SearchJournal
+from .cost_model import CostModel
 from .history import SearchHistory
 from .space import SearchSpace
 from .strategies.base import Configuration, Proposal, Strategy
@@ -53,6 +54,9 @@ class Study:
     weight_inheritance : bool, default=False
         A candidate whose parent's trained network the history still holds carries
         it (``parent_model``), to start from its weights.
+    cost_model : CostModel or None, default=None
+        Predicts each trial's time, fits networks' epochs to the time left and tells
+        which candidates cannot finish (:meth:`too_slow`); learns from every trial.
 
     Examples
     --------
@@ -75,6 +79,7 @@ class Study:
         journal: SearchJournal | MemoryJournal | None = None,
         max_models: int | None = None,
         weight_inheritance: bool = False,
+        cost_model: CostModel | None = None,
     ) -> None:
         strategy_seed, trial_seed = np.random.SeedSequence(seed).spawn(2)
         strategy.reset(space, np.random.default_rng(strategy_seed))
@@ -83,6 +88,7 @@ class Study:
         self.pruner = pruner
         self.journal = journal
         self.weight_inheritance = weight_inheritance
+        self.cost_model = cost_model
         self.history = SearchHistory(max_models=max_models)
         self._rng = np.random.default_rng(trial_seed)
         self._next_trial_id = 0
@@ -130,10 +136,11 @@ class Study:
             n_queued += 1
         return n_queued
 
-    def ask(self) -> Candidate:
+    def ask(self, time_left: float | None = None) -> Candidate:
         """The next trial: a queued configuration, or else the strategy's proposal,
-        with its id, seed, epoch budget, fidelity and (under weight inheritance) the
-        parent's trained network."""
+        with its id, seed, epoch budget (a network's cut to what the cost model says
+        fits in ``time_left`` seconds), predicted time, fidelity and (under weight
+        inheritance) the parent's trained network."""
         trial_id = self._next_trial_id
         seed = int(self._rng.integers(2**31 - 1))
         if self._queue:
@@ -154,11 +161,23 @@ class Study:
             proposer=proposal.proposer,
             parent_id=proposal.parent_id,
         )
+        if self.cost_model is not None:
+            candidate = self.cost_model.fit_to(candidate, time_left)
         if self.pruner is not None:
             candidate = replace(candidate, fidelity=self.pruner.fidelity_for(candidate))
         if self.weight_inheritance and candidate.parent_id is not None:
             candidate = replace(candidate, parent_model=self._trained_network(candidate.parent_id))
         return candidate
+
+    def too_slow(self, candidate: Candidate, time_left: float | None) -> str | None:
+        """Why ``candidate`` should not start with ``time_left`` seconds to go (its least
+        useful part would not finish: :meth:`CostModel.refuses
+        <sknas.cost_model.CostModel.refuses>`), or None."""
+        model = self.cost_model
+        if model is None or time_left is None or not model.refuses(candidate, time_left):
+            return None
+        needed = model.min_seconds(candidate)
+        return f"skipped: predicted to need {needed:.1f} s to be of use, {time_left:.1f} s left"
 
     def tell(self, result: TrialResult, *, finished_at: float, journal: bool = True) -> TrialResult:
         """Record a finished trial in the history, pruner, strategy and journal.
@@ -184,6 +203,8 @@ class Study:
         )
         if self.pruner is not None:
             self.pruner.record(result)
+        if self.cost_model is not None:
+            self.cost_model.record(result)
         self.history.add(result)
         self.strategy.observe([result])
         if self.journal is not None and journal:
@@ -204,6 +225,8 @@ class Study:
         results, state = journal.resume()
         for result in results:
             self.history.add(result)
+            if self.cost_model is not None:
+                self.cost_model.record(result)
         if state is None:
             return
         self.strategy.load_state_dict(state["strategy"])

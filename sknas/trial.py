@@ -96,6 +96,11 @@ class Candidate:
     parent_model : object or None
         The parent's trained network (``genome`` and ``weights``), whose weights the
         child inherits (set by the search loop under weight inheritance).
+    predicted_time : float
+        Seconds the study's cost model expected the trial to take (NaN: no prediction;
+        :mod:`sknas.cost_model`).
+    time_limit : float or None
+        Seconds the trial may train (set by the cost model; None: up to the deadline).
     """
 
     trial_id: int
@@ -108,6 +113,8 @@ class Candidate:
     parent_id: int | None = None
     fidelity: Fidelity | None = None
     parent_model: Any = field(default=None, repr=False, compare=False)
+    predicted_time: float = field(default=float("nan"), compare=False)
+    time_limit: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -338,6 +338,8 @@ class CrossValEvaluator:
                     f"stopped by the time budget after {k} of {len(self.evaluators)} folds",
                 )
             fold = candidate if k == 0 else replace(candidate, fidelity=None)
+            if candidate.time_limit is not None:  # shared equally by the folds
+                fold = replace(fold, time_limit=candidate.time_limit / len(self.evaluators))
             if isinstance(parent, BaggedMember):  # each fold inherits from the same fold
                 fold = replace(fold, parent_model=parent.members[k])
             result = evaluator(fold, deadline)

@@ -318,6 +318,9 @@ class TensorBatchIterator:
         Draw a new permutation (from torch's global generator) every epoch.
     augmentation : callable or None, default=None
         Applied to every batch (the training iterator's only).
+    rows_per_epoch : int or None, default=None
+        With ``shuffle``, an epoch is a fresh random sample of this many rows (all of
+        them when there are fewer): see :data:`~sknas.evaluation.nets.EPOCH_ROWS`.
     """
 
     def __init__(
@@ -326,12 +329,16 @@ class TensorBatchIterator:
         batch_size: int,
         shuffle: bool = False,
         augmentation: Callable[[Batch], Batch] | None = None,
+        rows_per_epoch: int | None = None,
     ) -> None:
         self.tensors = dataset.tensors
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.augmentation = augmentation
-        n = len(self.tensors[0])
+        self.n_rows = len(self.tensors[0])
+        n = self.n_rows
+        if shuffle and rows_per_epoch is not None:
+            n = min(n, int(rows_per_epoch))
         starts = list(range(0, n, self.batch_size))
         if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
@@ -351,7 +358,7 @@ class TensorBatchIterator:
             for start, stop in self._bounds:
                 yield tuple(tensor[start:stop] for tensor in self.tensors)
             return
-        order = torch.randperm(len(self.tensors[0])).to(self.tensors[0].device)
+        order = torch.randperm(self.n_rows)[: self._bounds[-1][1]].to(self.tensors[0].device)
         for start, stop in self._bounds:
             index = order[start:stop]
             yield tuple(tensor[index] for tensor in self.tensors)

@@ -61,7 +61,8 @@ class Evaluator:
     trial_timeout : float or None, default=None
         Seconds one trial may train; a network then stops after the running batch
         and keeps its best weights so far, a boosted or bagged ensemble keeps fewer
-        stages (:func:`fit_before`), and the result's ``error`` says so.
+        stages (:func:`fit_before`), and the result's ``error`` says so. A candidate's
+        own ``time_limit`` (from the study's cost model) works the same way.
     """
 
     def __init__(
@@ -151,10 +152,9 @@ class Evaluator:
             candidate.family, candidate.params, task=split.task, seed=candidate.seed
         )
         stop, reason = deadline, "the time budget"
-        if self.trial_timeout is not None:
-            timeout = time.monotonic() + self.trial_timeout
-            if stop is None or timeout < stop:
-                stop, reason = timeout, f"trial_timeout={self.trial_timeout:g}s"
+        limit, limit_reason = self._time_limit(candidate)
+        if limit is not None and (stop is None or limit < stop):
+            stop, reason = limit, limit_reason
         y_train = self._classical_targets(split.y_train)
         cut = fit_before(estimator, split.X_train, y_train, split.w_train, stop)
         member = self._classical_member(estimator)
@@ -186,9 +186,10 @@ class Evaluator:
                 candidate.fidelity, lambda module: self._score_module(module, device)
             )
             callbacks.append(("pruner", pruner))
+        limit, limit_reason = self._time_limit(candidate)
         timeout = None
-        if self.trial_timeout is not None:
-            timeout = TrainingDeadline(time.monotonic() + self.trial_timeout)
+        if limit is not None:
+            timeout = TrainingDeadline(limit)
             callbacks.append(("trial_timeout", timeout))
         callbacks += [
             ("early_stopping", early_stopping),
@@ -211,7 +212,7 @@ class Evaluator:
         n_epochs = sum("valid_loss" in row for row in net.history)
         note = None
         if timeout is not None and timeout.reached_:
-            note = f"stopped by trial_timeout={self.trial_timeout:g}s after {n_epochs} epochs"
+            note = f"stopped by {limit_reason} after {n_epochs} epochs"
         return TrialResult(
             candidate,
             TrialState.PRUNED if pruned else TrialState.COMPLETE,
@@ -227,6 +228,19 @@ class Evaluator:
             n_parameters=member.n_parameters,
             inherited=inherited,
         )
+
+    def _time_limit(self, candidate: Candidate) -> tuple[float | None, str]:
+        """When the trial must stop (a ``time.monotonic()`` value, or None) and why:
+        ``trial_timeout`` or the candidate's own ``time_limit``, whichever comes first."""
+        limits = []
+        if self.trial_timeout is not None:
+            limits.append((self.trial_timeout, f"trial_timeout={self.trial_timeout:g}s"))
+        if candidate.time_limit is not None:
+            limits.append((candidate.time_limit, f"its time limit ({candidate.time_limit:.3g}s)"))
+        if not limits:
+            return None, ""
+        seconds, reason = min(limits)
+        return time.monotonic() + seconds, reason
 
     def refit(
         self, candidate: Candidate, n_epochs: int, deadline: float | None = None

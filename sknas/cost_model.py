@@ -1,0 +1,282 @@
+"""What a trial will cost before it starts: predicted seconds from the data and the candidate.
+
+A trial's time is its *work* times the seconds one unit of work takes on this machine.
+
+- Networks: multiply-adds. Each epoch trains on ``rows_per_epoch`` rows (forward and
+  backward: three times a forward pass) and validates on every validation row, and each
+  optimizer step adds a fixed overhead.
+- ``hist_gbdt``: rows x features x boosting iterations. ``random_forest`` and
+  ``extra_trees``: trees x rows x log2(rows) x features tried per split. ``linear``:
+  rows x features x outputs.
+
+The seconds per unit start from constants measured on this project's 2-core machine and
+are corrected, kind by kind (convolution networks, other networks, each classical
+estimator), by the median ratio of actual to predicted time of the last
+:data:`CALIBRATION_WINDOW` trials of that kind, so a GPU or a faster CPU calibrates
+itself after one trial. The search uses the predictions to plan: a network's epochs
+shrink to what fits in the time left, no tabular trial takes more than a quarter of the
+search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least useful part (a network's
+first successive-halving rung, a boosted or bagged ensemble's first tenth of stages, a
+whole linear model) would not finish in the time left is skipped — before its kind is
+calibrated only when the guess is :data:`UNCALIBRATED_MARGIN` times too slow.
+Torch-free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .space.genome import Genome
+from .trial import Candidate, TrialResult, TrialState
+
+__all__ = ["CALIBRATION_WINDOW", "CostModel", "DataSize", "MAX_TRIAL_SHARE", "network_macs"]
+
+#: Finished trials per kind whose actual/predicted ratios calibrate the model.
+CALIBRATION_WINDOW = 20
+# The constants below were fitted to trials on 80,000 rows x 20 features (3 classes) on
+# this project's 2-core Xeon, float32: MLPs of widths 64-1024, depths 1-4 and batches of
+# 32-512 came within a factor 1.4 of them; the classical defaults within 1.3.
+#: Seconds per multiply-add of a network ...
+SECONDS_PER_MAC = 8e-12
+#: ... per optimizer step (skorch, the optimizer, batch slicing) ...
+SECONDS_PER_STEP = 3e-4
+#: ... and per layer and step (small batches cost more than their multiply-adds).
+SECONDS_PER_LAYER_STEP = 1e-4
+#: Seconds per unit of work of the classical estimators (see the module docstring).
+SECONDS_PER_UNIT = {
+    "hist_gbdt": 8e-9,
+    "random_forest": 3.8e-8,
+    "extra_trees": 1.1e-8,
+    "linear": 9e-8,
+}
+#: Share of a boosted or bagged ensemble's stages fitted first to time the rest
+#: (:data:`sknas.evaluation.classical.PROBE_SHARE`).
+PROBE_SHARE = 0.1
+#: Share of a network's epochs it needs to be worth starting, without a pruner.
+MIN_EPOCH_SHARE = 1 / 9
+#: Share of the search's time one tabular trial may take: a network's epochs shrink to fit
+#: it (and it is stopped at twice that share, should the prediction be far off); a
+#: boosted or bagged ensemble grows the stages that fit in it. On 225,000 rows the
+#: portfolio's first MLP took 80 of 120 s and a random forest the 33 s left, and the
+#: search ran six trials. Convolution networks are exempt: the image recipe (issue 17) was
+#: measured with trials that take most of a short budget, and their schedule follows the
+#: deadline.
+MAX_TRIAL_SHARE = 0.25
+#: How far off an uncalibrated prediction may be before it refuses a candidate.
+UNCALIBRATED_MARGIN = 3.0
+
+
+@dataclass(frozen=True)
+class DataSize:
+    """The shape of what one trial trains on.
+
+    Parameters
+    ----------
+    n_train, n_valid : int
+        Training and validation rows of one fit (one fold under cross-validation).
+    n_features, n_outputs : int
+        Model inputs (after preprocessing) and outputs (classes, or 1).
+    n_fits : int, default=1
+        Fits per complete trial (the folds of a cross-validated search).
+    rows_per_epoch : int or None, default=None
+        Rows a network trains on per epoch (None: all of ``n_train``).
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` of image rows.
+    batch_size_for : callable or None, default=None
+        ``batch_size_for(searched_batch_size)``: the batch size a network actually
+        trains with (None: the searched one).
+    """
+
+    n_train: int
+    n_valid: int
+    n_features: int
+    n_outputs: int
+    n_fits: int = 1
+    rows_per_epoch: int | None = None
+    image_shape: tuple[int, ...] | None = None
+    batch_size_for: Callable[[int], int] | None = None
+
+    @property
+    def epoch_rows(self) -> int:
+        """Rows one epoch of a network trains on."""
+        return min(self.n_train, self.rows_per_epoch or self.n_train)
+
+
+def network_macs(
+    genome: Genome, n_features: int, n_outputs: int, image_shape: tuple[int, ...] | None
+) -> int:
+    """Multiply-adds of one row's forward pass through ``genome``'s network.
+
+    Examples
+    --------
+    >>> from sknas.space import LayerGene
+    >>> network_macs(Genome("mlp", (LayerGene("dense", 8),)), 4, 3, None)
+    56
+    >>> cnn = Genome("cnn", (LayerGene("conv", 8, pool=True), LayerGene("dense", 16)))
+    >>> network_macs(cnn, 64, 10, (1, 8, 8))  # 9*1*8*64 + 8*16 + 16*10
+    4896
+    """
+    width = image_shape[0] if image_shape and any(g.is_conv for g in genome.layers) else n_features
+    pixels = math.prod(image_shape[1:]) if image_shape else 1
+    macs = 0
+    for gene in genome.layers:
+        if gene.is_conv:
+            kernel = gene.kernel**2 * pixels
+            macs += kernel * width * gene.width
+            if gene.kind == "residual_conv":
+                macs += kernel * gene.width * width
+            if gene.pool:
+                pixels = max(1, pixels // 4)
+        else:
+            macs += width * gene.width * (2 if gene.kind == "residual" else 1)
+        if gene.kind in ("dense", "conv"):
+            width = gene.width
+    return macs + width * n_outputs
+
+
+class CostModel:
+    """Predicts trial times for one search and learns from the trials that finish.
+
+    Parameters
+    ----------
+    size : DataSize
+    search_seconds : float or None, default=None
+        The search's time budget; a tabular trial plans at most :data:`MAX_TRIAL_SHARE`
+        of it.
+
+    Examples
+    --------
+    >>> from sknas.space import LayerGene
+    >>> model = CostModel(DataSize(n_train=100_000, n_valid=25_000, n_features=20, n_outputs=2))
+    >>> mlp = Genome("mlp", (LayerGene("dense", 256), LayerGene("dense", 256)))
+    >>> trial = Candidate(0, "mlp", {"batch_size": 256}, mlp, 0, 20, "tpe")
+    >>> round(model.predict(trial), 1)  # seconds, before any trial calibrated it
+    8.8
+    """
+
+    def __init__(self, size: DataSize, search_seconds: float | None = None) -> None:
+        self.size = size
+        self.search_seconds = search_seconds
+        self._log_ratios: dict[str, deque[float]] = defaultdict(
+            lambda: deque(maxlen=CALIBRATION_WINDOW)
+        )
+
+    @staticmethod
+    def kind(candidate: Candidate) -> str:
+        """What calibrates together: ``"cnn"``, ``"network"`` or the classical estimator."""
+        if candidate.genome is not None:
+            return "cnn" if any(g.is_conv for g in candidate.genome.layers) else "network"
+        return str(candidate.params.get("estimator", candidate.family))
+
+    def calibrated(self, candidate: Candidate) -> bool:
+        """Whether a trial of ``candidate``'s kind has finished, so its scale is known."""
+        return bool(self._log_ratios.get(self.kind(candidate)))
+
+    def predict(
+        self, candidate: Candidate, epochs: float | None = None, fits: int | None = None
+    ) -> float:
+        """Seconds ``candidate`` takes to train and validate (a network: ``epochs``,
+        default its budget; ``fits``: default every fold)."""
+        fits = self.size.n_fits if fits is None else fits
+        return fits * self._raw(candidate, epochs) * self._correction(candidate)
+
+    def min_seconds(self, candidate: Candidate) -> float:
+        """Seconds of the least of ``candidate`` worth starting: a network's first rung
+        on one fold, a boosted or bagged ensemble's probe, a whole linear model."""
+        if candidate.genome is not None:
+            if candidate.fidelity is not None:
+                first = candidate.fidelity.rungs[0]
+            else:
+                first = max(1, math.ceil(candidate.budget_epochs * MIN_EPOCH_SHARE))
+            return self.predict(candidate, epochs=first, fits=1)
+        share = 1.0 if candidate.family == "linear" else PROBE_SHARE
+        return share * self.predict(candidate, fits=1)
+
+    def fit_to(self, candidate: Candidate, seconds: float | None) -> Candidate:
+        """``candidate`` planned: its predicted time set, a network's epochs cut to what
+        fits in ``seconds`` (once calibrated), and a tabular trial's ``time_limit`` and
+        epochs kept within :data:`MAX_TRIAL_SHARE` of the search."""
+        if not self.calibrated(candidate):
+            seconds = None
+        if self.search_seconds is not None and self.kind(candidate) != "cnn":
+            share = MAX_TRIAL_SHARE * self.search_seconds
+            seconds = share if seconds is None else min(seconds, share)
+            limit = share if candidate.genome is None else 2 * share
+            candidate = replace(candidate, time_limit=limit)
+        if seconds is not None and candidate.genome is not None:
+            per_epoch = self.predict(candidate, epochs=1)
+            fitting = max(1, int(seconds / per_epoch))
+            if fitting < candidate.budget_epochs:
+                candidate = replace(candidate, budget_epochs=fitting)
+        return replace(candidate, predicted_time=self.predict(candidate))
+
+    def refuses(self, candidate: Candidate, seconds: float) -> bool:
+        """Whether ``candidate``'s least useful part (:meth:`min_seconds`) would not
+        finish in ``seconds``; an uncalibrated kind only when it is
+        :data:`UNCALIBRATED_MARGIN` times too slow."""
+        margin = 1.0 if self.calibrated(candidate) else UNCALIBRATED_MARGIN
+        return self.min_seconds(candidate) > margin * seconds
+
+    def record(self, result: TrialResult) -> None:
+        """Learn from a finished trial: the ratio of its time to the prediction for the
+        work it did (its epochs; the first fold only when pruned there). Failed trials
+        and ensembles that the deadline cut teach nothing."""
+        if result.state is TrialState.FAIL or result.fit_time <= 0:
+            return
+        candidate = result.candidate
+        if candidate.genome is None and result.error and "stopped by" in result.error:
+            return
+        fits = 1 if result.state is TrialState.PRUNED else self.size.n_fits
+        epochs = max(1, result.n_epochs) if candidate.genome is not None else None
+        raw = fits * self._raw(candidate, epochs)
+        if raw > 0:
+            self._log_ratios[self.kind(candidate)].append(math.log(result.fit_time / raw))
+
+    def _correction(self, candidate: Candidate) -> float:
+        ratios = self._log_ratios.get(self.kind(candidate))
+        return float(np.exp(np.median(ratios))) if ratios else 1.0
+
+    def _raw(self, candidate: Candidate, epochs: float | None) -> float:
+        """Uncalibrated seconds of one fit."""
+        size = self.size
+        params = candidate.params
+        if candidate.genome is not None:
+            epochs = candidate.budget_epochs if epochs is None else epochs
+            macs = network_macs(candidate.genome, size.n_features, size.n_outputs, size.image_shape)
+            batch = int(params.get("batch_size", 128))
+            if size.batch_size_for is not None:
+                batch = size.batch_size_for(batch)
+            steps = math.ceil(size.epoch_rows / max(1, batch))
+            steps += math.ceil(size.n_valid / max(1, batch)) / 3  # forward passes only
+            work = macs * (3 * size.epoch_rows + size.n_valid) * SECONDS_PER_MAC
+            per_step = SECONDS_PER_STEP + SECONDS_PER_LAYER_STEP * (
+                len(candidate.genome.layers) + 1
+            )
+            return epochs * (work + steps * per_step)
+        kind = self.kind(candidate)
+        rows, features = size.n_train, size.n_features
+        if kind == "hist_gbdt":
+            share = float(params.get("max_features", 1.0))
+            units = rows * features * share * int(params.get("max_iter", 100))
+        elif kind in ("random_forest", "extra_trees"):
+            tried = _features_tried(params.get("max_features", "sqrt"), features)
+            units = int(params.get("n_estimators", 100)) * rows * math.log2(max(rows, 2)) * tried
+        else:
+            units = rows * features * size.n_outputs
+        return units * SECONDS_PER_UNIT.get(kind, SECONDS_PER_UNIT["linear"])
+
+
+def _features_tried(max_features: object, n_features: int) -> float:
+    """Features a tree tries per split (scikit-learn's ``max_features``)."""
+    if max_features in ("sqrt", "log2"):
+        return max(1.0, (math.sqrt if max_features == "sqrt" else math.log2)(n_features))
+    if max_features is None:
+        return float(n_features)
+    if isinstance(max_features, int) and not isinstance(max_features, bool):
+        return float(max_features)
+    return max(1.0, float(max_features) * n_features)

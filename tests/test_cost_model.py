@@ -1,0 +1,190 @@
+"""The cost model: predictions, calibration, planning; the search skips what cannot finish."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from torch.utils.data import TensorDataset
+
+from sknas import NASClassifier
+from sknas._search import MAX_SKIPPED_IN_A_ROW, run_search
+from sknas.cost_model import MAX_TRIAL_SHARE, UNCALIBRATED_MARGIN, CostModel, DataSize
+from sknas.evaluation import Evaluator, make_split
+from sknas.evaluation.data import TensorBatchIterator
+from sknas.scoring import get_prediction_scorer
+from sknas.space import Genome, LayerGene, default_search_space
+from sknas.strategies import RandomStrategy
+from sknas.study import Study
+from sknas.trial import Candidate, TrialResult, TrialState
+
+SIZE = DataSize(n_train=80_000, n_valid=20_000, n_features=20, n_outputs=3)
+MLP = Genome("mlp", (LayerGene("dense", 256), LayerGene("dense", 256)))
+CNN = Genome("cnn", (LayerGene("conv", 16, pool=True), LayerGene("dense", 32)))
+
+
+def _network(epochs=30, genome=MLP):
+    return Candidate(0, genome.family, {"batch_size": 128}, genome, 0, epochs, "test")
+
+
+def _finished(candidate, seconds, epochs=None, state=TrialState.COMPLETE):
+    epochs = candidate.budget_epochs if epochs is None else epochs
+    return TrialResult(candidate, state, score=0.5, fit_time=seconds, n_epochs=epochs)
+
+
+def test_predictions_grow_with_the_work():
+    model = CostModel(SIZE)
+    short, wide = _network(10), _network(10, Genome("mlp", (LayerGene("dense", 1024),) * 2))
+    assert model.predict(_network(30)) == pytest.approx(3 * model.predict(short))
+    assert model.predict(wide) > 4 * model.predict(short)
+    bigger = CostModel(DataSize(n_train=160_000, n_valid=40_000, n_features=20, n_outputs=3))
+    assert bigger.predict(short) == pytest.approx(2 * model.predict(short), rel=0.05)
+    # An epoch of at most 20,000 rows costs the same on 80,000 and on 160,000 rows.
+    capped = [
+        CostModel(DataSize(n, 1000, 20, 3, rows_per_epoch=20_000)).predict(short)
+        for n in (80_000, 160_000)
+    ]
+    assert capped[0] == pytest.approx(capped[1])
+    forest = Candidate(0, "random_forest", {"n_estimators": 200}, None, 0, 1, "test")
+    assert model.predict(forest) == pytest.approx(
+        2 * model.predict(Candidate(0, "random_forest", {"n_estimators": 100}, None, 0, 1, "t"))
+    )
+
+
+def test_calibration_follows_the_trials_of_the_same_kind():
+    model = CostModel(SIZE)
+    candidate = _network(20)
+    prior = model.predict(candidate)
+    assert not model.calibrated(candidate)
+    # A trial pruned after 5 of its 20 epochs ran 3 times slower than predicted for 5.
+    model.record(_finished(candidate, 3 * model.predict(candidate, epochs=5), epochs=5))
+    assert model.calibrated(candidate)
+    assert model.predict(candidate) == pytest.approx(3 * prior)
+    # Other kinds keep their own scale; failed trials and cut ensembles teach nothing.
+    forest = Candidate(1, "random_forest", {}, None, 0, 1, "test")
+    assert not model.calibrated(forest) and not model.calibrated(_network(genome=CNN))
+    model.record(TrialResult(forest, TrialState.FAIL, fit_time=100.0))
+    cut = TrialResult(forest, TrialState.COMPLETE, 0.5, fit_time=100.0, error="stopped by x")
+    model.record(cut)
+    assert not model.calibrated(forest)
+
+
+def test_fit_to_shrinks_network_epochs_to_the_time_left():
+    model = CostModel(SIZE)
+    candidate = _network(40)
+    per_epoch = model.predict(candidate, epochs=1)
+    # Uncalibrated: nothing shrinks, the prediction is recorded.
+    planned = model.fit_to(candidate, 5 * per_epoch)
+    assert planned.budget_epochs == 40
+    assert planned.predicted_time == pytest.approx(40 * per_epoch)
+    model.record(_finished(candidate, model.predict(candidate)))
+    assert model.fit_to(candidate, 5.5 * per_epoch).budget_epochs == 5
+    assert model.fit_to(candidate, 0.1 * per_epoch).budget_epochs == 1
+    assert model.fit_to(candidate, None).budget_epochs == 40
+
+
+def test_a_tabular_trial_plans_at_most_a_share_of_the_search():
+    per_epoch = CostModel(SIZE).predict(_network(), epochs=1)
+    search_seconds = 40 * per_epoch / MAX_TRIAL_SHARE  # a share holds 40 epochs
+    model = CostModel(SIZE, search_seconds=search_seconds)
+    planned = model.fit_to(_network(100), None)
+    assert planned.budget_epochs == 40
+    assert planned.time_limit == pytest.approx(2 * MAX_TRIAL_SHARE * search_seconds)
+    assert model.fit_to(_network(30), None).budget_epochs == 30
+    forest = model.fit_to(Candidate(0, "random_forest", {}, None, 0, 1, "test"), None)
+    assert forest.time_limit == pytest.approx(MAX_TRIAL_SHARE * search_seconds)
+    cnn_size = DataSize(4000, 1000, 784, 10, image_shape=(1, 28, 28))
+    cnn = CostModel(cnn_size, search_seconds=1.0).fit_to(_network(100, CNN), None)
+    assert cnn.budget_epochs == 100 and cnn.time_limit is None
+    assert CostModel(SIZE).fit_to(_network(100), None).time_limit is None  # no budget
+
+
+def test_min_seconds_is_a_first_rung_or_a_probe():
+    model = CostModel(DataSize(80_000, 20_000, 20, 3, n_fits=5))
+    network = _network(27)
+    assert model.min_seconds(network) == pytest.approx(model.predict(network, epochs=3, fits=1))
+    forest = Candidate(0, "random_forest", {}, None, 0, 1, "test")
+    assert model.min_seconds(forest) == pytest.approx(0.1 * model.predict(forest) / 5)
+    linear = Candidate(0, "linear", {}, None, 0, 1, "test")
+    assert model.min_seconds(linear) == pytest.approx(model.predict(linear) / 5)
+
+
+def _study_with(model):
+    space = default_search_space("classification", max_epochs=5, families=["linear"])
+    return Study(RandomStrategy(), space, 0, cost_model=model)
+
+
+def test_the_search_skips_candidates_that_cannot_finish():
+    model = CostModel(DataSize(1_000_000, 100_000, 50, 2))
+    linear = Candidate(0, "linear", {}, None, 0, 1, "test")
+    model.record(_finished(linear, model.predict(linear)))  # calibrated: 9 s a trial
+    evaluated = []
+
+    def evaluate(candidate, deadline):
+        evaluated.append(candidate)
+        return _finished(candidate, 0.0)
+
+    started = time.monotonic()
+    history = run_search(_study_with(model), evaluate, deadline=time.monotonic() + 2.0)
+    assert time.monotonic() - started < 1.5  # ended when the skips ran out, not at 2 s
+    assert not evaluated and len(history.results) == MAX_SKIPPED_IN_A_ROW
+    result = history.results[0]
+    assert result.state is TrialState.FAIL
+    assert re.fullmatch(
+        r"skipped: predicted to need 9\.0 s to be of use, [12]\.\d s left", result.error
+    )
+    assert math.isfinite(result.candidate.predicted_time)
+
+
+def test_uncalibrated_predictions_refuse_only_what_is_far_too_slow():
+    model = CostModel(DataSize(1_000_000, 100_000, 50, 2))
+    study = _study_with(model)
+    candidate = study.ask(None)
+    needed = model.min_seconds(candidate)
+    assert study.too_slow(candidate, needed / 2) is None  # no linear trial finished yet
+    assert study.too_slow(candidate, needed / UNCALIBRATED_MARGIN / 2) is not None
+    model.record(_finished(candidate, model.predict(candidate)))
+    assert study.too_slow(candidate, needed / 2) is not None
+    assert study.too_slow(candidate, None) is None
+
+
+def test_a_trial_stops_at_its_time_limit(rng):
+    X = rng.normal(size=(3000, 10)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    split = make_split(X, y, task="classification", validation_fraction=0.2, seed=0)
+    evaluator = Evaluator(split, get_prediction_scorer("accuracy", "classification"))
+    forest = Candidate(0, "random_forest", {"n_estimators": 300}, None, 0, 1, "t", time_limit=0.3)
+    result = evaluator(forest)
+    assert result.ok and result.error.startswith("stopped by its time limit (0.3s) at n_estimators=")
+    assert result.fit_time < 3.0
+
+
+def test_an_epoch_is_a_fresh_sample_of_rows_per_epoch():
+    X = torch.arange(100, dtype=torch.float32).reshape(-1, 1)
+    iterator = TensorBatchIterator(
+        TensorDataset(X, X[:, 0].long()), batch_size=8, shuffle=True, rows_per_epoch=30
+    )
+    epochs = []
+    for _ in range(10):
+        rows = torch.cat([batch[1] for batch in iterator]).tolist()
+        assert len(rows) == len(set(rows)) == 30 and len(iterator) == 4
+        epochs.append(set(rows))
+    assert epochs[0] != epochs[1]
+    assert len(set().union(*epochs)) > 90  # every epoch draws afresh from all rows
+    full = TensorBatchIterator(TensorDataset(X, X), batch_size=8, shuffle=True)
+    assert sum(len(batch[0]) for batch in full) == 100
+    unshuffled = TensorBatchIterator(TensorDataset(X, X), batch_size=8, rows_per_epoch=30)
+    assert sum(len(batch[0]) for batch in unshuffled) == 100  # validation sees every row
+
+
+def test_the_leaderboard_shows_predicted_times():
+    X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+    model = NASClassifier(n_trials=4, max_epochs=3, cv=None, random_state=0).fit(X, y)
+    board = model.leaderboard_
+    assert np.isfinite(board["predicted_time"]).all()
+    assert (board["predicted_time"] > 0).all()
