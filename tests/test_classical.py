@@ -123,7 +123,9 @@ def test_a_slow_forest_keeps_fit_within_its_time_budget():
     clf.fit(X, y)
     assert time.monotonic() - started < 2 * 2.0 + 3  # generous: a busy machine is slower
     note = clf.leaderboard_.loc[0, "error"]
-    assert re.match(r"stopped by the time budget at n_estimators=\d+ of 300", note), note
+    # The time budget, or the quarter of it that one trial may take, stopped it.
+    stopped = r"stopped by (the time budget|its time limit \(0\.5s\)) at n_estimators=\d+ of 300"
+    assert re.match(stopped, note), note
     assert int(note.split("=")[1].split()[0]) < 300
     assert clf.score(X, y) > 0.9
 
