@@ -30,6 +30,7 @@ from .cost_model import CostModel, DataSize
 from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_members, select_members
 from .evaluation import Evaluator, make_split
 from .evaluation.crossval import CrossValEvaluator, make_folds
+from .evaluation.evaluator import LINEAR_MAX_ROWS
 from .evaluation.nets import EPOCH_ROWS, batch_size_for
 from .exceptions import SearchFailedError
 from .fidelity import make_pruner
@@ -362,6 +363,7 @@ def _cost_model(
             rows_per_epoch=EPOCH_ROWS,
             image_shape=split.image_shape,
             batch_size_for=functools.partial(batch_size_for, n_rows=split.n_rows),
+            linear_rows=LINEAR_MAX_ROWS,
         ),
         search_seconds,
     )

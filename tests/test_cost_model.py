@@ -17,6 +17,7 @@ from sknas._search import MAX_SKIPPED_IN_A_ROW, run_search
 from sknas.cost_model import MAX_TRIAL_SHARE, UNCALIBRATED_MARGIN, CostModel, DataSize
 from sknas.evaluation import Evaluator, make_split
 from sknas.evaluation.data import TensorBatchIterator
+from sknas.evaluation.evaluator import LINEAR_MAX_ROWS
 from sknas.scoring import get_prediction_scorer
 from sknas.space import Genome, LayerGene, default_search_space
 from sknas.strategies import RandomStrategy
@@ -98,6 +99,8 @@ def test_a_tabular_trial_plans_at_most_a_share_of_the_search():
     assert model.fit_to(_network(30), None).budget_epochs == 30
     forest = model.fit_to(Candidate(0, "random_forest", {}, None, 0, 1, "test"), None)
     assert forest.time_limit == pytest.approx(MAX_TRIAL_SHARE * search_seconds)
+    baseline = Candidate(0, "hist_gbdt", {}, None, 0, 1, "baseline")
+    assert model.fit_to(baseline, None).time_limit is None
     cnn_size = DataSize(4000, 1000, 784, 10, image_shape=(1, 28, 28))
     cnn = CostModel(cnn_size, search_seconds=1.0).fit_to(_network(100, CNN), None)
     assert cnn.budget_epochs == 100 and cnn.time_limit is None
@@ -160,7 +163,9 @@ def test_a_trial_stops_at_its_time_limit(rng):
     evaluator = Evaluator(split, get_prediction_scorer("accuracy", "classification"))
     forest = Candidate(0, "random_forest", {"n_estimators": 300}, None, 0, 1, "t", time_limit=0.3)
     result = evaluator(forest)
-    assert result.ok and result.error.startswith("stopped by its time limit (0.3s) at n_estimators=")
+    assert result.ok and result.error.startswith(
+        "stopped by its time limit (0.3s) at n_estimators="
+    )
     assert result.fit_time < 3.0
 
 
@@ -188,3 +193,18 @@ def test_the_leaderboard_shows_predicted_times():
     board = model.leaderboard_
     assert np.isfinite(board["predicted_time"]).all()
     assert (board["predicted_time"] > 0).all()
+
+
+def test_a_linear_model_fits_on_a_sample_of_many_rows(rng):
+    X = rng.normal(size=(LINEAR_MAX_ROWS + 5000, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    split = make_split(X, y, task="classification", validation_fraction=0.01, seed=0)
+    evaluator = Evaluator(split, get_prediction_scorer("accuracy", "classification"))
+    result = evaluator(Candidate(0, "linear", {}, None, 0, 1, "baseline"))
+    assert result.ok and result.score > 0.98
+    assert result.member.estimator.n_features_in_ == 3
+    model = CostModel(DataSize(10 * LINEAR_MAX_ROWS, 1000, 3, 2, linear_rows=LINEAR_MAX_ROWS))
+    linear = Candidate(0, "linear", {}, None, 0, 1, "test")
+    assert model.predict(linear) == pytest.approx(
+        CostModel(DataSize(LINEAR_MAX_ROWS, 1000, 3, 2)).predict(linear)
+    )
