@@ -325,7 +325,9 @@ def search_counts(board: pd.DataFrame) -> dict:
         ``families`` and ``states`` (trials per value), and, when the leaderboard has
         ``predicted_time``, ``cost_model_trials`` (trials with both times positive) and
         ``cost_model_within_2x`` (the share of them whose ``fit_time`` is within a factor 2
-        of ``predicted_time``; None without any).
+        of ``predicted_time``; None without any); ``cost_model_planned_trials`` and
+        ``cost_model_planned_within_2x``: the same over the trials that did the work planned
+        (completed without an error note; networks trained every planned epoch).
     """
     networks = board["genome"].notna() | board["family"].isin(NETWORK_FAMILIES)
     counts = {
@@ -340,6 +342,14 @@ def search_counts(board: pd.DataFrame) -> dict:
         ratio = times["fit_time"] / times["predicted_time"]
         counts["cost_model_trials"] = len(times)
         counts["cost_model_within_2x"] = float(ratio.between(0.5, 2).mean()) if len(times) else None
+        # Trials that did the work planned (no early stop, pruning, cut or skip).
+        planned = board["error"].isna() & (board["state"] == "COMPLETE")
+        planned &= board["genome"].isna() | (board["n_epochs"] == board["budget_epochs"])
+        planned_ratio = ratio[ratio.index.isin(board.index[planned])]
+        counts["cost_model_planned_trials"] = len(planned_ratio)
+        counts["cost_model_planned_within_2x"] = (
+            float(planned_ratio.between(0.5, 2).mean()) if len(planned_ratio) else None
+        )
     return counts
 
 
@@ -605,12 +615,14 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
     if len(sknas):
         extra = pd.DataFrame(list(sknas["extra"]), index=sknas.index)
         within = extra.get("cost_model_within_2x", pd.Series(np.nan, index=sknas.index))
+        planned = extra.get("cost_model_planned_within_2x", pd.Series(np.nan, index=sknas.index))
         keys = [sknas["table"], sknas["budget"]]
         search = pd.DataFrame(
             {
                 "trials": extra["trials"].groupby(keys).mean(),
                 "networks": extra["networks"].groupby(keys).mean(),
                 "cost model within 2x": within.astype(float).groupby(keys).mean(),
+                "as planned, within 2x": planned.astype(float).groupby(keys).mean(),
                 "memory ok": sknas["memory_ok"]
                 .groupby(keys)
                 .agg(lambda x: f"{int(x.sum())}/{len(x)}"),
@@ -620,7 +632,8 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
             "### sknas's searches (mean over seeds)",
             "Networks: trials with a genome or of a network family. Cost model within 2x: the "
             "share of trials whose fit time is within a factor 2 of the predicted one (— where "
-            "the leaderboard has no `predicted_time`). Memory ok: runs within the limit.",
+            "the leaderboard has no `predicted_time`); as planned: the same over trials that did "
+            "the work planned (no early stop, pruning or cut). Memory ok: runs within the limit.",
             _markdown(search, list(search.columns), ".2f"),
         ]
     failed = frame[frame["status"] != "ok"].drop_duplicates(["table", "seed", "system", "error"])
