@@ -50,6 +50,7 @@ class _BaseNAS(BaseEstimator):
         trial_timeout: float | None = None,
         families: str | list[str] | tuple[str, ...] = "auto",
         image_shape: tuple[int, int, int] | None = None,
+        sequence_shape: tuple[int, int] | None = None,
         text_columns: list[Any] | None = None,
         strategy: str | Strategy = "auto",
         max_epochs: int = 50,
@@ -76,6 +77,7 @@ class _BaseNAS(BaseEstimator):
         self.trial_timeout = trial_timeout
         self.families = families
         self.image_shape = image_shape
+        self.sequence_shape = sequence_shape
         self.text_columns = text_columns
         self.strategy = strategy
         self.max_epochs = max_epochs
@@ -163,7 +165,7 @@ class _BaseNAS(BaseEstimator):
         return tags
 
     def _validated_X(self, X: Any) -> Any:
-        """``X`` checked against what ``fit`` saw (feature count and names, image shape)."""
+        """``X`` checked against what ``fit`` saw (feature count and names, input shape)."""
         return validate_predict_X(self, X)
 
     def _validate_and_search(self, X: Any, y: Any, sample_weight: Any, groups: Any) -> None:
@@ -213,7 +215,8 @@ class _BaseNAS(BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             Numeric values (NaN allowed); a DataFrame may also have categorical,
-            string and bool columns.
+            string and bool columns. Also images ``(n, C, H, W)`` and sequences
+            ``(n, C, L)`` (finite values, one length).
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights, honoured by every family's training, by

@@ -23,6 +23,7 @@ _SHARED_CONSTRAINTS: dict[str, list[Any]] = {
     "trial_timeout": [Interval(Real, 0, None, closed="neither"), None],
     "families": [StrOptions({"auto"}), list, tuple],
     "image_shape": [tuple, list, None],
+    "sequence_shape": [tuple, list, None],
     "text_columns": ["array-like", None],
     "strategy": [
         StrOptions(set(STRATEGIES)),
@@ -81,16 +82,25 @@ PARAMETERS = """\
         stages that fit in time. The cut is noted in ``leaderboard_`` (``error``).
         Logistic regression and ridge always fit to the end.
     families : "auto" or list of str, default="auto"
-        Model families to search: the networks ``"mlp"``, ``"resnet_mlp"`` and, for
-        images, ``"cnn"``; the classical ``"hist_gbdt"`` (histogram gradient
-        boosting), ``"linear"`` (logistic regression or ridge) and
-        ``"random_forest"`` (random forest or extra trees). ``"auto"`` searches all
-        five on tables, and ``cnn`` on images (``families=["cnn", "mlp"]`` adds the
-        MLP).
+        Model families to search: the networks ``"mlp"``, ``"resnet_mlp"``, for
+        images ``"cnn"`` and for sequences ``"cnn1d"``; the classical
+        ``"hist_gbdt"`` (histogram gradient boosting), ``"linear"`` (logistic
+        regression or ridge), ``"random_forest"`` (random forest or extra trees)
+        and, for sequences, ``"minirocket"`` (MiniRocket features and a ridge or
+        logistic head; needs the ``sequences`` extra, aeon). ``"auto"`` searches all
+        five tabular families on tables, ``cnn`` on images (``families=["cnn",
+        "mlp"]`` adds the MLP), and ``minirocket`` and ``cnn1d`` on sequences (a
+        sequence search needs one of these two).
     image_shape : tuple of int, default=None
         ``(C, H, W)`` when the rows of a 2-d ``X`` are flattened images (such as
-        digits' 64 features as ``(1, 8, 8)``). Arrays of shape ``(n, H, W)`` or
-        ``(n, C, H, W)`` are taken as images without it.
+        digits' 64 features as ``(1, 8, 8)``). Arrays of shape ``(n, C, H, W)`` are
+        taken as images without it (grayscale ``(n, H, W)`` arrays need their
+        channel axis: ``X[:, None]``).
+    sequence_shape : tuple of int, default=None
+        ``(C, L)`` when the rows of a 2-d ``X`` are flattened sequences of ``C``
+        channels and ``L`` time steps (channel by channel). Arrays of shape
+        ``(n, C, L)`` are taken as sequences without it. Sequences must have one
+        length and no missing values (pad or fill them first).
     text_columns : list of column names, default=None
         The DataFrame columns vectorised as free text (TF-IDF of words and word
         pairs, reduced to at most 128 dense columns; see
@@ -206,11 +216,15 @@ PARAMETERS = """\
 
 ATTRIBUTES = """\
     n_features_in_ : int
-        Columns of ``X``; for images, values per image (C x H x W).
+        Columns of ``X``; for images, values per image (C x H x W); for sequences,
+        values per sequence (C x L).
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when ``X`` had string column names.
     image_shape_ : tuple of int or None
-        ``(C, H, W)`` of the images ``fit`` saw, None for tables.
+        The shape of one input ``fit`` saw: ``(C, H, W)`` for images, ``(C, L)`` for
+        sequences, None for tables.
+    sequence_shape_ : tuple of int or None
+        ``(C, L)`` of the sequences ``fit`` saw, None for tables and images.
     text_columns_ : list
         The DataFrame columns vectorised as free text (empty for arrays and images).
     leaderboard_ : pandas.DataFrame

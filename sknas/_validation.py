@@ -16,7 +16,7 @@ from sklearn.preprocessing import MaxAbsScaler
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from .preprocessing import categorical_columns, image_rows
+from .preprocessing import categorical_columns, input_rows
 from .utils._compat import check_sample_weight
 
 __all__ = ["validate_fit_data", "validate_predict_X", "rows_for_fingerprint"]
@@ -38,12 +38,29 @@ def _finite_sparse(X: sp.csr_matrix) -> sp.csr_matrix:
     return X
 
 
-def _check_sparse_kind(image_shape: Any) -> None:
-    """Refuse sparse images: the convolution networks read dense pixels."""
-    if image_shape is not None:
-        raise TypeError(
-            f"Sparse X cannot hold images (image_shape={tuple(image_shape)}): pass dense "
-            "rows (X.toarray())."
+def _check_sparse_kind(*shapes: Any) -> None:
+    """Refuse sparse images and sequences: the convolution networks read dense values."""
+    for shape in shapes:
+        if shape is not None:
+            kind, name = (
+                ("images", "image_shape") if len(shape) == 3 else ("sequences", "sequence_shape")
+            )
+            raise TypeError(
+                f"Sparse X cannot hold {kind} ({name}={tuple(shape)}): pass dense rows "
+                "(X.toarray())."
+            )
+
+
+def _finite_sequences(X: np.ndarray) -> None:
+    """Refuse sequences with NaN or infinite values, saying what to do."""
+    X = np.asarray(X)
+    if X.ndim == 2 and X.dtype.kind in "fc" and not np.isfinite(X).all():
+        rows = int((~np.isfinite(X)).any(axis=1).sum())
+        raise ValueError(
+            f"Sequences hold NaN or infinite values (in {rows} of {len(X)} series). sknas "
+            "does not impute sequences: fill the gaps first (interpolate along time, or "
+            "carry the last value forward), and pad series of different lengths with "
+            "their last value (or zeros) rather than NaN."
         )
 
 
@@ -52,9 +69,10 @@ def validate_fit_data(
 ) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Validated ``X``, 1-d ``y``, weights and groups for ``fit``.
 
-    ``X`` becomes an ndarray (images flattened to rows), a CSR matrix when sparse, or
-    stays a DataFrame when it has categorical, string or bool columns; sets ``estimator``'s
-    ``n_features_in_``, ``feature_names_in_`` and ``image_shape_``. Rows of weight
+    ``X`` becomes an ndarray (images and sequences flattened to rows), a CSR matrix when
+    sparse, or stays a DataFrame when it has categorical, string or bool columns; sets
+    ``estimator``'s ``n_features_in_``, ``feature_names_in_``, ``image_shape_`` (the shape
+    of one image or sequence) and ``sequence_shape_``. Sequences must be finite. Rows of weight
     zero are dropped, exactly as if absent.
     """
     X, y = _validate_X_y(estimator, X, y)
@@ -70,8 +88,8 @@ def validate_fit_data(
 def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
     regression = estimator._task == "regression"
     if sp.issparse(X):
-        estimator.image_shape_ = None
-        _check_sparse_kind(estimator.image_shape)
+        estimator.image_shape_ = estimator.sequence_shape_ = None
+        _check_sparse_kind(estimator.image_shape, estimator.sequence_shape)
         X, y = validate_data(
             estimator,
             X,
@@ -83,8 +101,12 @@ def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
             y_numeric=regression,
         )
         return _finite_sparse(X), y
-    X, estimator.image_shape_ = image_rows(X, estimator.image_shape)
-    if estimator.image_shape_ is not None:  # no missing values in images
+    X, estimator.image_shape_ = input_rows(X, estimator.image_shape, estimator.sequence_shape)
+    shape = estimator.image_shape_
+    estimator.sequence_shape_ = shape if shape is not None and len(shape) == 2 else None
+    if estimator.sequence_shape_ is not None:
+        _finite_sequences(X)
+    if shape is not None:  # no missing values in images and sequences
         return validate_data(
             estimator, X, y, dtype=_FLOATS, ensure_min_samples=2, y_numeric=regression
         )
@@ -110,7 +132,8 @@ def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
 
 
 def validate_predict_X(estimator: Any, X: Any) -> Any:
-    """``X`` checked against what ``fit`` saw (feature count and names, image shape).
+    """``X`` checked against what ``fit`` saw (feature count and names, image or sequence
+    shape).
 
     Sparse ``X`` stays sparse (as a CSR matrix) for a model fitted on sparse ``X``, and
     is densified for one fitted on dense rows (which its preprocessing needs); dense
@@ -127,8 +150,12 @@ def validate_predict_X(estimator: Any, X: Any) -> Any:
         X = X.toarray()  # for a model fitted on dense rows: the dense checks below
     if fitted_sparse:
         return validate_data(estimator, X, reset=False, dtype=_FLOATS)
-    if estimator.image_shape_ is not None:
-        X, _ = image_rows(X, estimator.image_shape_)
+    shape = estimator.image_shape_
+    if shape is not None:
+        sequences = len(shape) == 2
+        X, _ = input_rows(X, None if sequences else shape, shape if sequences else None)
+        if sequences:
+            _finite_sequences(X)
         return validate_data(estimator, X, reset=False, dtype=_FLOATS)
     if categorical_columns(X):
         return validate_data(estimator, X, reset=False, skip_check_array=True)

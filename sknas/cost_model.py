@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .space.genome import Genome
+from .space.genome import Genome, inception_kernels
 from .trial import Candidate, TrialResult, TrialState
 
 __all__ = ["CALIBRATION_WINDOW", "CostModel", "DataSize", "MAX_TRIAL_SHARE", "network_macs"]
@@ -125,21 +125,31 @@ def network_macs(
     >>> cnn = Genome("cnn", (LayerGene("conv", 8, pool=True), LayerGene("dense", 16)))
     >>> network_macs(cnn, 64, 10, (1, 8, 8))  # 9*1*8*64 + 8*16 + 16*10
     4896
+    >>> conv1d = Genome("cnn1d", (LayerGene("conv", 8, kernel=7, dilation=2),))
+    >>> network_macs(conv1d, 20, 2, (1, 20))  # 7*1*8*20 + 8*2
+    1136
     """
     width = image_shape[0] if image_shape and any(g.is_conv for g in genome.layers) else n_features
+    spatial = len(image_shape) - 1 if image_shape else 0  # 1: sequences, 2: images
     pixels = math.prod(image_shape[1:]) if image_shape else 1
     macs = 0
     for gene in genome.layers:
-        if gene.is_conv:
-            kernel = gene.kernel**2 * pixels
+        if gene.kind == "inception":  # bottleneck, three convolutions, pooled 1x1 branch
+            branch = gene.width // 4
+            inner = branch if width > 1 else width
+            bottleneck = width * branch if width > 1 else 0
+            convs = sum(inception_kernels(gene.kernel)) * inner * branch
+            macs += pixels * (bottleneck + convs + width * (gene.width - 3 * branch))
+        elif gene.is_conv:
+            kernel = gene.kernel**spatial * pixels
             macs += kernel * width * gene.width
             if gene.kind == "residual_conv":
                 macs += kernel * gene.width * width
-            if gene.pool:
-                pixels = max(1, pixels // 4)
         else:
             macs += width * gene.width * (2 if gene.kind == "residual" else 1)
-        if gene.kind in ("dense", "conv"):
+        if gene.is_conv and gene.pool:
+            pixels = max(1, pixels // 2**spatial)
+        if gene.kind in ("dense", "conv", "inception"):
             width = gene.width
     return macs + width * n_outputs
 

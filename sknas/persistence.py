@@ -354,13 +354,15 @@ def member_to_parts(member: Any, name: str) -> tuple[dict[str, Any], dict[str, b
     Raises
     ------
     ModelFileError
-        For a member of another type, or a classical estimator holding types outside
-        :data:`TRUSTED_TYPES`.
+        For a member of another type, a classical estimator holding types outside
+        :data:`TRUSTED_TYPES`, or a ``minirocket`` member (not saved).
     """
     from .evaluation.classical import ClassicalMember
     from .evaluation.crossval import BaggedMember
     from .evaluation.members import NeuralMember
+    from .evaluation.rocket import MiniRocketClassifier, MiniRocketRegressor
 
+    minirocket = (MiniRocketClassifier, MiniRocketRegressor)
     if isinstance(member, BaggedMember):
         entries, parts = [], {}
         for k, fold in enumerate(member.members):
@@ -385,6 +387,13 @@ def member_to_parts(member: Any, name: str) -> tuple[dict[str, Any], dict[str, b
             "weights": part,
         }
         return entry, {part: save_tensors(weights)}
+    if isinstance(member, ClassicalMember) and isinstance(member.estimator, minirocket):
+        raise ModelFileError(
+            f"Cannot save member {name!r}: the 'minirocket' family's members (MiniRocket "
+            "features through aeon, whose fitted objects skops cannot audit) are not "
+            "saved in model files. Pickle the estimator instead, or search "
+            "families=['cnn1d'] for a model that saves."
+        )
     if isinstance(member, ClassicalMember):
         part = f"{name}.skops"
         entry = {
@@ -489,8 +498,11 @@ def _network_from_parts(entry: Mapping[str, Any], parts: Mapping[str, bytes]) ->
         raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
     image_shape = entry["image_shape"]
     if image_shape is not None:
-        if not (isinstance(image_shape, list) and len(image_shape) == 3):
-            raise ValueError(f"image_shape must be None or 3 integers, got {image_shape!r}")
+        if not (isinstance(image_shape, list) and len(image_shape) in (2, 3)):
+            raise ValueError(
+                f"image_shape must be None, 3 integers (images) or 2 (sequences), got "
+                f"{image_shape!r}"
+            )
         image_shape = tuple(int(n) for n in image_shape)
     settings = _target_scaling(entry)
     with torch.device("meta"):  # shapes only: no memory, no random numbers

@@ -1,8 +1,8 @@
 """Preprocessing fitted inside the estimator, before the search: tables, sparse
-matrices and images.
+matrices, images and sequences.
 
-Networks and the classical families all see the same numeric matrix. Images are
-flattened to rows (``image_rows``) and standardised per channel. In tables, numeric
+Networks and the classical families all see the same numeric matrix. Images and
+sequences are flattened to rows (``input_rows``) and standardised per channel. In tables, numeric
 columns imputed (median, plus a missing-value indicator where values were
 missing) and standardised; free-text columns (``text_columns_of``) vectorised with
 TF-IDF and reduced to a few dense components; the other categorical, string and bool
@@ -14,6 +14,7 @@ scaled column by column by their largest absolute value, which keeps them sparse
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -48,7 +49,7 @@ __all__ = [
     "NumericTransform",
     "TextDocuments",
     "categorical_columns",
-    "image_rows",
+    "input_rows",
     "make_tabular_preprocessor",
     "serving_transform",
     "text_columns_of",
@@ -519,53 +520,126 @@ def make_tabular_preprocessor(
     return ColumnTransformer(parts, sparse_threshold=0.0)
 
 
-def image_rows(X: Any, image_shape: Any) -> tuple[Any, tuple[int, int, int] | None]:
-    """Images as flat rows, with their ``(C, H, W)``; other input as it is, with None.
+def _check_shape(name: str, shape: Any, labels: str) -> tuple[int, ...] | None:
+    """``shape`` as a tuple of positive ints of ``labels``' length, or a ValueError."""
+    if shape is None:
+        return None
+    shape = tuple(shape)
+    size = len(labels.split(", "))
+    if len(shape) != size or not all(isinstance(d, int | np.integer) and d > 0 for d in shape):
+        raise ValueError(f"{name} must be ({labels}) of positive integers, got {shape!r}.")
+    return tuple(int(d) for d in shape)
+
+
+def _equal_length_sequences(X: Any) -> Any:
+    """A list (or 1-d object array) of ``(C, L)`` series as one ``(n, C, L)`` array; other
+    input as it is. Series of different lengths or channels are refused."""
+    if not isinstance(X, list | tuple | np.ndarray) or len(X) == 0:
+        return X
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        return X
+    if np.ndim(X[0]) != 2:
+        return X
+    shapes = {np.shape(series) for series in X}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"X holds sequences of {len(shapes)} different (channels, length) shapes, "
+            f"such as {sorted(shapes)[:3]}; sknas needs equal lengths. Pad every series "
+            "to the longest (repeating its last value, or zeros) or resample them to one "
+            "length, then pass an array of shape (n, C, L)."
+        )
+    return np.asarray([np.asarray(series) for series in X])
+
+
+def input_rows(
+    X: Any, image_shape: Any = None, sequence_shape: Any = None
+) -> tuple[Any, tuple[int, ...] | None]:
+    """Images and sequences as flat rows, with the shape of one input; tables as they are,
+    with None.
+
+    Arrays of shape ``(n, C, H, W)`` are images and ``(n, C, L)`` sequences (the
+    time-series convention: channels, then time steps); a list of ``(C, L)`` series
+    of one shape is a sequence array too. 2-d rows are images with ``image_shape``,
+    sequences with ``sequence_shape``, a table with neither.
 
     Parameters
     ----------
     X : array-like
-        ``(n, H, W)`` or ``(n, C, H, W)`` images, or 2-d rows.
     image_shape : tuple of int or None
         ``(C, H, W)``: how 2-d rows hold images, or what image arrays must match.
+    sequence_shape : tuple of int or None
+        ``(C, L)``: how 2-d rows hold sequences, or what sequence arrays must match.
+
+    Returns
+    -------
+    rows : array-like
+        ``X``, with images and sequences flattened to ``(n, C*H*W)`` or ``(n, C*L)``.
+    shape : tuple of int or None
+        ``(C, H, W)``, ``(C, L)``, or None for tables.
+
+    Raises
+    ------
+    ValueError
+        When the shapes disagree with ``X``, both shapes are given, or series of
+        different lengths are given (pad or resample them first).
 
     Examples
     --------
-    >>> rows, shape = image_rows(np.zeros((5, 8, 8)), None)
+    >>> rows, shape = input_rows(np.zeros((5, 2, 30)))
     >>> rows.shape, shape
-    ((5, 64), (1, 8, 8))
+    ((5, 60), (2, 30))
+    >>> input_rows(np.zeros((5, 1, 8, 8)))[1], input_rows(np.zeros((5, 6)), None, (2, 3))[1]
+    ((1, 8, 8), (2, 3))
     """
-    if image_shape is not None:
-        image_shape = tuple(image_shape)
-        if len(image_shape) != 3 or not all(
-            isinstance(d, int | np.integer) and d > 0 for d in image_shape
-        ):
-            raise ValueError(
-                f"image_shape must be (channels, height, width) of positive integers, "
-                f"got {image_shape!r}."
-            )
+    image_shape = _check_shape("image_shape", image_shape, "channels, height, width")
+    sequence_shape = _check_shape("sequence_shape", sequence_shape, "channels, length")
+    if image_shape is not None and sequence_shape is not None:
+        raise ValueError("Give image_shape (images) or sequence_shape (sequences), not both.")
+    X = _equal_length_sequences(X)
     ndim = getattr(X, "ndim", None)
-    if ndim in (3, 4):
-        X = np.asarray(X)
-        shape = (1, *X.shape[1:]) if ndim == 3 else tuple(X.shape[1:])
-        if image_shape is not None and shape != image_shape:
-            raise ValueError(f"X holds images of shape {shape}, but image_shape is {image_shape}.")
-        return X.reshape(len(X), -1), shape
     if ndim is not None and ndim > 4:
         raise ValueError(
-            f"X has {ndim} dimensions; give rows of features (2), or images of shape "
-            "(n, H, W) or (n, C, H, W)."
+            f"X has {ndim} dimensions; give rows of features (2), sequences of shape "
+            "(n, C, L) (3) or images of shape (n, C, H, W) (4)."
         )
-    return X, image_shape
+    if ndim == 3 and image_shape is not None:
+        raise ValueError(
+            f"X of shape {X.shape} is read as sequences (n, C, L), but image_shape="
+            f"{image_shape} asks for images: give images a channel axis, X[:, None] "
+            "(shape (n, 1, H, W)), or pass flat rows X.reshape(len(X), -1)."
+        )
+    if ndim == 4 and sequence_shape is not None:
+        raise ValueError(
+            f"X of shape {X.shape} holds images (n, C, H, W), but sequence_shape="
+            f"{sequence_shape} asks for sequences (n, C, L)."
+        )
+    if ndim in (3, 4):
+        X = np.asarray(X)
+        shape = tuple(int(d) for d in X.shape[1:])
+        given = image_shape if ndim == 4 else sequence_shape
+        if given is not None and shape != given:
+            kind, name = ("images", "image_shape") if ndim == 4 else ("sequences", "sequence_shape")
+            raise ValueError(f"X holds {kind} of shape {shape}, but {name} is {given}.")
+        return X.reshape(len(X), -1), shape
+    shape = image_shape if image_shape is not None else sequence_shape
+    n_columns = np.shape(X)[1] if ndim == 2 else None
+    if shape is not None and n_columns is not None and n_columns != math.prod(shape):
+        name = "image_shape" if image_shape is not None else "sequence_shape"
+        raise ValueError(
+            f"{name}={shape} holds {math.prod(shape)} values per row, but X has "
+            f"{n_columns} features per row."
+        )
+    return X, shape
 
 
 class ChannelStandardizer(TransformerMixin, BaseEstimator):
-    """Standardise flattened images per channel (mean and std over all its pixels).
+    """Standardise flattened images or sequences per channel (mean and std over all its
+    pixels or time steps).
 
     Parameters
     ----------
     image_shape : tuple of int
-        ``(C, H, W)`` of the images the rows hold.
+        ``(C, H, W)`` of the images the rows hold, or ``(C, L)`` of the sequences.
 
     Examples
     --------
@@ -581,7 +655,7 @@ class ChannelStandardizer(TransformerMixin, BaseEstimator):
         if X.shape[1] != int(np.prod(self.image_shape)):
             raise ValueError(
                 f"image_shape={tuple(self.image_shape)} holds {int(np.prod(self.image_shape))} "
-                f"values per image, but X has {X.shape[1]} features per row."
+                f"values per input, but X has {X.shape[1]} features per row."
             )
         channels = self._channels(X)
         self.mean_ = channels.mean(axis=(0, 2))

@@ -112,7 +112,8 @@ def load_portfolio(
     ----------
     task : {"classification", "regression"}
     image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` when the search is on images.
+        ``(C, H, W)`` when the search is on images; ``(C, L)`` on sequences, which
+        have no portfolio yet (an empty list).
 
     Returns
     -------
@@ -127,6 +128,8 @@ def load_portfolio(
     >>> {c.family for c in load_portfolio("classification", image_shape=(1, 28, 28))}
     {'cnn'}
     """
+    if image_shape is not None and len(image_shape) == 2:
+        return []  # sequences: each family's default (MiniRocket, an FCN) comes first
     if image_shape is not None:
         entries = _portfolio_file(IMAGE_PORTFOLIO_PATH)["configurations"]
     else:

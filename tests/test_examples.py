@@ -97,3 +97,12 @@ def test_text_pipeline_example_searches_on_sparse_tfidf_rows(capsys):
     majority = float(out.split("(majority class ")[1].split(")")[0])
     assert accuracy > majority + 0.15  # the devices' tweets differ in their words
     assert "a sparse matrix of" in out
+
+
+def test_time_series_example_searches_both_sequence_families(capsys):
+    pytest.importorskip("aeon")
+    accuracy = _example_main("time_series")(["--n-trials", "2"])
+    assert accuracy > 0.9  # GunPoint: MiniRocket alone scores about 0.98
+    out = capsys.readouterr().out
+    assert "50 training series of 1 channel(s) x 150 steps" in out
+    assert "sequence_shape_=(1, 150)" in out

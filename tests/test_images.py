@@ -15,7 +15,7 @@ from torch.utils.data import TensorDataset
 from sknas import NASClassifier
 from sknas.evaluation import TensorBatchIterator
 from sknas.evaluation.augmentation import Augmentation
-from sknas.preprocessing import ChannelStandardizer, image_rows
+from sknas.preprocessing import ChannelStandardizer, input_rows
 from sknas.space import default_search_space
 from sknas.space.genome import max_pools
 from sknas.space.modules import GenomeNet
@@ -51,17 +51,18 @@ def digits_cnn(digits):
 
 
 def test_image_arrays_become_rows_with_their_shape():
-    rows, shape = image_rows(np.zeros((4, 3, 5, 6)), None)
+    rows, shape = input_rows(np.zeros((4, 3, 5, 6)), None)
     assert rows.shape == (4, 90) and shape == (3, 5, 6)
-    rows, shape = image_rows(np.zeros((4, 64)), [1, 8, 8])
+    rows, shape = input_rows(np.zeros((4, 64)), [1, 8, 8])
     assert rows.shape == (4, 64) and shape == (1, 8, 8)
-    assert image_rows(np.zeros((4, 7)), None) == (pytest.approx(np.zeros((4, 7))), None)
+    assert input_rows(np.zeros((4, 7)), None) == (pytest.approx(np.zeros((4, 7))), None)
 
 
 @pytest.mark.parametrize(
     ("X", "image_shape", "match"),
     [
-        (np.zeros((4, 8, 8)), (1, 8, 9), r"images of shape \(1, 8, 8\), but image_shape"),
+        (np.zeros((4, 1, 8, 8)), (1, 8, 9), r"images of shape \(1, 8, 8\), but image_shape"),
+        (np.zeros((4, 8, 8)), (1, 8, 8), r"read as sequences .* channel axis, X\[:, None\]"),
         (np.zeros((4, 64)), (8, 8), "image_shape must be"),
         (np.zeros((4, 64)), (1, -8, 8), "image_shape must be"),
         (np.zeros((2, 1, 1, 8, 8)), None, "X has 5 dimensions"),
@@ -69,12 +70,12 @@ def test_image_arrays_become_rows_with_their_shape():
 )
 def test_image_shape_errors_say_what_to_fix(X, image_shape, match):
     with pytest.raises(ValueError, match=match):
-        image_rows(X, image_shape)
+        input_rows(X, image_shape)
 
 
 def test_a_wrong_image_shape_for_flat_rows_is_a_clear_error(digits):
     X_train, _, y_train, _ = digits
-    with pytest.raises(ValueError, match="holds 72 values per image, but X has 64 features"):
+    with pytest.raises(ValueError, match="holds 72 values per row, but X has 64 features"):
         NASClassifier(image_shape=(1, 8, 9), n_trials=1).fit(X_train, y_train)
 
 

@@ -21,9 +21,11 @@ class Augmentation:
     Parameters
     ----------
     image_shape : tuple of int or None
-        ``(C, H, W)`` of image rows; the image operations need it.
+        ``(C, H, W)`` of image rows, or ``(C, L)`` of sequence rows; the image and
+        sequence operations need it.
     shift : int
-        Images move by up to this many pixels in each direction (zero padded).
+        Images move by up to this many pixels in each direction, sequences by up to
+        this many time steps (zero padded).
     flip : bool
         Half of the images are mirrored left to right.
     cutout : int
@@ -36,6 +38,13 @@ class Augmentation:
     n_classes : int
         Number of classes for classification (mixup mixes one-hot targets), 0 for
         regression.
+    jitter : float
+        Sequences: gaussian noise of this standard deviation is added.
+    scale : float
+        Sequences: each series is multiplied by ``exp`` of a gaussian of this deviation.
+    crop : float
+        Sequences: a window this fraction shorter than the series, at a random place, is
+        stretched back to the series' length (linear interpolation).
 
     Examples
     --------
@@ -44,17 +53,20 @@ class Augmentation:
     (0.1, None)
     """
 
-    image_shape: tuple[int, int, int] | None = None
+    image_shape: tuple[int, ...] | None = None
     shift: int = 0
     flip: bool = False
     cutout: int = 0
     noise: float = 0.0
     mixup: float = 0.0
     n_classes: int = 0
+    jitter: float = 0.0
+    scale: float = 0.0
+    crop: float = 0.0
 
     @classmethod
     def from_params(
-        cls, params: Mapping[str, Any], image_shape: tuple[int, int, int] | None, n_classes: int
+        cls, params: Mapping[str, Any], image_shape: tuple[int, ...] | None, n_classes: int
     ) -> Augmentation | None:
         """The augmentation ``aug__*`` parameters ask for, or None when they ask for none."""
         settings = {k[len(_PREFIX) :]: v for k, v in params.items() if k.startswith(_PREFIX)}
@@ -64,7 +76,14 @@ class Augmentation:
 
     def __call__(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         X, y, *weight = batch
-        if self.image_shape is not None and (self.shift or self.flip or self.cutout):
+        sequences = self.image_shape is not None and len(self.image_shape) == 2
+        if sequences and (self.crop or self.shift or self.scale or self.jitter):
+            X = self._sequences(X.view(-1, *self.image_shape)).reshape(len(X), -1)
+        if (
+            not sequences
+            and self.image_shape is not None
+            and (self.shift or self.flip or self.cutout)
+        ):
             images = X.view(-1, *self.image_shape)
             if self.shift:
                 images = _shift(images, self.shift)
@@ -79,6 +98,19 @@ class Augmentation:
         if self.mixup:
             X, y, weight = self._mixup(X, y, weight)
         return (X, y, *weight)
+
+    def _sequences(self, series: torch.Tensor) -> torch.Tensor:
+        """Window crop, time shift, scaling and jitter of ``(n, C, L)`` series."""
+        if self.crop:
+            series = _window_crop(series, self.crop)
+        if self.shift:
+            series = _time_shift(series, self.shift)
+        if self.scale:
+            factors = torch.randn(len(series), 1, 1, device=series.device) * self.scale
+            series = series * factors.exp()
+        if self.jitter:
+            series = series + self.jitter * torch.randn_like(series)
+        return series
 
     def _mixup(
         self, X: torch.Tensor, y: torch.Tensor, weight: list[torch.Tensor]
@@ -116,3 +148,25 @@ def _cutout(images: torch.Tensor, size: int) -> torch.Tensor:
     inside_cols = (cols >= left) & (cols < left + size)
     blank = inside_rows[:, :, None] & inside_cols[:, None, :]
     return images * ~blank[:, None]
+
+
+def _time_shift(series: torch.Tensor, steps: int) -> torch.Tensor:
+    """Move each series by its own random offset of up to ``steps`` (zero padding)."""
+    n, channels, length = series.shape
+    padded = F.pad(series, (steps, steps))
+    offsets = torch.randint(0, 2 * steps + 1, (n, 1), device=series.device)
+    index = torch.arange(length, device=series.device) + offsets
+    return padded.gather(2, index[:, None, :].expand(n, channels, length))
+
+
+def _window_crop(series: torch.Tensor, fraction: float) -> torch.Tensor:
+    """A window ``fraction`` shorter than each series, at its own random place, stretched
+    back to the series' length."""
+    n, channels, length = series.shape
+    window = max(2, round(length * (1.0 - fraction)))
+    if window >= length:
+        return series
+    starts = torch.randint(0, length - window + 1, (n, 1), device=series.device)
+    index = torch.arange(window, device=series.device) + starts
+    cropped = series.gather(2, index[:, None, :].expand(n, channels, window))
+    return F.interpolate(cropped, size=length, mode="linear", align_corners=True)

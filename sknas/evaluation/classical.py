@@ -20,6 +20,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt
 
 __all__ = ["ClassicalMember", "fit_before", "make_classical_estimator"]
@@ -33,6 +34,8 @@ _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("random_forest", "regression"): RandomForestRegressor,
     ("extra_trees", "classification"): ExtraTreesClassifier,
     ("extra_trees", "regression"): ExtraTreesRegressor,
+    ("minirocket", "classification"): MiniRocketClassifier,
+    ("minirocket", "regression"): MiniRocketRegressor,
 }
 #: Settings that are not searched: enough iterations, one core per trial.
 _FIXED: dict[type[BaseEstimator], dict[str, Any]] = {
@@ -62,7 +65,7 @@ def make_classical_estimator(
 
     Parameters
     ----------
-    family : {"linear", "hist_gbdt", "random_forest"}
+    family : {"linear", "hist_gbdt", "random_forest", "minirocket"}
     params : mapping
         Constructor arguments; the ``random_forest`` family's ``estimator``
         chooses between random forests and extra trees.

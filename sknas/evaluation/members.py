@@ -75,7 +75,7 @@ def activation_bytes_per_row(module: nn.Module, probe: torch.Tensor) -> int:
             largest_held = max(largest_held, in_bytes)
         else:
             step = in_bytes + output.nbytes
-            if isinstance(layer, nn.Conv2d):  # im2col: a column per input channel x tap
+            if isinstance(layer, nn.Conv1d | nn.Conv2d):  # im2col: a column per channel x tap
                 taps = math.prod(layer.kernel_size) * layer.in_channels // layer.groups
                 step += output.nbytes // layer.out_channels * taps
             largest_step = max(largest_step, step)
@@ -220,7 +220,8 @@ class NeuralMember:
     target_mean, target_scale : float
         Maps standardised regression outputs back to the target's scale.
     image_shape : tuple of int or None
-        ``(C, H, W)`` when the input rows are flattened images.
+        ``(C, H, W)`` when the input rows are flattened images, ``(C, L)`` when they are
+        flattened sequences.
     """
 
     genome: Genome
@@ -230,7 +231,7 @@ class NeuralMember:
     weights: dict[str, np.ndarray] = field(repr=False)
     target_mean: float = 0.0
     target_scale: float = 1.0
-    image_shape: tuple[int, int, int] | None = None
+    image_shape: tuple[int, ...] | None = None
 
     @classmethod
     def from_module(cls, module: nn.Module, **kwargs: Any) -> NeuralMember:

@@ -5,19 +5,35 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .genome import Genome, LayerGene
+from .genome import Genome, LayerGene, inception_kernels
 
 __all__ = ["GenomeNet"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
+#: Per spatial dimensions (1: sequences, 2: images): convolution, spatial dropout,
+#: max-pooling and global average pooling.
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d}
+_DROPOUT = {1: nn.Dropout1d, 2: nn.Dropout2d}
+_POOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d}
+_GLOBAL_POOL = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d}
 
 
-def _norm(kind: str, width: int, images: bool = False) -> nn.Module:
+def _norm(kind: str, width: int, dims: int = 0) -> nn.Module:
+    """A normalisation of ``width`` features (``dims=0``) or channels (1 or 2 spatial dims)."""
     if kind == "batch":
-        return nn.BatchNorm2d(width) if images else nn.BatchNorm1d(width)
-    if kind == "layer":  # on images: over channels and pixels
-        return nn.GroupNorm(1, width) if images else nn.LayerNorm(width)
+        return nn.BatchNorm2d(width) if dims == 2 else nn.BatchNorm1d(width)
+    if kind == "layer":  # on images and sequences: over channels and positions
+        return nn.GroupNorm(1, width) if dims else nn.LayerNorm(width)
     return nn.Identity()
+
+
+def _conv(
+    dims: int, n_in: int, n_out: int, gene: LayerGene, kernel: int | None = None
+) -> nn.Module:
+    """A convolution that keeps the input's size (odd kernels, padding for the dilation)."""
+    kernel = gene.kernel if kernel is None else kernel
+    padding = gene.dilation * (kernel // 2)
+    return _CONV[dims](n_in, n_out, kernel, padding=padding, dilation=gene.dilation)
 
 
 class _Dense(nn.Sequential):
@@ -48,34 +64,69 @@ class _Residual(nn.Module):
 
 
 class _Conv(nn.Sequential):
-    def __init__(self, n_in: int, gene: LayerGene) -> None:
+    def __init__(self, n_in: int, gene: LayerGene, dims: int) -> None:
         super().__init__(
-            nn.Conv2d(n_in, gene.width, gene.kernel, padding=gene.kernel // 2),
-            _norm(gene.norm, gene.width, images=True),
+            _conv(dims, n_in, gene.width, gene),
+            _norm(gene.norm, gene.width, dims),
             _ACTIVATIONS[gene.activation](),
-            nn.Dropout2d(gene.dropout),
+            _DROPOUT[dims](gene.dropout),
         )
 
 
 class _ResidualConv(nn.Module):
-    """Pre-norm residual block on images: ``x + C2(dropout(act(C1(norm(x)))))``."""
+    """Pre-norm residual block on images or sequences: ``x + C2(dropout(act(C1(norm(x)))))``."""
 
-    def __init__(self, n_in: int, gene: LayerGene) -> None:
+    def __init__(self, n_in: int, gene: LayerGene, dims: int) -> None:
         super().__init__()
-        padding = gene.kernel // 2
         self.branch = nn.Sequential(
-            _norm(gene.norm, n_in, images=True),
-            nn.Conv2d(n_in, gene.width, gene.kernel, padding=padding),
+            _norm(gene.norm, n_in, dims),
+            _conv(dims, n_in, gene.width, gene),
             _ACTIVATIONS[gene.activation](),
-            nn.Dropout2d(gene.dropout),
-            nn.Conv2d(gene.width, n_in, gene.kernel, padding=padding),
+            _DROPOUT[dims](gene.dropout),
+            _conv(dims, gene.width, n_in, gene),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.branch(x)
 
 
-_LAYERS = {"dense": _Dense, "residual": _Residual, "conv": _Conv, "residual_conv": _ResidualConv}
+class _Inception(nn.Module):
+    """InceptionTime's module on sequences: a 1x1 bottleneck (for several input channels)
+    feeds three convolutions of :func:`~sknas.space.genome.inception_kernels`; a 3-step
+    max-pool feeds a 1x1 convolution; the four are concatenated to ``width`` channels,
+    then normalised, activated and dropped out."""
+
+    def __init__(self, n_in: int, gene: LayerGene, dims: int) -> None:
+        super().__init__()
+        branch = gene.width // 4
+        self.bottleneck = nn.Conv1d(n_in, branch, 1, bias=False) if n_in > 1 else nn.Identity()
+        inner = branch if n_in > 1 else n_in
+        self.convs = nn.ModuleList(
+            _conv(1, inner, branch, gene, kernel) for kernel in inception_kernels(gene.kernel)
+        )
+        self.pool = nn.MaxPool1d(3, stride=1, padding=1)
+        self.pool_conv = nn.Conv1d(n_in, gene.width - 3 * branch, 1, bias=False)
+        self.post = nn.Sequential(
+            _norm(gene.norm, gene.width, dims),
+            _ACTIVATIONS[gene.activation](),
+            _DROPOUT[dims](gene.dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inner = self.bottleneck(x)
+        branches = [conv(inner) for conv in self.convs] + [self.pool_conv(self.pool(x))]
+        return self.post(torch.cat(branches, dim=1))
+
+
+_LAYERS = {
+    "dense": _Dense,
+    "residual": _Residual,
+    "conv": _Conv,
+    "residual_conv": _ResidualConv,
+    "inception": _Inception,
+}
+#: Layer kinds whose output has ``width`` features or channels (the others keep their input's).
+_RESHAPING = ("dense", "conv", "inception")
 
 
 class GenomeNet(nn.Module):
@@ -91,8 +142,9 @@ class GenomeNet(nn.Module):
         Output size (number of classes, or 1 for regression); outputs are logits
         or standardised regression values.
     image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` of the images the flat input rows hold. Convolutions see
-        the rows as images; global average pooling then feeds the dense layers.
+        ``(C, H, W)`` of the images, or ``(C, L)`` of the sequences, the flat input
+        rows hold. Convolutions (2-d on images, 1-d on sequences) see the rows as
+        such; global average pooling then feeds the dense layers.
 
     Examples
     --------
@@ -103,6 +155,9 @@ class GenomeNet(nn.Module):
     >>> cnn = Genome("cnn", (LayerGene("conv", 8, pool=True), LayerGene("dense", 16)))
     >>> GenomeNet(cnn, 64, 10, image_shape=(1, 8, 8))(torch.zeros(2, 64)).shape
     torch.Size([2, 10])
+    >>> cnn1d = Genome("cnn1d", (LayerGene("inception", 16, kernel=3, dilation=2),))
+    >>> GenomeNet(cnn1d, 60, 2, image_shape=(2, 30))(torch.zeros(2, 60)).shape
+    torch.Size([2, 2])
     """
 
     def __init__(
@@ -117,22 +172,23 @@ class GenomeNet(nn.Module):
             raise ValueError(f"Genome {genome.key()} does not fit inputs of shape {image_shape}.")
         has_conv = any(gene.is_conv for gene in genome.layers)
         self.image_shape = tuple(image_shape) if has_conv else None  # to unflatten rows
+        dims = len(image_shape) - 1 if has_conv else 0  # 1: sequences, 2: images
         convs: list[nn.Module] = []
         dense: list[nn.Module] = []
         width = image_shape[0] if has_conv else n_features
         for gene in genome.layers:
             if gene.is_conv:
-                convs.append(_LAYERS[gene.kind](width, gene))
+                convs.append(_LAYERS[gene.kind](width, gene, dims))
                 if gene.pool:
-                    convs.append(nn.MaxPool2d(2))
+                    convs.append(_POOL[dims](2))
             else:
-                if convs and not dense:  # images become channel vectors
-                    convs += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+                if convs and not dense:  # images and sequences become channel vectors
+                    convs += [_GLOBAL_POOL[dims](1), nn.Flatten()]
                 dense.append(_LAYERS[gene.kind](width, gene))
-            if gene.kind in ("dense", "conv"):
+            if gene.kind in _RESHAPING:
                 width = gene.width
         if convs and not dense:
-            convs += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            convs += [_GLOBAL_POOL[dims](1), nn.Flatten()]
         self.body = nn.Sequential(*convs, *dense)
         self.head = nn.Linear(width, n_outputs)
 

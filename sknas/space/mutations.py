@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .families import ARCH_PREFIX, FamilySpace
-from .genome import ACTIVATIONS, KERNELS, NORMS, Genome, LayerGene
+from .genome import ACTIVATIONS, DILATIONS, KERNELS, NORMS, SEQUENCE_KERNELS, Genome, LayerGene
 from .params import Categorical, Float, Int
 
 __all__ = ["MAX_LAYERS", "MAX_WIDTH", "MIN_WIDTH", "mutate"]
@@ -104,7 +104,30 @@ def _change_choice(
 
 _change_activation = _change_choice("activation", ACTIVATIONS, _mutable_index)
 _change_norm = _change_choice("norm", NORMS, _mutable_index)
-_change_kernel = _change_choice("kernel", KERNELS, _conv_index)
+_change_dilation = _change_choice("dilation", DILATIONS, _conv_index)
+
+
+def _on_sequences(family: Any) -> bool:
+    """Whether ``family`` searches sequences ``(C, L)`` (1-d convolutions)."""
+    shape = getattr(family, "image_shape", None)
+    return shape is not None and len(shape) == 2
+
+
+def _change_kernel(genome, params, family, rng):
+    """Give a convolution another kernel size (of those images or sequences use)."""
+    index = _conv_index(genome, rng)
+    layer = genome.layers[index]
+    choices = SEQUENCE_KERNELS if _on_sequences(family) else KERNELS
+    kernel = _pick(rng, [k for k in choices if k != layer.kernel])
+    return _with_layer(genome, index, replace(layer, kernel=kernel)), params
+
+
+def _change_block(genome, params, family, rng):
+    """Turn a sequence convolution into an inception block of its width, or back."""
+    index = _conv_index(genome, rng)
+    layer = genome.layers[index]
+    kind = "conv" if layer.kind == "inception" else "inception"
+    return _with_layer(genome, index, replace(layer, kind=kind)), params
 
 
 def _change_dropout(genome, params, family, rng):
@@ -120,6 +143,7 @@ _SKIP_TOGGLE = {
     "residual": "dense",
     "conv": "residual_conv",
     "residual_conv": "conv",
+    "inception": "residual_conv",
 }
 
 
@@ -161,7 +185,7 @@ def _perturb_param(genome, params, family, rng):
     return genome, params | {name: new}
 
 
-def _applicable(genome: Genome) -> list[Mutation]:
+def _applicable(genome: Genome, family: FamilySpace) -> list[Mutation]:
     mutations: list[Mutation] = [
         _resize_layer,
         _change_activation,
@@ -178,6 +202,8 @@ def _applicable(genome: Genome) -> list[Mutation]:
         mutations.append(_toggle_skip)
     if any(layer.is_conv for layer in genome.layers):
         mutations += [_change_kernel, _toggle_pool]
+        if _on_sequences(family):
+            mutations += [_change_dilation, _change_block]
     return mutations
 
 
@@ -211,7 +237,7 @@ def mutate(
     True
     """
     for _ in range(_MAX_TRIES):
-        operation = _pick(rng, _applicable(genome))
+        operation = _pick(rng, _applicable(genome, family))
         child, child_params = operation(genome, dict(params), family, rng)
         if family.accepts(child):
             break
