@@ -418,23 +418,10 @@ def _pin_cores() -> None:
         os.sched_setaffinity(0, cores)
 
 
-def launch(table: str, seed: int, system: str, args: argparse.Namespace) -> dict:
-    """Run one (table, seed, system) in a fresh process and return its row's measurements."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--one",
-        table,
-        str(seed),
-        system,
-        "--time-budget",
-        str(args.time_budget),
-        "--sknas-params",
-        args.sknas_params,
-        "--autogluon-presets",
-        args.autogluon_presets,
-    ]
-    hard_limit = args.hard_limit or 4 * args.time_budget + 300
+def run_child(command: list[str], hard_limit: float) -> dict:
+    """Run ``command`` (a ``--one`` child) on 2 cores with thread limits, in a session of its
+    own; its result row, or a row that says why there is none (past ``hard_limit`` seconds,
+    a crash), with the run's wall time."""
     started = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -470,6 +457,26 @@ def launch(table: str, seed: int, system: str, args: argparse.Namespace) -> dict
     if result["status"] != "ok" and stderr.strip():
         result["traceback"] = stderr.strip()[-3000:]
     return result | {"run_wall": run_wall}
+
+
+def launch(table: str, seed: int, system: str, args: argparse.Namespace) -> dict:
+    """Run one (table, seed, system) in a fresh process and return its row's measurements."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--one",
+        table,
+        str(seed),
+        system,
+        "--time-budget",
+        str(args.time_budget),
+        "--sknas-params",
+        args.sknas_params,
+        "--autogluon-presets",
+        args.autogluon_presets,
+    ]
+    hard_limit = args.hard_limit or 4 * args.time_budget + 300
+    return run_child(command, hard_limit)
 
 
 # -- versions, resuming --------------------------------------------------------------------

@@ -79,9 +79,7 @@ import os
 import platform
 import resource
 import signal
-import subprocess
 import sys
-import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -104,22 +102,21 @@ from compare import (  # noqa: E402
     Data,
     Fitted,
     Setting,
-    _limited_env,
     _mean_std,
-    _pin_cores,
     _timed_fit,
     available,
     categorise,
     fit_autogluon,
     fit_flaml,
     fit_hgb,
+    run_child,
     score,
 )
 from datasets import Loader, Table, _rdataset  # noqa: E402
 
 GIB = 2**30
 #: Families whose trials are networks (besides any trial with a genome).
-NETWORK_FAMILIES = ("mlp", "resnet_mlp", "cnn")
+NETWORK_FAMILIES = ("mlp", "resnet_mlp", "cnn", "cnn1d")
 
 
 # -- the tables ------------------------------------------------------------------------------
@@ -471,41 +468,7 @@ def launch(
     if args.rows_limit is not None:
         command += ["--rows-limit", str(args.rows_limit)]
     hard_limit = args.hard_limit or 4 * budget_s + 300
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_limited_env(),
-        preexec_fn=_pin_cores,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=hard_limit)
-    except BaseException as error:  # past the hard limit, or interrupted: end the run's group
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        if not isinstance(error, subprocess.TimeoutExpired):
-            raise
-        return {
-            "status": "timeout",
-            "error": f"killed after the hard limit of {hard_limit:g} s",
-            "run_wall": time.monotonic() - started,
-        }
-    run_wall = time.monotonic() - started
-    lines = [line for line in stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if not lines:
-        tail = stderr.strip()[-1500:] or stdout.strip()[-1500:]
-        return {
-            "status": "failed",
-            "error": f"process exited {process.returncode} without a result: {tail}",
-            "run_wall": run_wall,
-        }
-    result = json.loads(lines[-1][len(RESULT_MARK) :])
-    if result["status"] != "ok" and stderr.strip():
-        result["traceback"] = stderr.strip()[-3000:]
-    return result | {"run_wall": run_wall}
+    return run_child(command, hard_limit)
 
 
 # -- versions, resuming ------------------------------------------------------------------------
