@@ -359,11 +359,7 @@ def _cnn_genome(arch: dict[str, Any], image_shape: tuple[int, int, int]) -> Geno
                 LayerGene(kind, width, arch["activation"], 0.0, arch["norm"], arch["kernel"], pool)
             )
             pools_left -= pool
-    if int(arch["head_width"]):
-        layers.append(
-            LayerGene("dense", int(arch["head_width"]), arch["activation"], arch["dropout"])
-        )
-    return Genome("cnn", tuple(layers))
+    return _with_head("cnn", layers, arch)
 
 
 def _describe_cnn(genome: Genome) -> dict[str, Any]:
@@ -516,11 +512,17 @@ def _cnn1d_genome(arch: dict[str, Any], sequence_shape: tuple[int, int]) -> Geno
             )
         )
         pools_left -= pool
+    return _with_head("cnn1d", layers, arch)
+
+
+def _with_head(family: str, convs: list[LayerGene], arch: dict[str, Any]) -> Genome:
+    """The genome of ``convs`` followed by ``arch``'s dense head (if it has one)."""
+    layers = list(convs)
     if int(arch["head_width"]):
         layers.append(
             LayerGene("dense", int(arch["head_width"]), arch["activation"], arch["dropout"])
         )
-    return Genome("cnn1d", tuple(layers))
+    return Genome(family, tuple(layers))
 
 
 def _describe_cnn1d(genome: Genome) -> dict[str, Any]:
