@@ -646,14 +646,19 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
         f"Longest fit as a multiple of the budget: {overrun or '—'}.",
         wall.to_markdown(floatfmt=".1f"),
     ]
-    failed = frame[frame["status"] != "ok"]
-    if len(failed):
-        lines = [
-            f"- {r.table} / seed {r.seed} / {r.system}: {r.status}: {str(r.error)[:200]}"
-            for r in failed.itertuples()
-        ]
-        sections += ["### Failed runs", "\n".join(lines)]
-    return "\n\n".join(sections)
+    return "\n\n".join(sections + failed_runs(frame))
+
+
+def failed_runs(frame: pd.DataFrame) -> list[str]:
+    """The report's "Failed runs" section (a heading and one line per run), or nothing."""
+    failed = frame[frame["status"] != "ok"].drop_duplicates(["table", "seed", "system", "error"])
+    if not len(failed):
+        return []
+    lines = [
+        f"- {r.table} / seed {r.seed} / {r.system}: {r.status}: {str(r.error)[:200]}"
+        for r in failed.itertuples()
+    ]
+    return ["### Failed runs", "\n".join(lines)]
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -727,8 +732,10 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             for system in args.systems:
                 previous = done.get((table, seed, system))
-                if system in skipped or (
-                    previous and (previous["status"] == "ok" or not args.retry_failed)
+                if (
+                    args.report_only
+                    or system in skipped
+                    or (previous and (previous["status"] == "ok" or not args.retry_failed))
                 ):
                     continue
                 row = {

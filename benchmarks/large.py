@@ -106,6 +106,7 @@ from compare import (  # noqa: E402
     _timed_fit,
     available,
     categorise,
+    failed_runs,
     fit_autogluon,
     fit_flaml,
     fit_hgb,
@@ -599,14 +600,7 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
             "the work planned (no early stop, pruning or cut). Memory ok: runs within the limit.",
             _markdown(search, list(search.columns), ".2f"),
         ]
-    failed = frame[frame["status"] != "ok"].drop_duplicates(["table", "seed", "system", "error"])
-    if len(failed):
-        lines = [
-            f"- {r.table} / seed {r.seed} / {r.system}: {r.status}: {str(r.error)[:200]}"
-            for r in failed.itertuples()
-        ]
-        sections += ["### Failed runs", "\n".join(lines)]
-    return "\n\n".join(sections)
+    return "\n\n".join(sections + failed_runs(frame))
 
 
 # -- main --------------------------------------------------------------------------------------

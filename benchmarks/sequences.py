@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _report import append_row
 from aeon.classification.convolution_based import MiniRocketClassifier
 from aeon.datasets import load_classification
 
@@ -113,8 +114,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 row["accuracy"] = round(float(row["accuracy"]), 4)
                 row["fit_seconds"] = round(row["fit_seconds"], 1)
                 rows.append(row)
-                with RESULTS.open("a") as out:
-                    out.write(json.dumps(row) + "\n")
+                append_row(RESULTS, row)
                 print(json.dumps(row), flush=True)
     table = pd.DataFrame(rows)
     means = table.pivot_table(index="problem", columns="system", values="accuracy")

