@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> dict:
         .rename("n")
         .reset_index()
         .to_dict("records"),
+        "failures": board.loc[board["state"] == "FAIL", "error"]
+        .str.slice(0, 60)
+        .value_counts()
+        .to_dict(),
         "ensemble_families": sorted(
             {board.set_index("trial_id").loc[t, "family"] for t in model.ensemble_.trial_ids_}
         ),

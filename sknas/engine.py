@@ -364,6 +364,7 @@ def _cost_model(
             image_shape=split.image_shape,
             batch_size_for=functools.partial(batch_size_for, n_rows=split.n_rows),
             linear_rows=LINEAR_MAX_ROWS,
+            density=split.density,
         ),
         search_seconds,
     )

@@ -83,6 +83,13 @@ class DataSplit:
         """Whether the rows are a sparse (CSR) matrix."""
         return sp.issparse(self.X_train)
 
+    @property
+    def density(self) -> float:
+        """Share of the training values stored: below 1 for a sparse matrix, else 1."""
+        if not self.sparse:
+            return 1.0
+        return self.X_train.nnz / max(1, self.n_rows * self.n_features)
+
 
 def _mean_one(weights: np.ndarray, part: str) -> np.ndarray:
     total = float(np.sum(weights))

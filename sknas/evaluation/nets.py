@@ -29,6 +29,11 @@ __all__ = [
 
 #: Searched optimizer names and their classes (SGD runs with Nesterov momentum 0.9).
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+#: Devices whose optimizers run fused (one kernel for all parameters): on this project's
+#: CPU, an Adam step over a 64 x 50,000 first layer (a sparse text input) took 10.3 ms
+#: one tensor at a time (PyTorch's default on CPU), 3.4 ms with ``foreach`` and 1.1 ms
+#: fused; a one-epoch MLP trial on 30,000 such rows spent 52 of its 90 s in Adam.
+FUSED_OPTIMIZER_DEVICES = ("cpu", "cuda")
 #: Fewest optimizer steps an epoch takes where the rows allow batches of at least
 #: :data:`MIN_BATCH_SIZE`. A batch as large as the data makes an epoch one step, and a
 #: few steps at a high learning rate are a lottery: on wine (106 training rows) one
@@ -175,6 +180,8 @@ def make_net(
         params["criterion__reduction"] = "none"
     if optimizer is torch.optim.SGD:
         params |= {"optimizer__momentum": 0.9, "optimizer__nesterov": True}
+    if torch.device(device).type in FUSED_OPTIMIZER_DEVICES:
+        params["optimizer__fused"] = True
     criterion = torch.nn.CrossEntropyLoss if task == "classification" else torch.nn.MSELoss
     return SearchNet(
         module=GenomeNet,
