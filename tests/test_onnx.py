@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,11 +142,11 @@ def test_classical_member_that_saw_some_classes():
 
 
 @pytest.mark.parametrize("estimator", ["random_forest", "extra_trees"])
-def test_large_forests_copy_trees_per_class(estimator, monkeypatch):
-    """Past LEAF_TABLE_CELLS, a copy of each tree per class (pruned) replaces the lookup."""
+def test_large_forests_gather_their_leaves_in_parts(estimator, monkeypatch):
+    """Past LEAF_TABLE_CELLS trees x classes, leaf values are gathered a few trees at a time."""
     from sknas.export import _trees
 
-    monkeypatch.setattr(_trees, "LEAF_TABLE_CELLS", 0)
+    monkeypatch.setattr(_trees, "LEAF_TABLE_CELLS", 4 * 4)
     X, y = make_classification(300, 8, n_informative=5, n_classes=4, random_state=0)
     clf = NASClassifier(families=["linear"], **QUICK).fit(X[:200], y[:200])
     features, target, _, _ = training_data(clf, X[:200], y[:200])
@@ -264,6 +266,71 @@ def test_mixed_ensemble_of_every_kind(frame, new_rows):
     bag = BaggedMember((classical[0], networks[0]))
     members = [*classical, *networks, bag]
     assert_matches(with_members(clf, members, [0.3, 0.1, 0.1, 0.2, 0.15, 0.05, 0.1]), new_rows)
+
+
+def fold_models(family, params, features, target, task, n_outputs, seen=None):
+    """Three fold models of ``family`` on different rows (the first fold only on the rows
+    that ``seen`` keeps, when given)."""
+    folds = []
+    for k in range(3):
+        rows = np.arange(len(target)) % 3 != k
+        if k == 0 and seen is not None:
+            rows &= seen
+        estimator = make_classical_estimator(family, params, task=task, seed=k)
+        folds.append(ClassicalMember(estimator.fit(features[rows], target[rows]), task, n_outputs))
+    return folds
+
+
+@pytest.mark.parametrize("n_classes", [3, 2, 0], ids=["multiclass", "binary", "regression"])
+def test_bags_of_every_kind_are_merged(n_classes, frame, new_rows):
+    """Bags unpacked: one TreeEnsemble node for the forests, one for gradient boosting, on a
+    DataFrame with unseen categories and NaN, with bags of networks and linear models."""
+    X, _ = frame
+    a = X["a"].fillna(0).to_numpy()
+    if n_classes == 3:
+        y = np.digitize(a + (X["c"] == "x"), [0.0, 0.8])
+    elif n_classes == 2:
+        y = (a + (X["c"] == "x") > 0.5).astype(int)
+    else:
+        y = a * 3.0 + (X["c"] == "x") + X["g"] ** 2 + 100.0
+    task = "classification" if n_classes else "regression"
+    estimator = (NASClassifier if n_classes else NASRegressor)(families=["linear"], **QUICK)
+    estimator.fit(X, y)
+    features, target, mean, scale = training_data(estimator, X, y)
+    n_outputs = n_classes or 1
+    seen = target > 0 if n_classes == 3 else None  # one fold sees two of three classes
+    bags = [
+        fold_models("random_forest", {"n_estimators": 7}, features, target, task, n_outputs, seen),
+        fold_models(
+            "random_forest",
+            {"estimator": "extra_trees", "n_estimators": 5},
+            features,
+            target,
+            task,
+            n_outputs,
+        ),
+        fold_models("hist_gbdt", {"max_iter": 12}, features, target, task, n_outputs, seen),
+        fold_models("hist_gbdt", {"max_iter": 5}, features, target, task, n_outputs),
+        fold_models("linear", {}, features, target, task, n_outputs),
+    ]
+    if task == "regression":
+        bags = [[replace(m, target_mean=mean, target_scale=scale) for m in bag] for bag in bags]
+    n_features = features.shape[1]
+    for key, seeds in (
+        (NETWORKS["mlp"], (0, 1, 2)),
+        (NETWORKS["mlp"], (3, 4)),
+        (NETWORKS["resnet_mlp"], (5, 6)),
+    ):
+        bags.append(
+            [network_member(key, n_features, n_outputs, task, mean, scale, seed=s) for s in seeds]
+        )
+    members = [BaggedMember(tuple(bag)) for bag in bags]
+    weights = [0.2, 0.1, 0.15, 0.05, 0.1, 0.2, 0.1, 0.1]
+    with_members(estimator, members, weights)
+    assert_matches(estimator, new_rows)
+    nodes = [node.op_type for node in to_onnx(estimator).graph.node]
+    assert nodes.count("TreeEnsemble") == 2
+    assert_matches(estimator, new_rows.iloc[:1])
 
 
 def test_written_to_path(iris, tmp_path):

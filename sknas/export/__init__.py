@@ -2,9 +2,10 @@
 
 The whole estimator becomes one ONNX graph: the fitted preprocessing, every member of
 the ensemble (networks through ``torch.onnx``, trees and linear models written as ONNX
-operators), bags of fold models and the ensemble's weighted average. The graph computes
-what ``predict_proba`` and ``predict`` compute, in the same precision: preprocessing,
-trees, linear models, softmax and averaging in float64, networks in float32.
+operators), bags of fold models and the ensemble's weighted average, the trees of each
+kind merged (:mod:`._members`). The graph computes what ``predict_proba`` and
+``predict`` compute, in the same precision: preprocessing, trees, linear models,
+softmax and averaging in float64, networks in float32.
 
 Classical members and preprocessing are written here rather than by skl2onnx, whose
 converters compare tree thresholds in float32 (an input near a threshold may take the
@@ -24,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..preprocessing import _as_category_strings
 from ._graph import ONNX_OPSET, _Graph
-from ._members import _member
+from ._members import _ensemble
 from ._preprocessing import _column_kinds, _input_names, _preprocess
 
 __all__ = ["ONNX_OPSET", "onnx_inputs", "to_onnx"]
@@ -57,6 +58,15 @@ def to_onnx(estimator: Any, path: str | os.PathLike | None = None) -> Any:
         When a member or preprocessing step has no ONNX form (free-text columns, for
         instance); the message names it.
 
+    Notes
+    -----
+    Bags of fold models are unpacked: the trees of all forests of the ensemble are
+    merged into ``TreeEnsemble`` nodes, and those of all gradient boosting models into
+    another. For one row at a time, give onnxruntime one intra-op thread
+    (``SessionOptions.intra_op_num_threads = 1``): a row is too little work to share,
+    and with its default of one thread per core a one-row run pinned to one busy core
+    took three times as long.
+
     Examples
     --------
     >>> import onnxruntime as ort
@@ -75,17 +85,7 @@ def to_onnx(estimator: Any, path: str | os.PathLike | None = None) -> Any:
     g = _Graph()
     onnx, proto = g.onnx, g.onnx.TensorProto
     features = _preprocess(g, estimator)
-    ensemble = estimator.ensemble_
-    total = None
-    for i, (member, weight) in enumerate(zip(ensemble.members_, ensemble.weights_, strict=True)):
-        try:
-            pred = _member(g, member, features)
-        except NotImplementedError as exc:
-            raise NotImplementedError(
-                f"Ensemble member {i} (trial {ensemble.trial_ids_[i]}): {exc}"
-            ) from exc
-        pred = g.op("Mul", g.const(np.float64(weight)), pred)
-        total = pred if total is None else g.op("Add", total, pred)
+    total = _ensemble(g, estimator.ensemble_, features)
     if is_classifier(estimator):
         classes, elem_type = _classes(estimator.classes_)
         index = g.op("ArgMax", total, axis=1, keepdims=0)

@@ -1,10 +1,21 @@
-"""Ensemble members as ONNX: networks through ``torch.onnx``, linear models as operators,
-trees (:mod:`._trees`), bags of fold models as their mean."""
+"""The ensemble's weighted average as ONNX: networks through ``torch.onnx``, linear models
+as operators, trees (:mod:`._trees`).
+
+Bags are unpacked into their fold models, each weighted by its share of the average
+(the member's weight over the bag's folds), and the trees of all forests, and of all
+gradient boosting models, are merged into one ``TreeEnsemble`` node each (forests: one
+per :data:`~._trees.LEAF_TABLE_CELLS` trees x classes), with their leaf values scaled
+by those weights. Networks stay one embedded network per fold model: stacking a bag's
+folds into one batched network (as :mod:`sknas.evaluation.stacked` does in torch) took
+0.41 instead of 0.44 ms for one row of the two network bags of a default fit on digits
+in onnxruntime, but 0.64 instead of 0.46 s and 178 instead of 42 MiB for 10,000 rows.
+"""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -22,7 +33,7 @@ from ..evaluation.classical import ClassicalMember
 from ..evaluation.crossval import BaggedMember
 from ..evaluation.members import NeuralMember
 from ._graph import ONNX_OPSET, _Graph, _unsupported
-from ._trees import _boosting, _forest
+from ._trees import _boostings, _forests, _spread
 
 _FORESTS = (
     RandomForestClassifier,
@@ -106,49 +117,80 @@ def _binary_proba(g: _Graph, decision: str) -> str:
     return g.op("Concat", g.op("Sub", g.const(np.float64(1.0)), positive), positive, axis=1)
 
 
-def _classical(g: _Graph, member: ClassicalMember, x: str) -> str:
+def _linear(g: _Graph, member: ClassicalMember, x: str) -> str:
     model = member.estimator
-    classification = member.task == "classification"
-    if isinstance(model, _FORESTS):
-        out = _forest(g, model, x)
-    elif isinstance(model, _HGB):
-        if not classification and model.loss != "squared_error":
-            raise _unsupported(f"gradient boosting with loss={model.loss!r}", model)
-        out = _boosting(g, model, x)
-        if classification and model.n_trees_per_iteration_ == 1:
-            out = _binary_proba(g, out)
-        elif classification:
-            out = g.op("Softmax", out, axis=1)
-    elif isinstance(model, LogisticRegression | Ridge):
-        coef = np.atleast_2d(model.coef_).T.astype(np.float64)
-        out = g.op(
-            "Add",
-            g.op("MatMul", x, g.const(coef)),
-            g.const(np.atleast_1d(model.intercept_).astype(np.float64)),
-        )
-        if classification:
-            out = _binary_proba(g, out) if coef.shape[1] == 1 else g.op("Softmax", out, axis=1)
-    else:
-        raise _unsupported(f"classical members of type {type(model).__name__}", model)
-    if not classification:
+    coef = np.atleast_2d(model.coef_).T.astype(np.float64)
+    out = g.op(
+        "Add",
+        g.op("MatMul", x, g.const(coef)),
+        g.const(np.atleast_1d(model.intercept_).astype(np.float64)),
+    )
+    if member.task != "classification":
         return _unscale(g, out, member)
-    classes = np.asarray(model.classes_)
-    if not np.array_equal(classes, np.arange(member.n_outputs)):  # a subset of the classes
-        spread = np.zeros((len(classes), member.n_outputs))
-        spread[np.arange(len(classes)), classes] = 1.0
-        out = g.op("MatMul", out, g.const(spread))
-    return out
+    out = _binary_proba(g, out) if coef.shape[1] == 1 else g.op("Softmax", out, axis=1)
+    return _spread(g, out, np.asarray(model.classes_), member.n_outputs)
 
 
-def _member(g: _Graph, member: Any, x: str) -> str:
-    """Probabilities ``(n, n_classes)`` or values ``(n, 1)`` of one member, float64."""
+def _kind(model: Any) -> str:
+    """The group a fold model or member is computed in: ``"forest"``, ``"boosting"``,
+    ``"linear"`` or ``"network"``.
+
+    Raises
+    ------
+    NotImplementedError
+        When ``model`` has no ONNX form.
+    """
+    if isinstance(model, NeuralMember):
+        return "network"
+    if not isinstance(model, ClassicalMember):
+        raise _unsupported(f"ensemble members of type {type(model).__name__}", model)
+    estimator = model.estimator
+    if isinstance(estimator, _FORESTS):
+        return "forest"
+    if isinstance(estimator, _HGB):
+        if model.task == "regression" and estimator.loss != "squared_error":
+            raise _unsupported(f"gradient boosting with loss={estimator.loss!r}", estimator)
+        categorical = getattr(estimator, "is_categorical_", None)
+        if categorical is not None and categorical.any():
+            raise _unsupported("gradient boosting on native categorical features", estimator)
+        return "boosting"
+    if isinstance(estimator, LogisticRegression | Ridge):
+        return "linear"
+    raise _unsupported(f"classical members of type {type(estimator).__name__}", estimator)
+
+
+def _unbagged(member: Any, weight: float) -> Iterator[tuple[Any, float]]:
+    """``member``'s fold models (itself if it is no bag), each with its share of ``weight``."""
     if isinstance(member, BaggedMember):
-        total = _member(g, member.members[0], x)
-        for fold in member.members[1:]:
-            total = g.op("Add", total, _member(g, fold, x))
-        return g.op("Div", total, g.const(np.float64(len(member.members))))
-    if isinstance(member, NeuralMember):
-        return _network(g, member, x)
-    if isinstance(member, ClassicalMember):
-        return _classical(g, member, x)
-    raise _unsupported(f"ensemble members of type {type(member).__name__}", member)
+        for fold in member.members:
+            yield from _unbagged(fold, weight / len(member.members))
+    else:
+        yield member, weight
+
+
+def _ensemble(g: _Graph, ensemble: Any, x: str) -> str:
+    """The ensemble's weighted average, ``(n, n_classes)`` probabilities or ``(n, 1)``
+    values, float64."""
+    parts: dict[str, list[tuple[Any, float]]] = {}
+    for i, (member, weight) in enumerate(zip(ensemble.members_, ensemble.weights_, strict=True)):
+        try:
+            for model, share in _unbagged(member, float(weight)):
+                parts.setdefault(_kind(model), []).append((model, share))
+        except NotImplementedError as exc:
+            raise NotImplementedError(
+                f"Ensemble member {i} (trial {ensemble.trial_ids_[i]}): {exc}"
+            ) from exc
+    n_outputs = next(iter(parts.values()))[0][0].n_outputs
+    outputs = [
+        g.op("Mul", g.const(np.float64(weight)), _network(g, model, x))
+        for model, weight in parts.get("network", [])
+    ]
+    outputs += [
+        g.op("Mul", g.const(np.float64(weight)), _linear(g, model, x))
+        for model, weight in parts.get("linear", [])
+    ]
+    if "forest" in parts:
+        outputs.append(_forests(g, parts["forest"], x, n_outputs))
+    if "boosting" in parts:
+        outputs.append(_boostings(g, parts["boosting"], x, n_outputs))
+    return outputs[0] if len(outputs) == 1 else g.op("Sum", *outputs)
