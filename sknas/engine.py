@@ -27,7 +27,14 @@ from ._search import run_search
 from ._validation import rows_for_fingerprint
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
 from .cost_model import CostModel, DataSize
-from .ensemble import MAX_CANDIDATES, FittedEnsemble, member_costs, refit_members, select_members
+from .ensemble import (
+    MAX_CANDIDATES,
+    FittedEnsemble,
+    check_against_baselines,
+    member_costs,
+    refit_members,
+    select_members,
+)
 from .evaluation import Evaluator, make_split
 from .evaluation.crossval import CrossValEvaluator, make_folds
 from .evaluation.evaluator import LINEAR_MAX_ROWS
@@ -403,15 +410,26 @@ def _select_and_refit(
     also what became of each member's refit, by trial id."""
     started = time.monotonic()
     smooth = "neg_log_loss" if est._task == "classification" else "neg_mean_squared_error"
+    tie_breaker = get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid)
     selection = select_members(
         history,
         evaluator.y_valid_true,
         evaluator.scorer,
         ensemble_size=est.ensemble_size,
-        tie_breaker=get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid),
+        tie_breaker=tie_breaker,
         max_predict_ms=est.max_predict_ms,
         X_probe=X_probe,
     )
+    check = None
+    if est.max_predict_ms is None:  # a baseline alone might not keep a latency budget
+        selection, check = check_against_baselines(
+            selection,
+            history,
+            evaluator.y_valid_true,
+            evaluator.scorer,
+            ensemble_size=est.ensemble_size,
+            tie_breaker=tie_breaker,
+        )
     selection_seconds = time.monotonic() - started
     trial_ids = [r.candidate.trial_id for r, _ in selection]
     if isinstance(evaluator, CrossValEvaluator):  # bags saw every row: nothing to refit
@@ -429,4 +447,6 @@ def _select_and_refit(
         refits = [(result.member, "kept: refit=False") for result, _ in selection]
     ensemble = FittedEnsemble([m for m, _ in refits], [w for _, w in selection], trial_ids)
     notes = dict(zip(trial_ids, [note for _, note in refits], strict=True))
+    if check is not None:
+        notes[trial_ids[0]] = f"{check}; {notes[trial_ids[0]]}"
     return ensemble, selection_seconds, notes

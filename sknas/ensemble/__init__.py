@@ -1,5 +1,6 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
+from .baselines import check_against_baselines
 from .build import REFIT_TOLERANCE, refit_members, select_members
 from .costs import member_costs
 from .fitted import FittedEnsemble
@@ -10,6 +11,7 @@ __all__ = [
     "REFIT_TOLERANCE",
     "FittedEnsemble",
     "GreedyEnsembler",
+    "check_against_baselines",
     "member_costs",
     "refit_members",
     "select_members",
