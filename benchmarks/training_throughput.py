@@ -73,7 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sknas.evaluation.callbacks import FiniteLossGuard, TrainingDeadline  # noqa: E402
 from sknas.evaluation.data import DataSplit, make_split  # noqa: E402
 from sknas.evaluation.evaluator import Evaluator  # noqa: E402
-from sknas.evaluation.nets import _mixed_precision_dtype, make_net  # noqa: E402
+from sknas.evaluation.nets import make_net, training_precision  # noqa: E402
 from sknas.scoring import PredictionScorer, get_prediction_scorer  # noqa: E402
 from sknas.space.genome import Genome, LayerGene  # noqa: E402
 from sknas.space.modules import GenomeNet  # noqa: E402
@@ -120,7 +120,7 @@ def hand_train(
     criterion = torch.nn.CrossEntropyLoss()
     module.train()
     order = torch.randperm(len(X), device=X.device)
-    autocast_dtype = _mixed_precision_dtype(str(X.device))
+    autocast_dtype = training_precision(str(X.device), convolutional=False)["autocast_dtype"]
     total = 0.0
     for start in range(0, len(X), BATCH_SIZE):
         index = order[start : start + BATCH_SIZE]
