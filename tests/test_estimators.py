@@ -51,8 +51,11 @@ def test_classifier_learns_and_reports(fitted_classifier, iris):
     assert clf.n_trials_ == 2 and len(clf.leaderboard_) == 2
     assert LEADERBOARD_MUST_HAVE <= set(clf.leaderboard_.columns)
     assert clf.best_score_ == clf.leaderboard_["score"].max()
-    assert clf.best_params_["family"] in ("mlp", "resnet_mlp")
-    assert {"lr", "batch_size", "optimizer", "genome"} <= set(clf.best_params_)
+    # Which of the two portfolio trials (a network and a forest) wins is the data's call.
+    assert clf.best_params_["family"] == clf.leaderboard_["family"].iloc[0]
+    assert set(clf.leaderboard_["family"]) == {"mlp", "random_forest"}
+    if clf.best_params_["family"] == "mlp":
+        assert {"lr", "batch_size", "optimizer", "genome"} <= set(clf.best_params_)
     assert clf.device_ == ("cuda" if torch.cuda.is_available() else "cpu")  # device="auto"
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
