@@ -1,6 +1,6 @@
 """Serving: time and working memory of ``predict`` on 1, 1,000 and 10,000 rows.
 
-Four fitted models, fitted once and loaded by a fresh child process per measurement:
+Six fitted models, fitted once and loaded by a fresh child process per measurement:
 
 1. ``cnn``: a ``NASClassifier`` on sklearn's digits upscaled to 28x28 (``image_shape=(1,
    28, 28)``) whose ensemble is replaced by two CNN members built directly from their
@@ -14,6 +14,10 @@ Four fitted models, fitted once and loaded by a fresh child process per measurem
 4. ``frame``: a default fit, ``NASClassifier(time_budget=60, random_state=0)``, on a
    generated 5,000-row DataFrame (:func:`frame_data`: six numeric columns with missing
    values, three categorical ones, one with missing values); one-row input is a DataFrame.
+5. ``digits10`` and ``frame10``: the same data searched for 10 s
+   (``NASClassifier(time_budget=10, random_state=0)``), the setup of issue 20's "5.5 ms
+   for one row": a search that short holds out 20 % instead of bagging fold models, so
+   its members are fewer and lighter.
 
 Systems, each in its own child: ``sknas`` (the pickled estimator), ``onnx`` (the whole model
 exported by ``sknas.export.to_onnx``, run by onnxruntime with its default graph
@@ -37,7 +41,8 @@ the loaded model, ``ms`` the median over repeated calls (201 calls for one row; 
 input validation, the preprocessor and each ensemble member. The file sizes of each model
 (pickle, ``est.save`` and ONNX) are printed last. Run::
 
-    python benchmarks/serving.py [--models cnn table digits frame] [--sizes 1 1000 10000]
+    python benchmarks/serving.py [--models cnn table digits frame digits10 frame10]
+                                 [--sizes 1 1000 10000]
                                  [--systems sknas onnx hgb autogluon] [--baseline DIR]
                                  [--threads N]
 
@@ -117,19 +122,30 @@ def _for_hgb(X: object) -> object:
     return X.astype({"city": cities})
 
 
+#: Seconds of the default searches behind the models that are plain ``NASClassifier`` fits.
+SEARCH_SECONDS = {"digits": 60, "frame": 60, "digits10": 10, "frame10": 10}
+
+
+def _data_of(model: str) -> str:
+    """The data set ``model`` is fitted on: ``digits10`` on ``digits``' rows, and so on."""
+    return model.removesuffix("10")
+
+
 def training_data(model: str) -> tuple[object, np.ndarray]:
     """The rows ``model`` is fitted on (the first 75 % of ``digits``' rows for ``digits``)."""
-    if model == "frame":
+    data = _data_of(model)
+    if data == "frame":
         return frame_data()
-    X, y = digits28() if model == "cnn" else load_digits(return_X_y=True)
-    return (X[: len(X) * 3 // 4], y[: len(y) * 3 // 4]) if model == "digits" else (X, y)
+    X, y = digits28() if data == "cnn" else load_digits(return_X_y=True)
+    return (X[: len(X) * 3 // 4], y[: len(y) * 3 // 4]) if data == "digits" else (X, y)
 
 
 def rows(model: str, n_rows: int) -> object:
     """``n_rows`` input rows for ``model``, its data set tiled as needed."""
     X = training_data(model)[0]
     positions = np.resize(np.arange(len(X)), n_rows)
-    return X.iloc[positions].reset_index(drop=True) if model == "frame" else X[positions]
+    frame = _data_of(model) == "frame"
+    return X.iloc[positions].reset_index(drop=True) if frame else X[positions]
 
 
 def build_models(model_dir: Path, models: list[str]) -> None:
@@ -151,8 +167,8 @@ def build_models(model_dir: Path, models: list[str]) -> None:
         if path.exists():
             continue
         X, y = training_data(model)
-        if model in ("digits", "frame"):
-            est = NASClassifier(time_budget=60, random_state=0).fit(X, y)
+        if model in SEARCH_SECONDS:
+            est = NASClassifier(time_budget=SEARCH_SECONDS[model], random_state=0).fit(X, y)
             # A default HGB takes category columns natively: the object column is made one
             # (with the training categories) once, outside the timed calls.
             hgb = HistGradientBoostingClassifier(random_state=0).fit(_for_hgb(X), y)
@@ -335,7 +351,7 @@ def _parts(est, X: np.ndarray) -> dict[str, float]:
     return parts
 
 
-MODELS = ("cnn", "table", "digits", "frame")
+MODELS = ("cnn", "table", "digits", "frame", "digits10", "frame10")
 SYSTEMS = ("sknas", "onnx", "hgb", "autogluon")
 
 
