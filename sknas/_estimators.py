@@ -179,11 +179,14 @@ class _BaseNAS(BaseEstimator):
         device = resolve_device(self.device)
         if self.image_shape_ is None:
             text_columns = text_columns_of(X, self.text_columns)
-            preprocessor = make_tabular_preprocessor(X, text_columns).fit(X)
+            target_type = self._target_type(y_encoded)
+            preprocessor = make_tabular_preprocessor(X, text_columns, target_type)
         else:
             text_columns = []
-            preprocessor = ChannelStandardizer(self.image_shape_).fit(X)
-        X_model = preprocessor.transform(X)
+            preprocessor = ChannelStandardizer(self.image_shape_)
+        # Target-encoded columns of the training rows are cross-fitted: see
+        # sknas.preprocessing.make_tabular_preprocessor.
+        X_model = preprocessor.fit_transform(X, y_encoded)
         outcome = search_and_ensemble(
             self,
             X,
@@ -267,6 +270,10 @@ class _BaseNAS(BaseEstimator):
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _target_type(self, y_encoded: np.ndarray) -> str | None:
+        """``TargetEncoder``'s target type for the encoded targets (None: no target encoding)."""
+        raise NotImplementedError
+
 
 class NASClassifier(ClassifierMixin, _BaseNAS):
     __doc__ = f"""Neural architecture search for classification, as a scikit-learn classifier.
@@ -308,6 +315,9 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         self.classes_ = encoder.classes_
         return encoder.transform(y)
 
+    def _target_type(self, y_encoded: np.ndarray) -> str | None:
+        return "binary" if len(self.classes_) == 2 else "multiclass"
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""
         return self._predict_raw(X)
@@ -345,6 +355,9 @@ class NASRegressor(RegressorMixin, _BaseNAS):
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         return y.astype(np.float64)
+
+    def _target_type(self, y_encoded: np.ndarray) -> str | None:
+        return "continuous" if y_encoded.ndim == 1 else None
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets."""

@@ -8,8 +8,10 @@ missing) and standardised; free-text columns (``text_columns_of``) vectorised wi
 TF-IDF and reduced to a few dense components; the other categorical, string and bool
 columns one-hot encoded, with missing values as a category of their own, unknown
 categories at predict time as all-zero (or infrequent) columns, and high cardinality
-bounded by grouping rare levels into one "infrequent" column. Sparse matrices are
-scaled column by column by their largest absolute value, which keeps them sparse.
+bounded by grouping rare levels into one "infrequent" column; a column with more levels
+than one-hot keeps is also target encoded (with the targets, when ``fit`` gives them),
+so that no level's information is lost. Sparse matrices are scaled column by column by
+their largest absolute value, which keeps them sparse.
 """
 
 from __future__ import annotations
@@ -24,22 +26,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn import __version__ as sklearn_version
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
     MaxAbsScaler,
     OneHotEncoder,
     StandardScaler,
+    TargetEncoder,
 )
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import FLOAT_DTYPES, check_array
 
 __all__ = [
     "MAX_CATEGORIES",
+    "TARGET_ENCODING_FOLDS",
     "TEXT_COMPONENTS",
     "TEXT_MAX_FEATURES",
     "TEXT_MIN_DISTINCT_FRACTION",
@@ -55,8 +62,11 @@ __all__ = [
     "text_columns_of",
 ]
 
-#: Most one-hot columns per categorical column; rarer levels share one column.
+#: Most one-hot columns per categorical column; rarer levels share one column. A column
+#: with more levels is target encoded as well (see ``make_tabular_preprocessor``).
 MAX_CATEGORIES = 32
+#: Folds of the target encoding's cross-fitting (shuffled, seeded: the same every fit).
+TARGET_ENCODING_FOLDS = 5
 #: A free-text column's distinct values, as a fraction of its non-blank values, reach this.
 TEXT_MIN_DISTINCT_FRACTION = 0.3
 #: A free-text column's values have at least this many words (the median, split at whitespace).
@@ -337,13 +347,15 @@ class NumericTransform:
 FEW_ROWS = 64
 
 
-class _OneHotTables:
-    """A fitted category-strings-then-one-hot pipeline as one lookup table per column."""
+class _CategoryTables:
+    """A fitted category-strings pipeline (one-hot, or target encoding then scaling) as
+    one lookup table per column: each column's known values and an unknown one, encoded
+    once by the pipeline itself."""
 
     def __init__(self, pipeline: Pipeline) -> None:
-        encoder = pipeline[-1]
+        encoder, steps = pipeline[1], pipeline[1:]  # after the category strings
         categories = encoder.categories_
-        widths = encoder._n_features_outs  # output columns of each input column
+        widths = _output_widths(encoder)  # output columns of each input column
         unknown = "\x00unseen"  # a value no fitted column holds
         self.indexes, self.tables = [], []
         offset = 0
@@ -353,7 +365,7 @@ class _OneHotTables:
             rows[:, j] = [*known, unknown]
             with warnings.catch_warnings():  # the unknown row: encoded, not warned about
                 warnings.simplefilter("ignore", UserWarning)
-                encoded = encoder.transform(rows)
+                encoded = steps.transform(rows)
             self.indexes.append(pd.Index(known))
             self.tables.append(np.ascontiguousarray(encoded[:, offset : offset + width]))
             offset += width
@@ -361,7 +373,7 @@ class _OneHotTables:
         self.positions = [{value: row for row, value in enumerate(known)} for known in categories]
 
     def __call__(self, columns: list[np.ndarray]) -> list[np.ndarray]:
-        """One-hot blocks of each column of category strings (unknown values: the last row)."""
+        """Encoded blocks of each column of category strings (unknown values: the last row)."""
         if len(columns[0]) <= FEW_ROWS:  # dictionary look-ups beat hashing the rows
             rows = [
                 [positions.get(value, -1) for value in column]
@@ -375,13 +387,21 @@ class _OneHotTables:
         return [table[r] for table, r in zip(self.tables, rows, strict=True)]
 
 
+def _output_widths(encoder: OneHotEncoder | TargetEncoder) -> list[int]:
+    """How many output columns each input column of a fitted encoder becomes."""
+    if isinstance(encoder, TargetEncoder):
+        per_column = len(encoder.classes_) if encoder.target_type_ == "multiclass" else 1
+        return [per_column] * len(encoder.categories_)
+    return list(encoder._n_features_outs)
+
+
 class FrameTransform:
     """The fitted DataFrame preprocessor's ``transform`` without scikit-learn's per-call
     overhead, for serving: bit for bit the same matrix, in a fraction of the time.
 
     Numeric columns go through :class:`NumericTransform`; categorical ones through
-    lookup tables built once from the fitted one-hot encoder's own output, for every
-    known category and for an unknown one.
+    lookup tables built once from the fitted one-hot (and target) encoders' own output,
+    for every known category and for an unknown one.
 
     Parameters
     ----------
@@ -400,8 +420,8 @@ class FrameTransform:
             columns = list(np.atleast_1d(columns))
             if name == "numeric":
                 self.parts.append((columns, NumericTransform.from_pipeline(step)))
-            elif name == "categorical":
-                self.parts.append((columns, _OneHotTables(step)))
+            elif name in ("categorical", "target"):
+                self.parts.append((columns, _CategoryTables(step)))
             else:
                 raise ValueError(f"No fast path for the {name!r} part.")
 
@@ -464,7 +484,7 @@ def serving_transform(preprocessor: Any) -> Callable[[Any], np.ndarray] | None:
 
 
 def make_tabular_preprocessor(
-    X: Any, text_columns: Iterable[Any] | None = None
+    X: Any, text_columns: Iterable[Any] | None = None, target_type: str | None = None
 ) -> Pipeline | ColumnTransformer | MaxAbsScaler:
     """An unfitted transformer from validated ``X`` to the matrix the models train on.
 
@@ -475,7 +495,7 @@ def make_tabular_preprocessor(
         matrix a ``MaxAbsScaler`` (each column divided by its largest absolute
         value: zeros stay zeros, so the output stays sparse, and nothing is imputed);
         a DataFrame's free-text columns are vectorised, its other categorical, string
-        and bool columns one-hot encoded.
+        and bool columns one-hot encoded (and target encoded, see ``target_type``).
     text_columns : iterable of column names, optional
         The columns vectorised as text; None: those ``text_columns_of`` finds by
         its rule; an empty list: none. Each text column's words (unigrams and
@@ -487,11 +507,17 @@ def make_tabular_preprocessor(
         transform time. A text column whose rows in ``X`` all hold the same value
         (all missing or blank, for instance), or whose values have fewer than two
         distinct terms, contributes no columns.
+    target_type : {"continuous", "binary", "multiclass"} or None
+        With a target type, every categorical column with more than
+        ``MAX_CATEGORIES`` levels is also target encoded (``TargetEncoder``, then
+        standardised: one column, or one per class for ``"multiclass"``), and the
+        transformer must be fitted with ``fit_transform(X, y)``, whose rows are
+        cross-fitted. None: no target encoding, and ``fit`` needs no targets.
 
     Returns
     -------
     transformer
-        Built for ``X``, to be fitted on it (it sees no targets).
+        Built for ``X``, to be fitted on it.
     """
     if sp.issparse(X):
         return MaxAbsScaler()
@@ -507,6 +533,11 @@ def make_tabular_preprocessor(
     for position in text_positions:
         pipeline = _text_pipeline(X.iloc[:, position])
         parts.append((f"text{position}", "drop" if pipeline is None else pipeline, position))
+    one_hot = [i for i in categorical if i not in text_positions]
+    if target_type is not None:
+        many = [i for i in one_hot if _n_levels(X.iloc[:, i]) > MAX_CATEGORIES]
+        if many:
+            parts.append(("target", _target_pipeline(target_type), many))
     encoder = make_pipeline(
         FunctionTransformer(_as_category_strings),
         OneHotEncoder(
@@ -516,8 +547,33 @@ def make_tabular_preprocessor(
             dtype=np.float32,
         ),
     )
-    parts.append(("categorical", encoder, [i for i in categorical if i not in text_positions]))
+    parts.append(("categorical", encoder, one_hot))
     return ColumnTransformer(parts, sparse_threshold=0.0)
+
+
+def _n_levels(column: pd.Series) -> int:
+    """Distinct values of a categorical column, missing values counting as one."""
+    return column.nunique(dropna=False)
+
+
+def _target_pipeline(target_type: str) -> Pipeline:
+    """Category strings, target encoded, then standardised.
+
+    ``TargetEncoder.fit_transform`` cross-fits (each row encoded by the other folds'
+    targets), so the matrix the search trains and validates on holds no row's own
+    target; ``transform`` then uses every row's. Unknown levels get the target mean.
+    """
+    folds = {"n_splits": TARGET_ENCODING_FOLDS, "shuffle": True, "random_state": 0}
+    if parse_version(sklearn_version) >= parse_version(
+        "1.9"
+    ):  # folds as a splitter; shuffle deprecated
+        splitter = KFold if target_type == "continuous" else StratifiedKFold
+        encoder = TargetEncoder(target_type=target_type, cv=splitter(**folds))
+    else:
+        encoder = TargetEncoder(
+            target_type=target_type, cv=TARGET_ENCODING_FOLDS, shuffle=True, random_state=0
+        )
+    return make_pipeline(FunctionTransformer(_as_category_strings), encoder, StandardScaler())
 
 
 def _check_shape(name: str, shape: Any, labels: str) -> tuple[int, ...] | None:

@@ -78,3 +78,21 @@ def test_nullable_numeric_columns_take_the_checked_path():
     rows = X.iloc[150:]
     np.testing.assert_array_equal(fast(rows), preprocessor.transform(rows))
     np.testing.assert_array_equal(fast(rows.iloc[:1]), preprocessor.transform(rows.iloc[:1]))
+
+
+@pytest.mark.parametrize("n_classes", [0, 2, 3], ids=["continuous", "binary", "multiclass"])
+def test_target_encoded_columns_transform_bit_identically(n_classes):
+    """A column of 80 levels, target encoded (one column, or one per class) and one-hot."""
+    rng = np.random.default_rng(0)
+    X = frame(600)
+    X["shop"] = pd.Series([f"s{i}" for i in rng.integers(0, 80, 600)], dtype=object)
+    y = rng.normal(size=600) if not n_classes else rng.integers(0, n_classes, 600)
+    target_type = {0: "continuous", 2: "binary", 3: "multiclass"}[n_classes]
+    preprocessor = make_tabular_preprocessor(X, target_type=target_type)
+    preprocessor.fit_transform(X, y)
+    fast = serving_transform(preprocessor)
+    rows = unseen(frame(100, seed=3))
+    rows["shop"] = [f"s{i}" for i in rng.integers(0, 90, 100)]  # some levels never seen
+    rows.loc[rows.index[::9], "shop"] = np.nan
+    for part in (rows, rows.iloc[:1]):
+        np.testing.assert_array_equal(fast(part), preprocessor.transform(part))

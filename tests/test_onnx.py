@@ -77,7 +77,7 @@ def frame():
             "c": rng.choice(["x", "y", "z", None], size=n),
             "d": pd.Categorical(rng.choice(["p", "q"], size=n)),
             "e": rng.random(n) < 0.5,
-            "f": [f"level{i}" for i in rng.integers(0, 60, size=n)],  # rare levels grouped
+            "f": [f"level{i}" for i in rng.integers(0, 60, size=n)],  # grouped; target encoded
             "g": rng.integers(0, 5, size=n),
         }
     )
@@ -296,6 +296,7 @@ def test_bags_of_every_kind_are_merged(n_classes, frame, new_rows):
     task = "classification" if n_classes else "regression"
     estimator = (NASClassifier if n_classes else NASRegressor)(families=["linear"], **QUICK)
     estimator.fit(X, y)
+    assert "target" in estimator.preprocessor_.named_transformers_  # column f's 60 levels
     features, target, mean, scale = training_data(estimator, X, y)
     n_outputs = n_classes or 1
     seen = target > 0 if n_classes == 3 else None  # one fold sees two of three classes

@@ -92,6 +92,7 @@ def _frame(n: int = 240) -> pd.DataFrame:
             "weight": np.where(rng.random(n) < 0.15, np.nan, rng.normal(size=n)),
             "note": [f"note {i % 40} says item {i % 9} is fine" for i in range(n)],
             "flag": rng.random(n) < 0.5,
+            "shop": [f"shop{i}" for i in rng.integers(0, 50, n)],  # target encoded too
         }
     )
 
@@ -211,9 +212,9 @@ def test_dataframes_with_categories_missing_values_and_text_round_trip(tmp_path)
     X = _frame()
     y = np.where(X["size"] + (X["colour"] == "red") > 0, "yes", "no")
     est = NASClassifier(n_trials=4, cv=None, **FAST).fit(X, y)
-    assert "TextDocuments" in repr(est.preprocessor_)
+    assert "TextDocuments" in repr(est.preprocessor_) and "TargetEncoder" in repr(est.preprocessor_)
     loaded = _roundtrip(est, tmp_path)
-    new = _frame(60).assign(colour=pd.Categorical(["purple"] * 60))  # unseen category
+    new = _frame(60).assign(colour=pd.Categorical(["purple"] * 60), shop="new shop")  # unseen
     for rows in (X, new, X.iloc[:1]):
         _assert_same_predictions(est, loaded, rows)
     _assert_same_fitted_state(est, loaded)

@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
-from sknas import NASClassifier
+from sknas import NASClassifier, NASRegressor
 from sknas.preprocessing import (
     MAX_CATEGORIES,
     FrameTransform,
@@ -94,6 +94,60 @@ def test_high_cardinality_columns_stay_bounded():
     frame = pd.DataFrame({"id": [f"user_{i}" for i in rng.integers(0, 5000, 2000)]})
     encoded = make_tabular_preprocessor(frame).fit_transform(frame)
     assert encoded.shape == (2000, MAX_CATEGORIES)
+
+
+def _random_effects(n: int, levels: int = 100, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A numeric column, a column of ``levels`` shops each adding its own effect, and noise."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, levels, n)
+    effect = 2.0 * rng.normal(size=levels)
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "shop": pd.Categorical([f"s{c}" for c in codes]),
+            "colour": rng.choice(list("abc"), n),
+        }
+    )
+    return X, X["x"].to_numpy() + effect[codes] + 0.3 * rng.normal(size=n)
+
+
+def test_only_columns_with_more_levels_than_one_hot_keeps_are_target_encoded():
+    X, y = _random_effects(2000)
+    preprocessor = make_tabular_preprocessor(X, target_type="continuous")
+    encoded = preprocessor.fit_transform(X, y)
+    parts = {name: list(columns) for name, _, columns in preprocessor.transformers_}
+    assert parts["target"] == [1] and parts["categorical"] == [1, 2]
+    assert encoded.shape == (2000, 1 + 1 + MAX_CATEGORIES + 3)
+    unsupervised = make_tabular_preprocessor(X)  # no target type: no targets needed
+    assert "target" not in {name for name, _, _ in unsupervised.transformers}
+
+
+def test_target_encoding_of_the_training_rows_is_cross_fitted():
+    """Unique ids: each row's level is unseen by the other folds, so its cross-fitted
+    encoding holds nothing of its own target, where ``transform``'s would all but copy it."""
+    rng = np.random.default_rng(0)
+    ids = pd.DataFrame({"id": [f"u{i}" for i in range(1000)]})
+    y = rng.normal(size=1000)
+    preprocessor = make_tabular_preprocessor(ids, target_type="continuous")
+    searched_on = preprocessor.fit_transform(ids, y)[:, 0]
+    assert abs(np.corrcoef(searched_on, y)[0, 1]) < 0.2
+    assert np.corrcoef(preprocessor.transform(ids)[:, 0], y)[0, 1] > 0.9
+
+
+def test_search_learns_from_levels_one_hot_would_group():
+    """100 shops, one-hot keeps 31 of them: only the target encoding tells a linear model
+    every shop's effect (R² 0.97 here, 0.43 without it)."""
+    X, y = _random_effects(3000)
+    search = {"n_trials": 2, "families": ["linear"], "random_state": 0}
+    reg = NASRegressor(**search).fit(X[:2000], y[:2000])
+    assert reg.score(X[2000:], y[2000:]) > 0.9
+    # Integer-valued targets are still a regression's continuous target.
+    counts = NASRegressor(**search).fit(X[:500], np.round(y[:500] * 10))
+    encoder = counts.preprocessor_.named_transformers_["target"][1]
+    assert encoder.target_type_ == "continuous"
+    labels = np.where(y[:500] > 0, "up", np.where(y[:500] > -1, "flat", "down"))
+    clf = NASClassifier(**search).fit(X[:500], labels)
+    assert clf.preprocessor_.named_transformers_["target"][1].target_type_ == "multiclass"
 
 
 def test_numeric_arrays_with_missing_values_are_imputed():

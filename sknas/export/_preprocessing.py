@@ -8,7 +8,12 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 
 from ..preprocessing import ChannelStandardizer, _as_category_strings
 from ._graph import _Graph, _unsupported
@@ -73,6 +78,28 @@ def _one_hot(g: _Graph, step: OneHotEncoder, columns: list[str]) -> str:
     return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
 
 
+def _target_encoding(g: _Graph, step: TargetEncoder, columns: list[str]) -> str:
+    """Each column's encodings as ``TargetEncoder.transform`` gives them (unknown
+    categories: the target mean), as float64."""
+    n_classes = len(step.classes_) if step.target_type_ == "multiclass" else 1
+    means = np.atleast_1d(step.target_mean_)
+    parts = []
+    for j, (column, categories) in enumerate(zip(columns, step.categories_, strict=True)):
+        encodings = step.encodings_[j * n_classes : (j + 1) * n_classes]
+        table = np.vstack([np.column_stack(encodings), means[None, :]])  # unknown: last row
+        index = g.op(
+            "LabelEncoder",
+            column,
+            domain="ai.onnx.ml",
+            keys_strings=[str(c) for c in categories],
+            values_int64s=list(range(len(categories))),
+            default_int64=len(categories),
+        )
+        rows = g.op("Gather", g.const(table, "encodings"), index, axis=0)  # (n, 1, width)
+        parts.append(g.op("Reshape", rows, g.const(np.array([0, -1], np.int64))))
+    return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
+
+
 def _pipeline(g: _Graph, pipeline: Any, x: str | list[str]) -> str:
     steps = pipeline.steps if isinstance(pipeline, Pipeline) else [("", pipeline)]
     for name, step in steps:
@@ -80,6 +107,9 @@ def _pipeline(g: _Graph, pipeline: Any, x: str | list[str]) -> str:
             continue  # onnx_inputs feeds categories as these strings
         if isinstance(step, OneHotEncoder):
             x = _one_hot(g, step, x)
+            continue
+        if isinstance(step, TargetEncoder):
+            x = _target_encoding(g, step, x)
             continue
         if isinstance(x, list):
             x = x[0] if len(x) == 1 else g.op("Concat", *x, axis=1)
