@@ -187,9 +187,10 @@ PARAMETERS = """\
         this estimator's pickle free of the earlier models.
     portfolio : bool, default=True
         Try, after ``init_from``, first a default linear model and a default
-        histogram gradient boosting on tables when the search runs on a time
-        budget (proposer ``"baseline"``: seconds on any size, so that a good model
-        exists before a slow trial could take the budget), then the
+        histogram gradient boosting on tables, a default MiniRocket on sequences,
+        when the search runs on a time budget (proposer ``"baseline"``: cheap for
+        their data, so that a good model exists before a slow trial could take the
+        budget, and the untuned defaults ensemble selection is checked against), then the
         built-in portfolio: configurations chosen offline to do well together
         over varied problems, or on images a few known-good convolution networks
         (proposer ``"portfolio"``; see

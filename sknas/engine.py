@@ -78,9 +78,15 @@ STRATEGIES = {
 }
 
 
-#: The first trials on tables: cheap on any size and strong, so a search whose budget a
-#: slow trial would otherwise take has a model within seconds (families' default points).
-BASELINES = (Configuration("linear", {}), Configuration("hist_gbdt", {}))
+#: The first trials: cheap for their data and strong, so a search whose budget a slow
+#: trial would otherwise take has a model early (families' default points): on tables a
+#: linear model and gradient boosting, on sequences MiniRocket (each search keeps those of
+#: its families).
+BASELINES = (
+    Configuration("linear", {}),
+    Configuration("hist_gbdt", {}),
+    Configuration("minirocket", {}),
+)
 
 
 def _log_trial(result: TrialResult, history: SearchHistory) -> None:

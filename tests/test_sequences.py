@@ -13,6 +13,7 @@ from helpers import ScriptedStrategy
 from torch.utils.data import TensorDataset
 
 from sknas import NASClassifier, NASRegressor
+from sknas.engine import starting_configurations
 from sknas.evaluation import TensorBatchIterator
 from sknas.evaluation.augmentation import Augmentation
 from sknas.evaluation.inheritance import inherit_weights
@@ -23,6 +24,8 @@ from sknas.space import families as families_module
 from sknas.space.genome import max_pools
 from sknas.space.modules import GenomeNet
 from sknas.space.mutations import mutate
+from sknas.strategies import RandomStrategy
+from sknas.study import Study
 
 aeon_datasets = pytest.importorskip("aeon.datasets")
 
@@ -145,6 +148,20 @@ def test_sequence_searches_default_to_minirocket_then_cnn1d():
     assert {"aug__jitter", "aug__scale", "aug__shift", "aug__crop"} <= set(params)
     regression = default_search_space("regression", max_epochs=20, image_shape=(1, 50))
     assert set(regression["minirocket"].dimensions) == {"n_channels", "n_kernels"}
+
+
+def test_timed_sequence_searches_start_with_minirocket_as_their_baseline():
+    """The default MiniRocket is the sequences' baseline (what ensemble selection is checked
+    against); the tables' baselines are not in a sequence space and stay out."""
+    space = default_search_space("classification", max_epochs=20, image_shape=(2, 50))
+    est = NASClassifier(time_budget=30)
+    est.image_shape_ = (2, 50)  # as fit's validation sets it for (n, 2, 50) sequences
+    starts = starting_configurations(est)
+    study = Study(RandomStrategy(), space, 0, starts=starts)
+    first, second = study.ask(), study.ask()
+    assert (first.family, first.proposer) == ("minirocket", "baseline")
+    assert first.params == space["minirocket"].decode(space["minirocket"].default_point())[0]
+    assert second.proposer != "baseline"  # linear and hist_gbdt are not sequence families
 
 
 def test_without_aeon_minirocket_is_left_out_and_says_so(monkeypatch, caplog):
