@@ -61,6 +61,24 @@ def test_a_selection_of_lucky_models_gives_way_to_the_baseline(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
+def test_a_single_lucky_model_gives_way_to_the_baseline(seed):
+    """The best-looking of 200 models that are the baseline plus noise, selected alone
+    (``ensemble_size=1``, or a selection that settles on one trial)."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=300)
+    y = signal + rng.normal(size=300)
+    predictions = [signal] + [signal + rng.normal(scale=0.25, size=300) for _ in range(200)]
+    history = _history(y, predictions, ["baseline"] + ["tpe"] * 200)
+    selection = select_members(history, y, R2, ensemble_size=1)
+    assert [r.candidate.trial_id for r, _ in selection] != [0]  # one looks best by luck
+    checked, note = check_against_baselines(selection, history, y, R2, ensemble_size=1)
+    assert [(r.candidate.trial_id, w) for r, w in checked] == [(0, 1.0)]
+    assert note.startswith("chosen alone")
+    alone, note = check_against_baselines(checked, history, y, R2, ensemble_size=1)
+    assert alone == checked and note is None  # a baseline alone is not checked again
+
+
+@pytest.mark.parametrize("seed", range(5))
 def test_a_model_that_knows_more_than_the_baseline_keeps_the_selection(seed):
     y, predictions = _noisy_problem(seed)
     rng = np.random.default_rng(100 + seed)

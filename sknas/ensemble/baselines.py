@@ -64,14 +64,18 @@ def check_against_baselines(
     note : str or None
         Why a baseline replaced the selection (both held-out scores); None when the
         selection stands or the check did not run (no baseline among the scored trials,
-        a single-trial selection, more than :data:`CHECK_MAX_ROWS` rows).
+        a selection that is one baseline alone, more than :data:`CHECK_MAX_ROWS` rows).
+        A selection of one other trial is checked like any: the best of many trials
+        alone is where the winner's curse is purest.
     """
     selection = list(selection)
     scored = [r for r in history.scored() if r.member is not None]
     baselines = [i for i, r in enumerate(scored) if r.candidate.proposer == "baseline"]
     n_rows = len(y_valid)
-    if not baselines or len(selection) < 2 or not CHECK_FOLDS * 2 <= n_rows <= CHECK_MAX_ROWS:
+    if not baselines or not CHECK_FOLDS * 2 <= n_rows <= CHECK_MAX_ROWS:
         return selection, None
+    if len(selection) == 1 and selection[0][0].candidate.proposer == "baseline":
+        return selection, None  # a baseline already
     predictions = [np.asarray(r.valid_pred, dtype=np.float64) for r in scored]
     chosen = np.zeros_like(predictions[0])
     baseline = np.zeros_like(predictions[0])
