@@ -207,13 +207,22 @@ class TestDask:
         X, y = iris
 
         class KillABusyWorkerOnce(logging.Handler):
-            """After a trial is logged, kill a worker that is running another one."""
+            """After a trial is logged, kill a worker that is running another one (waiting
+            up to 5 s for the scheduler to report one: on a loaded machine the next trial
+            may not have started when the last one is logged)."""
 
             killed = False
 
             def emit(self, record):
-                busy = [addr for addr, keys in dask_client.processing().items() if keys]
-                if busy and not self.killed:
+                if self.killed:
+                    return
+                waited_until = time.monotonic() + 5.0
+                busy = []
+                while not busy and time.monotonic() < waited_until:
+                    busy = [addr for addr, keys in dask_client.processing().items() if keys]
+                    if not busy:
+                        time.sleep(0.05)
+                if busy:
                     os.kill(dask_client.run(os.getpid, workers=busy[:1])[busy[0]], signal.SIGKILL)
                     self.killed = True
 
