@@ -205,6 +205,9 @@ class TestDask:
 
     def test_fit_succeeds_when_a_busy_worker_is_killed_mid_search(self, dask_client, iris):
         X, y = iris
+        # The test before kills a worker; with its replacement not yet joined, one worker
+        # runs every trial and is never busy when a trial is logged.
+        dask_client.wait_for_workers(2, timeout=120)
 
         class KillABusyWorkerOnce(logging.Handler):
             """After a trial is logged, kill a worker that is running another one (waiting
