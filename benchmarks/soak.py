@@ -3,7 +3,7 @@
 Runs one search of ``--trials`` tiny trials (iris, 3 epochs each, default families) while a
 thread samples the process's resident memory (``/proc/self/statm``, Linux) every 50 ms, and
 reports the growth from the end of the warm-up to the peak of the rest. The warm-up is the
-first ``KEPT_MODELS`` (100) trials: a search keeps the trained models of its best 100 trials
+first ``KEPT_MODELS`` (50) trials: a search keeps the trained models of its best 50 trials
 for the ensemble, so until then memory grows by design; after it, each new model replaces
 one. The target is at most 50 MiB of growth after the warm-up. With ``--warm-start-fits
 K``, instead: K consecutive ``warm_start=True`` fits of ``--trials`` more trials each, and

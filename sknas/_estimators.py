@@ -24,12 +24,7 @@ from ._validation import validate_fit_data, validate_predict_X
 from .engine import search_and_ensemble, starting_configurations
 from .monitoring import MonitorReport
 from .monitoring import monitor as monitor_batch
-from .preprocessing import (
-    ChannelStandardizer,
-    make_tabular_preprocessor,
-    serving_transform,
-    text_columns_of,
-)
+from .preprocessing import fit_preprocessor, serving_transform
 from .strategies import Strategy
 from .summary import search_summary, search_summary_html
 from .utils._device import resolve_device
@@ -153,7 +148,7 @@ class _BaseNAS(BaseEstimator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state.pop("_warm_journal", None)  # every trial's model: for warm starts, not serving
+        state.pop("_warm_journal", None)  # the record and best models: warm starts only
         return state
 
     def __sklearn_tags__(self):
@@ -177,16 +172,13 @@ class _BaseNAS(BaseEstimator):
         starts = starting_configurations(self)
         y_encoded = self._encode_target(y)
         device = resolve_device(self.device)
-        if self.image_shape_ is None:
-            text_columns = text_columns_of(X, self.text_columns)
-            target_type = self._target_type(y_encoded)
-            preprocessor = make_tabular_preprocessor(X, text_columns, target_type)
-        else:
-            text_columns = []
-            preprocessor = ChannelStandardizer(self.image_shape_)
-        # Target-encoded columns of the training rows are cross-fitted: see
-        # sknas.preprocessing.make_tabular_preprocessor.
-        X_model = preprocessor.fit_transform(X, y_encoded)
+        preprocessor, X_model, text_columns = fit_preprocessor(
+            X,
+            y_encoded,
+            task=self._task,
+            image_shape=self.image_shape_,
+            text_columns=self.text_columns,
+        )
         outcome = search_and_ensemble(
             self,
             X,
@@ -270,19 +262,16 @@ class _BaseNAS(BaseEstimator):
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _target_type(self, y_encoded: np.ndarray) -> str | None:
-        """``TargetEncoder``'s target type for the encoded targets (None: no target encoding)."""
-        raise NotImplementedError
-
 
 class NASClassifier(ClassifierMixin, _BaseNAS):
     __doc__ = f"""Neural architecture search for classification, as a scikit-learn classifier.
 
     ``fit`` selects model families and hyperparameters with hyperopt's TPE, then
     refines architectures by aging evolution seeded from TPE's best trials. Every
-    candidate network trains through skorch with early stopping on a held-out
-    validation split, under successive halving so that weak candidates stop early.
-    ``predict`` uses a Caruana ensemble of the trained candidates, refit on all data.
+    candidate network trains through skorch with early stopping, under successive
+    halving so that weak candidates stop early; small data are cross-validated (``cv``).
+    ``predict`` uses a Caruana ensemble of the trained candidates (refit on all rows
+    after a holdout search, bags of fold models after a cross-validated one).
 
     Parameters
     ----------
@@ -314,9 +303,6 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
             )
         self.classes_ = encoder.classes_
         return encoder.transform(y)
-
-    def _target_type(self, y_encoded: np.ndarray) -> str | None:
-        return "binary" if len(self.classes_) == 2 else "multiclass"
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""
@@ -355,9 +341,6 @@ class NASRegressor(RegressorMixin, _BaseNAS):
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         return y.astype(np.float64)
-
-    def _target_type(self, y_encoded: np.ndarray) -> str | None:
-        return "continuous" if y_encoded.ndim == 1 else None
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets."""

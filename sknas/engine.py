@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 
 from ._search import run_search
 from ._validation import rows_for_fingerprint
+from .artifacts import ArtifactStore
 from .checkpoint import MemoryJournal, SearchJournal, fingerprint
 from .cost_model import CostModel, DataSize
 from .ensemble import (
@@ -65,9 +66,10 @@ DEFAULT_TIME_BUDGET = 60.0
 #: Share of ``time_budget`` kept back from a holdout search for ensembling and refitting
 #: (k-fold searches keep none: their members are bags, which are not refit).
 REFIT_RESERVE = 0.10
-#: Trained models a search keeps (the best-scored; ensemble selection looks at the
-#: best ``MAX_CANDIDATES``, and the margin covers ties broken by log loss).
-KEPT_MODELS = 2 * MAX_CANDIDATES
+#: Trained models a search keeps: the best ``MAX_CANDIDATES``, ranked as ensemble
+#: selection ranks its library (score, then log loss or squared error), so it keeps
+#: every model selection looks at and no other.
+KEPT_MODELS = MAX_CANDIDATES
 #: What the names ``strategy`` accepts stand for.
 STRATEGIES = {
     "auto": FusedStrategy,
@@ -182,7 +184,8 @@ def search_and_ensemble(
         est, evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
     )
     if isinstance(journal, MemoryJournal) and not history.interrupted:
-        journal.keep_as(history.results)  # its models beyond the best KEPT_MODELS released
+        # Its models beyond the best KEPT_MODELS released:
+        journal.keep_as([history.with_artifacts(r) for r in history.results])
     best = _best_trial(est, history)
     search_done = time.monotonic()
     ensemble, selection_seconds, refit_notes = _select_and_refit(
@@ -333,7 +336,9 @@ def _run_study(
         starts=starts,
         pruner=make_pruner(est.pruner),
         journal=journal,
-        max_models=KEPT_MODELS,
+        artifacts=ArtifactStore(
+            KEPT_MODELS, functools.partial(_tie_breaker(est, evaluator), evaluator.y_valid_true)
+        ),
         weight_inheritance=est.weight_inheritance,
         cost_model=_cost_model(evaluator, None if deadline is None else time_budget),
     )
@@ -405,6 +410,12 @@ def _best_trial(est: Any, history: SearchHistory) -> TrialResult:
     return best
 
 
+def _tie_breaker(est: Any, evaluator: Evaluator) -> PredictionScorer:
+    """What ranks members of equal validation scores: log loss or squared error."""
+    smooth = "neg_log_loss" if est._task == "classification" else "neg_mean_squared_error"
+    return get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid)
+
+
 def _select_and_refit(
     est: Any,
     history: SearchHistory,
@@ -415,8 +426,7 @@ def _select_and_refit(
     """Select members on validation predictions, then refit them while time allows;
     also what became of each member's refit, by trial id."""
     started = time.monotonic()
-    smooth = "neg_log_loss" if est._task == "classification" else "neg_mean_squared_error"
-    tie_breaker = get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid)
+    tie_breaker = _tie_breaker(est, evaluator)
     selection = select_members(
         history,
         evaluator.y_valid_true,

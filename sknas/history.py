@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from .artifacts import ArtifactStore, TrialArtifacts
 from .trial import TrialResult
 
 __all__ = ["COST_COLUMNS", "LEADERBOARD_COLUMNS", "SearchHistory"]
@@ -40,30 +41,50 @@ LEADERBOARD_COLUMNS = (
 
 @dataclass
 class SearchHistory:
-    """Trial results in the order they finished.
+    """Trial records in the order they finished, and the artifacts of the best trials.
 
     Attributes
     ----------
     results : list of TrialResult
+        Light records: configuration, state, scores, times (``member`` and
+        ``valid_pred`` None).
+    artifacts : ArtifactStore
+        Trained members and validation predictions by trial id, of the best trials
+        only (its ``max_models``), so memory stays flat over long searches.
     interrupted : bool
         Whether the user interrupted the search (Ctrl-C).
-    max_models : int or None
-        Most trained models kept (the best-scored ones), so memory stays flat over
-        long searches; None keeps all.
     """
 
     results: list[TrialResult] = field(default_factory=list)
+    artifacts: ArtifactStore = field(default_factory=ArtifactStore)
     interrupted: bool = False
-    max_models: int | None = None
 
-    def add(self, result: TrialResult) -> None:
-        """Record one finished trial; beyond ``max_models`` trained models, release the
-        model (and validation predictions) of the lowest-scored trial holding one."""
-        self.results.append(result)
-        holding = [i for i, r in enumerate(self.results) if r.member is not None]
-        if self.max_models is not None and len(holding) > self.max_models:
-            worst = min(holding, key=lambda i: (self.results[i].score, -i))
-            self.results[worst] = replace(self.results[worst], member=None, valid_pred=None)
+    def add(self, result: TrialResult) -> TrialResult:
+        """Record one finished trial: its artifacts (when it has a member and a score)
+        go to :attr:`artifacts`; the record kept, and returned, has none."""
+        if result.member is not None and result.scored:
+            self.artifacts.put(
+                result.candidate.trial_id,
+                result.score,
+                TrialArtifacts(result.member, result.valid_pred),
+            )
+        record = replace(result, member=None, valid_pred=None)
+        self.results.append(record)
+        return record
+
+    def with_artifacts(self, result: TrialResult) -> TrialResult:
+        """``result`` with the member and predictions the store still holds for it."""
+        kept = self.artifacts.get(result.candidate.trial_id)
+        if kept is None:
+            return result
+        return replace(result, member=kept.member, valid_pred=kept.valid_pred)
+
+    def kept(self) -> list[TrialResult]:
+        """Scored trials whose artifacts the store holds, each with them, in the order
+        they finished: what ensemble selection chooses from."""
+        return [
+            self.with_artifacts(r) for r in self.scored() if r.candidate.trial_id in self.artifacts
+        ]
 
     def completed(self) -> list[TrialResult]:
         """Trials that completed with a finite score."""

@@ -123,10 +123,10 @@ def ensemble_validation_predictions(history: Any, ensemble: Any) -> np.ndarray |
     ndarray or None
         None when a member's predictions were not kept.
     """
-    by_trial = {r.candidate.trial_id: r.valid_pred for r in history.results}
-    preds = [by_trial.get(t) for t in ensemble.trial_ids_]
-    if any(p is None for p in preds):
+    kept = [history.artifacts.get(t) for t in ensemble.trial_ids_]
+    if any(k is None for k in kept):
         return None
+    preds = [k.valid_pred for k in kept]
     return sum(
         w * np.asarray(p, dtype=np.float64) for w, p in zip(ensemble.weights_, preds, strict=True)
     )

@@ -28,9 +28,9 @@ does not match with a :class:`~sknas.exceptions.ModelFileError` that names the p
 and says what to do. Loading runs no code from the file: no part is unpickled, skops
 builds only the trusted types, and safetensors holds raw numbers.
 
-Deliberately not saved: the private ``_warm_journal`` (every trial's model, kept in
-memory for ``warm_start`` only, and not pickled either) and estimator parameters
-that JSON cannot hold (a strategy or splitter object, ``init_from``, a
+Deliberately not saved: the private ``_warm_journal`` (the search's record and its
+best models, kept in memory for ``warm_start`` only, and not pickled either) and
+estimator parameters that JSON cannot hold (a strategy or splitter object, ``init_from``, a
 ``RandomState``): a loaded estimator has their defaults, and the manifest lists
 them under ``params_not_saved``. These parameters shape a new search, not
 predictions. A fitted attribute that can be neither saved nor rebuilt makes

@@ -56,6 +56,7 @@ __all__ = [
     "NumericTransform",
     "TextDocuments",
     "categorical_columns",
+    "fit_preprocessor",
     "input_rows",
     "make_tabular_preprocessor",
     "serving_transform",
@@ -481,6 +482,35 @@ def serving_transform(preprocessor: Any) -> Callable[[Any], np.ndarray] | None:
             fast = None
     _SERVING_TRANSFORMS[preprocessor] = fast
     return fast
+
+
+def fit_preprocessor(
+    X: Any,
+    y_encoded: np.ndarray,
+    *,
+    task: str,
+    image_shape: tuple[int, ...] | None,
+    text_columns: Iterable[Any] | None,
+) -> tuple[Any, Any, list[Any]]:
+    """The preprocessor for validated ``X``, fitted; the matrix it makes of ``X``; the
+    columns it vectorised as text.
+
+    Images and sequences (``image_shape``) are standardised per channel
+    (:class:`ChannelStandardizer`); tables go through :func:`make_tabular_preprocessor`,
+    with target encoding for one-dimensional targets. The matrix comes from
+    ``fit_transform(X, y_encoded)``, whose target encodings are cross-fitted: no row's
+    own target is in its features.
+    """
+    if image_shape is not None:
+        preprocessor = ChannelStandardizer(image_shape)
+        return preprocessor, preprocessor.fit_transform(X), []
+    columns = text_columns_of(X, text_columns)
+    if task == "classification":
+        target_type = "binary" if len(np.unique(y_encoded)) == 2 else "multiclass"
+    else:
+        target_type = "continuous" if y_encoded.ndim == 1 else None
+    preprocessor = make_tabular_preprocessor(X, columns, target_type)
+    return preprocessor, preprocessor.fit_transform(X, y_encoded), columns
 
 
 def make_tabular_preprocessor(

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .artifacts import ArtifactStore
 from .checkpoint import MemoryJournal, SearchJournal
 from .cost_model import CostModel
 from .history import SearchHistory
@@ -49,8 +50,9 @@ class Study:
     journal : SearchJournal, MemoryJournal or None, default=None
         Where every finished trial and the state after it are recorded; a journal
         that holds trials is resumed from.
-    max_models : int or None, default=None
-        Trained models the history keeps (:class:`~sknas.history.SearchHistory`).
+    artifacts : ArtifactStore or None, default=None
+        Where the history keeps the best trials' members and validation predictions
+        (:class:`~sknas.history.SearchHistory`); None: an unbounded store.
     weight_inheritance : bool, default=False
         A candidate whose parent's trained network the history still holds carries
         it (``parent_model``), to start from its weights.
@@ -77,7 +79,7 @@ class Study:
         starts: Starts = (),
         pruner: Any = None,
         journal: SearchJournal | MemoryJournal | None = None,
-        max_models: int | None = None,
+        artifacts: ArtifactStore | None = None,
         weight_inheritance: bool = False,
         cost_model: CostModel | None = None,
     ) -> None:
@@ -89,7 +91,7 @@ class Study:
         self.journal = journal
         self.weight_inheritance = weight_inheritance
         self.cost_model = cost_model
-        self.history = SearchHistory(max_models=max_models)
+        self.history = SearchHistory(artifacts=ArtifactStore() if artifacts is None else artifacts)
         self._rng = np.random.default_rng(trial_seed)
         self._next_trial_id = 0
         self._queue: list[tuple[Configuration, str]] = []
@@ -194,7 +196,9 @@ class Study:
         Returns
         -------
         TrialResult
-            As recorded (``finished_at`` set, the parent's network dropped).
+            As recorded: ``finished_at`` set, without the parent's network, its member
+            and its predictions (those went to the history's artifact store, and with
+            the rest to the journal).
         """
         result = replace(
             result,
@@ -205,11 +209,11 @@ class Study:
             self.pruner.record(result)
         if self.cost_model is not None:
             self.cost_model.record(result)
-        self.history.add(result)
-        self.strategy.observe([result])
+        record = self.history.add(result)
+        self.strategy.observe([record])
         if self.journal is not None and journal:
             self.journal.record(len(self.history.results) - 1, result, self.state_dict())
-        return result
+        return record
 
     def state_dict(self) -> dict[str, Any]:
         """What continues the search after the last recorded trial (plain data)."""
@@ -238,7 +242,6 @@ class Study:
 
     def _trained_network(self, trial_id: int) -> object | None:
         """The trained network of trial ``trial_id``, if the history still holds one."""
-        for result in reversed(self.history.results):
-            if result.candidate.trial_id == trial_id:
-                return result.member if result.candidate.genome is not None else None
-        return None
+        kept = self.history.artifacts.get(trial_id)
+        member = None if kept is None else kept.member
+        return member if getattr(member, "genome", None) is not None else None

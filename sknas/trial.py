@@ -7,6 +7,7 @@ into :class:`TrialResult` s, the search loop and the history read both.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -15,7 +16,14 @@ import numpy as np
 
 from .space.genome import Genome
 
-__all__ = ["Candidate", "Fidelity", "TrialResult", "TrialState"]
+__all__ = [
+    "Candidate",
+    "Configuration",
+    "Fidelity",
+    "TrialResult",
+    "TrialState",
+    "candidate_key",
+]
 
 
 class TrialState(str, Enum):
@@ -69,9 +77,57 @@ class Fidelity:
         return score >= scores[n_promoted - 1]
 
 
+def candidate_key(family: str, params: Mapping[str, Any], genome: Genome | None) -> str:
+    """Identity of a configuration, for deduplication (floats to 4 significant digits).
+
+    Examples
+    --------
+    >>> candidate_key("mlp", {"lr": 0.0012345, "batch_size": 64}, None)
+    'mlp|None|batch_size=64|lr=0.001234'
+    """
+    values = "|".join(
+        f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in sorted(params.items())
+    )
+    return f"{family}|{genome.key() if genome else None}|{values}"
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """A configuration to try: a family, its training parameters and its genome.
+
+    What the study queues (an earlier search, the baselines, the portfolio; see
+    :meth:`Study.enqueue <sknas.study.Study.enqueue>`)."""
+
+    family: str
+    params: dict[str, Any] = field(hash=False)
+    genome: Genome | None = None
+
+    def key(self) -> str:
+        """Identity for deduplication (:func:`candidate_key`)."""
+        return candidate_key(self.family, self.params, self.genome)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready representation."""
+        genome = None if self.genome is None else self.genome.to_dict()
+        return {"family": self.family, "params": dict(self.params), "genome": genome}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Configuration:
+        """Inverse of :meth:`to_dict`."""
+        genome = data.get("genome")
+        return cls(
+            data["family"],
+            dict(data["params"]),
+            None if genome is None else Genome.from_dict(genome),
+        )
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """One configuration to train and score.
+    """One configuration to train and score, as one trial of a search: a
+    :class:`Configuration` (``family``, ``params``, ``genome``) with its trial id, seed,
+    epoch budget, proposer, parent and fidelity.
 
     Parameters
     ----------
@@ -116,6 +172,11 @@ class Candidate:
     predicted_time: float = field(default=float("nan"), compare=False)
     time_limit: float | None = field(default=None, compare=False)
 
+    @property
+    def configuration(self) -> Configuration:
+        """What this trial trains: its family, parameters and genome."""
+        return Configuration(self.family, self.params, self.genome)
+
 
 @dataclass(frozen=True)
 class TrialResult:
@@ -134,7 +195,9 @@ class TrialResult:
     valid_pred : ndarray or None
         Validation predictions (probabilities or values in the target's scale).
     member : object or None
-        The trained model, trimmed for prediction.
+        The trained model, trimmed for prediction. These two are what an evaluator
+        hands over; the history files them in its artifact store
+        (:mod:`sknas.artifacts`) and records the trial without them.
     error : str or None
         Why the trial failed.
     rung_scores : tuple of float

@@ -199,7 +199,7 @@ def test_select_members_times_each_member_against_the_latency_budget(rng):
     history, y = _history(rng)
     free = select_members(history, y, ACCURACY, ensemble_size=10)
     slow_id = free[0][0].candidate.trial_id  # the heaviest member
-    history.results[slow_id].member.__class__ = _Slow  # 30 ms a call; the others microseconds
+    history.artifacts.get(slow_id).member.__class__ = _Slow  # 30 ms a call; the others microseconds
     probe = np.zeros((5, 1))
     budgeted = select_members(
         history, y, ACCURACY, ensemble_size=10, max_predict_ms=20.0, X_probe=probe

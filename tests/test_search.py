@@ -16,7 +16,9 @@ from sklearn.datasets import make_classification
 
 from sknas import NASClassifier
 from sknas._search import run_search
+from sknas.artifacts import ArtifactStore, TrialArtifacts
 from sknas.history import SearchHistory
+from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
 from sknas.strategies import RandomStrategy
 from sknas.study import Study
@@ -181,14 +183,31 @@ def test_second_ctrl_c_aborts_at_once():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_history_keeps_only_the_best_models(rng):
-    history = SearchHistory(max_models=3)
+def test_history_keeps_light_records_and_only_the_best_models(rng):
+    history = SearchHistory(artifacts=ArtifactStore(max_models=3))
     scores = rng.permutation(10) / 10
     for i, score in enumerate(scores):
         candidate = Candidate(i, "mlp", {}, None, 0, 1, "test")
         result = TrialResult(candidate, TrialState.COMPLETE, float(score), member=object())
-        history.add(replace(result, valid_pred=np.zeros(2)))
-    kept = sorted(r.score for r in history.results if r.member is not None)
-    assert kept == sorted(scores)[-3:]
-    assert all(r.valid_pred is None for r in history.results if r.member is None)
+        record = history.add(replace(result, valid_pred=np.zeros(2)))
+        assert record.member is None and record.valid_pred is None
+    assert all(r.member is None and r.valid_pred is None for r in history.results)
+    kept = sorted(r.score for r in history.kept())
+    assert kept == sorted(scores)[-3:] and len(history.artifacts) == 3
+    assert all(r.member is not None and r.valid_pred is not None for r in history.kept())
     assert len(history.results) == 10 and history.best().score == max(scores)
+
+
+def test_the_store_keeps_what_ensemble_selection_would_look_at(rng):
+    """Equal scores are ranked by the tie breaker, then by arrival, as the ensembler's
+    library ranks them: the kept models are exactly its first ``max_candidates``."""
+    y = rng.integers(0, 2, 60)
+    predictions = [rng.dirichlet([1, 1], 60) for _ in range(30)]
+    scores = [float(s) for s in rng.integers(0, 3, 30)]  # many ties
+    log_loss = get_prediction_scorer("neg_log_loss", "classification")
+    store = ArtifactStore(max_models=8, tie_breaker=lambda pred: log_loss(y, pred))
+    for i, (score, pred) in enumerate(zip(scores, predictions, strict=True)):
+        store.put(i, score, TrialArtifacts(object(), pred))
+    own = [(score, log_loss(y, pred)) for score, pred in zip(scores, predictions, strict=True)]
+    library = sorted(range(30), key=lambda i: own[i], reverse=True)[:8]
+    assert sorted(library) == sorted(i for i in range(30) if i in store)

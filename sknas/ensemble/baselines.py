@@ -69,7 +69,7 @@ def check_against_baselines(
         alone is where the winner's curse is purest.
     """
     selection = list(selection)
-    scored = [r for r in history.scored() if r.member is not None]
+    scored = history.kept()
     baselines = [i for i, r in enumerate(scored) if r.candidate.proposer == "baseline"]
     n_rows = len(y_valid)
     if not baselines or not CHECK_FOLDS * 2 <= n_rows <= CHECK_MAX_ROWS:

@@ -56,7 +56,7 @@ def select_members(
     list of (TrialResult, weight)
         Heaviest first; weights sum to one.
     """
-    scored = [r for r in history.scored() if r.member is not None]
+    scored = history.kept()
     if not scored:
         raise ValueError("No trial with a validation score to build an ensemble from.")
     if max_predict_ms is not None and X_probe is None:
@@ -66,8 +66,10 @@ def select_members(
         return one_row_ms(scored[i].member, X_probe[:1])
 
     if ensemble_size <= 1 and max_predict_ms is None:
-        best = history.best() or max(scored, key=lambda r: r.score)
-        return [(best, 1.0)]
+        best = history.best()
+        if best is None or best.candidate.trial_id not in history.artifacts:
+            return [(max(scored, key=lambda r: r.score), 1.0)]
+        return [(history.with_artifacts(best), 1.0)]
     ensembler = GreedyEnsembler(
         max(ensemble_size, 1), tie_breaker=tie_breaker, max_cost=max_predict_ms
     )

@@ -16,40 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..space import Genome, SearchSpace
-from ..trial import TrialResult
+from ..trial import Configuration, TrialResult, candidate_key
 
 __all__ = ["Configuration", "Proposal", "Strategy", "candidate_key"]
-
-
-@dataclass(frozen=True)
-class Configuration:
-    """A configuration to try: a family, its training parameters and its genome.
-
-    What the study queues (an earlier search, the baselines, the portfolio; see
-    :meth:`Study.enqueue <sknas.study.Study.enqueue>`)."""
-
-    family: str
-    params: dict[str, Any] = field(hash=False)
-    genome: Genome | None = None
-
-    def key(self) -> str:
-        """Identity for deduplication (:func:`candidate_key`)."""
-        return candidate_key(self.family, self.params, self.genome)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready representation."""
-        genome = None if self.genome is None else self.genome.to_dict()
-        return {"family": self.family, "params": dict(self.params), "genome": genome}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Configuration:
-        """Inverse of :meth:`to_dict`."""
-        genome = data.get("genome")
-        return cls(
-            data["family"],
-            dict(data["params"]),
-            None if genome is None else Genome.from_dict(genome),
-        )
 
 
 @dataclass(frozen=True)
@@ -117,18 +86,3 @@ class Strategy(ABC):
         """The proposal of a point of ``family``'s dimensions."""
         params, genome = self.space_[family].decode(point)
         return Proposal(family, params, genome, proposer or self.name, parent_id)
-
-
-def candidate_key(family: str, params: Mapping[str, Any], genome: Genome | None) -> str:
-    """Identity of a configuration, for deduplication (floats to 4 significant digits).
-
-    Examples
-    --------
-    >>> candidate_key("mlp", {"lr": 0.0012345, "batch_size": 64}, None)
-    'mlp|None|batch_size=64|lr=0.001234'
-    """
-    values = "|".join(
-        f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
-        for name, value in sorted(params.items())
-    )
-    return f"{family}|{genome.key() if genome else None}|{values}"

@@ -150,7 +150,7 @@ class RegularizedEvolutionStrategy(Strategy):
         """
         for result in results:
             candidate = result.candidate
-            self.seen_.add(candidate_key(candidate.family, candidate.params, candidate.genome))
+            self.seen_.add(candidate.configuration.key())
             if result.scored and candidate.genome is not None and candidate.family in self.space_:
                 self._join(ScoredConfiguration.from_result(result))
 
