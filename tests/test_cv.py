@@ -10,6 +10,7 @@ from sklearn.datasets import load_iris, make_regression
 from sklearn.model_selection import GroupKFold, KFold, TimeSeriesSplit, cross_val_score
 
 from sknas import NASClassifier, NASRegressor
+from sknas.evaluation import Evaluator
 from sknas.evaluation.crossval import (
     AUTO_CV_FOLDS,
     STACK_MAX_ROWS,
@@ -17,6 +18,7 @@ from sknas.evaluation.crossval import (
     CrossValEvaluator,
     make_folds,
 )
+from sknas.evaluation.data import split_at
 from sknas.evaluation.stacked import STACKING_TOLERANCE
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
@@ -89,6 +91,54 @@ def test_a_trial_is_scored_out_of_fold_and_its_member_is_the_bag():
             np.testing.assert_allclose(result.valid_pred[valid], model.predict(X[valid]))
         assert result.score == pytest.approx(np.mean(result.valid_pred.argmax(1) == y))
         assert result.score > 0.85
+
+
+class _Spy:
+    """An evaluator that records the epochs it was asked for and what it trained."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __call__(self, candidate, deadline=None, epochs=None):
+        result = self.inner(candidate, deadline, epochs)
+        self.calls.append((epochs, result.best_epoch, result.n_epochs))
+        return result
+
+
+def test_later_folds_train_the_first_folds_best_epochs_without_early_stopping():
+    X, y = load_iris(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    scorer = get_prediction_scorer(None, "classification")
+    evaluator = CrossValEvaluator(X, y, _folds(3, y), task="classification", scorer=scorer)
+    evaluator.evaluators = spies = [_Spy(fold) for fold in evaluator.evaluators]
+    space = default_search_space("classification", max_epochs=30)
+    params, genome = space["mlp"].decode(space["mlp"].default_point())
+    result = evaluator(Candidate(0, "mlp", params, genome, 0, 30, "test"))
+    assert result.state is TrialState.COMPLETE and result.score > 0.85
+    [(first_epochs, best, trained)] = spies[0].calls
+    assert first_epochs is None and 1 <= best <= trained
+    assert [spy.calls for spy in spies[1:]] == [[(best, best, best)]] * 2
+
+
+def test_a_network_trained_for_fixed_epochs_predicts_without_its_validation_labels():
+    """What makes the later folds' out-of-fold predictions honest: with ``epochs`` the
+    validation labels choose nothing (with early stopping they choose the epoch)."""
+    X, y = load_iris(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    train, valid = _folds(3, y)[1]
+    shuffled = y.copy()
+    shuffled[valid] = np.random.default_rng(0).permutation(y[valid])
+    space = default_search_space("classification", max_epochs=12)
+    params, genome = space["mlp"].decode(space["mlp"].default_point())
+    candidate = Candidate(0, "mlp", params, genome, 0, 12, "test")
+    scorer = get_prediction_scorer(None, "classification")
+    predictions = [
+        Evaluator(split_at(X, labels, train, valid, task="classification"), scorer)(
+            candidate, epochs=7
+        ).valid_pred
+        for labels in (y, shuffled)
+    ]
+    np.testing.assert_array_equal(predictions[0], predictions[1])
 
 
 def test_classifier_with_folds_predicts_with_bags_and_nests_in_cross_val_score():

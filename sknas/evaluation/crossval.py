@@ -324,11 +324,18 @@ class CrossValEvaluator:
         """Train ``candidate`` on each fold in turn; ``deadline`` is a ``time.monotonic()`` value.
 
         The first fold trains under the candidate's successive-halving fidelity: pruned
-        there, the trial is PRUNED with that fold's score and no member. A fold that
-        fails fails the trial, and so does the deadline passing before the last fold.
+        there, the trial is PRUNED with that fold's score and no member. A network's
+        first fold early-stops on its validation rows; the other folds train the
+        epochs at which it had its best validation loss, without early stopping, so
+        their out-of-fold predictions were not chosen on the rows they predict (a fold
+        that keeps its best epoch on 7 rows scores them optimistically, and ensemble
+        selection then favours networks over models that choose nothing on them). A
+        fold that fails fails the trial, and so does the deadline passing before the
+        last fold.
         """
         start = time.perf_counter()
         parent = candidate.parent_model
+        epochs = None  # the later folds' epochs, from the first fold
         results = []
         for k, evaluator in enumerate(self.evaluators):
             if k and deadline is not None and time.monotonic() >= deadline:
@@ -342,12 +349,14 @@ class CrossValEvaluator:
                 fold = replace(fold, time_limit=candidate.time_limit / len(self.evaluators))
             if isinstance(parent, BaggedMember):  # each fold inherits from the same fold
                 fold = replace(fold, parent_model=parent.members[k])
-            result = evaluator(fold, deadline)
+            result = evaluator(fold, deadline, epochs)
             if result.state is TrialState.FAIL:
                 return self._failed(candidate, start, f"{result.error} (fold {k})")
             if result.state is TrialState.PRUNED:
                 return replace(result, candidate=candidate, valid_pred=None, member=None)
             results.append(result)
+            if candidate.genome is not None:
+                epochs = max(1, results[0].best_epoch)
         return self._combined(candidate, results)
 
     def _combined(self, candidate: Candidate, results: Sequence[TrialResult]) -> TrialResult:

@@ -116,20 +116,26 @@ class Evaluator:
         """Without the tensors made on the device (workers make their own)."""
         return {k: v for k, v in vars(self).items() if k not in ("_cached", "_cached_device")}
 
-    def __call__(self, candidate: Candidate, deadline: float | None = None) -> TrialResult:
+    def __call__(
+        self, candidate: Candidate, deadline: float | None = None, epochs: int | None = None
+    ) -> TrialResult:
         """Train, predict and score ``candidate``; ``deadline`` is a ``time.monotonic()`` value.
 
-        Under a successive-halving ``candidate.fidelity`` a network may stop at a rung:
-        it is then PRUNED, with the score and weights it had there. The deadline and
-        ``trial_timeout`` stop a network after the running batch, and a boosted or
-        bagged classical ensemble with fewer stages (:func:`fit_before`); logistic
-        regression and ridge fit in one go.
+        A network early-stops on the validation rows and keeps its best epoch's weights;
+        with ``epochs`` it trains exactly that many (the deadline and time limits
+        still apply) and keeps the last, so that its validation predictions are not
+        chosen on the rows they predict. Under a successive-halving
+        ``candidate.fidelity`` a network may stop at a rung: it is then PRUNED, with
+        the score and weights it had there. The deadline and ``trial_timeout`` stop a
+        network after the running batch, and a boosted or bagged classical ensemble
+        with fewer stages (:func:`fit_before`); logistic regression and ridge fit in
+        one go.
         """
         start = time.perf_counter()
         try:
             if candidate.genome is None:
                 return self._evaluate_classical(candidate, deadline, start)
-            return self._evaluate_neural_on_gpu_memory(candidate, deadline, start)
+            return self._evaluate_neural_on_gpu_memory(candidate, deadline, start, epochs)
         except Exception as exc:  # a failed candidate never kills the search
             return TrialResult(
                 candidate,
@@ -149,12 +155,12 @@ class Evaluator:
         return f"cuda:{candidate.trial_id % torch.cuda.device_count()}"
 
     def _evaluate_neural_on_gpu_memory(
-        self, candidate: Candidate, deadline: float | None, start: float
+        self, candidate: Candidate, deadline: float | None, start: float, epochs: int | None
     ) -> TrialResult:
         """Train; when CUDA runs out of memory, free it and try once at half the batch."""
         device = self.device_for(candidate)
         try:
-            return self._evaluate_neural(candidate, deadline, start, device)
+            return self._evaluate_neural(candidate, deadline, start, device, epochs)
         except torch.cuda.OutOfMemoryError:
             trained_at = batch_size_for(candidate.params.get("batch_size", 0), self.split.n_rows)
             batch_size = trained_at // 2
@@ -163,7 +169,7 @@ class Evaluator:
         gc.collect()
         torch.cuda.empty_cache()
         smaller = replace(candidate, params={**candidate.params, "batch_size": batch_size})
-        result = self._evaluate_neural(smaller, deadline, start, device)
+        result = self._evaluate_neural(smaller, deadline, start, device, epochs)
         note = f"CUDA out of memory; retried at batch_size={batch_size}"
         return replace(result, error=f"{note}; {result.error}" if result.error else note)
 
@@ -201,10 +207,17 @@ class Evaluator:
         )
 
     def _evaluate_neural(
-        self, candidate: Candidate, deadline: float | None, start: float, device: str
+        self,
+        candidate: Candidate,
+        deadline: float | None,
+        start: float,
+        device: str,
+        epochs: int | None = None,
     ) -> TrialResult:
         train, valid = self._datasets(candidate, device)
-        early_stopping = EarlyStopping(patience=self.patience, load_best=True)
+        early_stopping = None
+        if epochs is None:
+            early_stopping = EarlyStopping(patience=self.patience, load_best=True)
         callbacks = [("finite_loss", FiniteLossGuard())]
         pruner = None
         if candidate.fidelity is not None:
@@ -217,13 +230,14 @@ class Evaluator:
         if limit is not None:
             timeout = TrainingDeadline(limit)
             callbacks.append(("trial_timeout", timeout))
-        callbacks += [
-            ("early_stopping", early_stopping),
-            ("deadline", TrainingDeadline(deadline)),
-        ]
+        if early_stopping is not None:
+            callbacks.append(("early_stopping", early_stopping))
+        callbacks.append(("deadline", TrainingDeadline(deadline)))
         inherited = float("nan")
         with seeded_torch(candidate.seed, device):
-            net = self._net(candidate, valid, callbacks, len(train.tensors) > 2, device)
+            net = self._net(
+                candidate, valid, callbacks, len(train.tensors) > 2, device, train_epochs=epochs
+            )
             net.initialize()
             parent = candidate.parent_model
             if parent is not None:
@@ -250,7 +264,7 @@ class Evaluator:
             member=member,
             error=note,
             rung_scores=tuple(pruner.rung_scores_) if pruner else (),
-            best_epoch=int(early_stopping.best_epoch_),
+            best_epoch=n_epochs if early_stopping is None else int(early_stopping.best_epoch_),
             n_parameters=member.n_parameters,
             inherited=inherited,
         )
