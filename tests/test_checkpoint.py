@@ -371,6 +371,7 @@ def test_the_key_describes_objects_by_type_and_attributes_not_address():
     assert key(first) != key(second)
 
 
+@pytest.mark.slow  # a search in a new process
 def test_a_strategy_holding_an_object_resumes_in_a_new_process(iris, tmp_path, trials_run):
     module = tmp_path / "holding_strategy.py"
     module.write_text(

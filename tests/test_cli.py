@@ -127,6 +127,7 @@ def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys, monkeypat
     assert "lacks the model's columns ['sepal_w', 'petal_l', 'petal_w']" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fit and a monitor run through the CLI
 def test_monitor_flags_a_shifted_csv_file_in_its_exit_status(tmp_path, capsys, monkeypatch):
     bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=5)
     rng = np.random.default_rng(0)

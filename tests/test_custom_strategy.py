@@ -45,6 +45,7 @@ def test_its_proposals_follow_the_defaults_and_nothing_is_mutated(strategy_class
     assert model.score(*data) > 0.85
 
 
+@pytest.mark.slow  # three searches
 def test_checkpoint_resume_equals_an_uninterrupted_search(strategy_class, data, tmp_path):
     whole = _model(strategy_class(n_explore=2)).fit(*data)
     first = _model(strategy_class(n_explore=2), n_trials=6, checkpoint_dir=tmp_path)

@@ -91,6 +91,7 @@ def test_channels_are_standardised_over_all_their_pixels(rng):
     np.testing.assert_allclose(Z.std(axis=(0, 2)), 1, atol=1e-4)
 
 
+@pytest.mark.slow  # a CNN search (~10 s)
 def test_a_cnn_search_on_digits_learns_and_serves(digits, digits_cnn):
     _, X_test, _, y_test = digits
     assert set(digits_cnn.leaderboard_["family"]) == {"cnn"}
@@ -104,6 +105,7 @@ def test_a_cnn_search_on_digits_learns_and_serves(digits, digits_cnn):
         digits_cnn.predict(X_test.reshape(-1, 8, 4, 2))
 
 
+@pytest.mark.slow  # shares the CNN search above
 def test_predictions_do_not_depend_on_augmentation_randomness(digits, digits_cnn):
     # The searched CNN trains with shifts; prediction must not draw random numbers.
     _, X_test, _, _ = digits

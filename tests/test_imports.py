@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "sknas"
 
 
@@ -61,6 +63,7 @@ def test_no_module_imports_itself_through_others():
     assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the check can fail
 
 
+@pytest.mark.slow  # imports in a new process
 def test_the_search_bookkeeping_imports_without_torch():
     code = (
         "import sys\n"

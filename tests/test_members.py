@@ -144,6 +144,7 @@ print((rss("VmHWM") - loaded) / 2**20)
 """
 
 
+@pytest.mark.slow  # predicts thousands of images
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 def test_peak_memory_of_many_images_stays_bounded():
     # One batch of 2,000 12x12 images through 256 channels would hold activations of

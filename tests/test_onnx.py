@@ -193,6 +193,7 @@ def test_searched_cnn_on_images(digits):
     assert_matches(clf, X_new.reshape(-1, 1, 8, 8))
 
 
+@pytest.mark.slow  # a search per family set
 @pytest.mark.parametrize("families", [["linear"], ["hist_gbdt"], ["random_forest"], ["mlp"]])
 def test_dataframe_with_categoricals(families, frame, new_rows):
     """Unseen categories, rare levels grouped, and missing values in every kind of column."""
@@ -245,6 +246,7 @@ def test_searched_mixed_ensemble(task, frame, new_rows):
     assert_matches(with_members(estimator, list(by_family.values()), weights), new_rows)
 
 
+@pytest.mark.slow  # a search over every family
 def test_mixed_ensemble_of_every_kind(frame, new_rows):
     """Networks, trees, a linear model and a bag, weighted, in one graph."""
     X, y = frame
@@ -281,6 +283,7 @@ def fold_models(family, params, features, target, task, n_outputs, seen=None):
     return folds
 
 
+@pytest.mark.slow  # bags of every family, exported and run: ~20 s each
 @pytest.mark.parametrize("n_classes", [3, 2, 0], ids=["multiclass", "binary", "regression"])
 def test_bags_of_every_kind_are_merged(n_classes, frame, new_rows):
     """Bags unpacked: one TreeEnsemble node for the forests, one for gradient boosting, on a

@@ -93,6 +93,7 @@ def _ids(history):
 
 
 class TestTrialPool:
+    @pytest.mark.slow  # starts worker processes
     def test_every_trial_runs_once_in_worker_processes_with_the_cores_divided(self, tmp_path):
         history = run_search(
             _study(),

@@ -267,6 +267,7 @@ def test_sequence_augmentations_shift_scale_crop_and_jitter():
     assert float((jittered - X).std()) == pytest.approx(0.5, rel=0.2)
 
 
+@pytest.mark.slow  # a default search with MiniRocket: numba compiles it (~30 s) on a fresh process
 def test_a_default_sequence_search_beats_the_floor_and_serves(gunpoint, searched):
     X_train, _, X_test, y_test = gunpoint
     assert list(searched.leaderboard_.sort_values("trial_id")["family"]) == ["minirocket", "cnn1d"]
@@ -300,6 +301,7 @@ def test_a_cnn1d_search_learns_on_its_own(gunpoint, cnn1d_only):
     assert cnn1d_only.score(X_test, y_test) > 0.8
 
 
+@pytest.mark.slow  # two searches
 def test_sequence_regression_with_both_families():
     rng = np.random.default_rng(0)
     t = np.linspace(0, 4 * np.pi, 60)

@@ -207,6 +207,7 @@ class TestHyperoptStrategy(StrategyContract):
         losses = [doc["result"]["loss"] for doc in strategy.trials_.trials]
         assert losses == [0.9, PRUNED_LOSS_OFFSET + 0.1, PRUNED_LOSS_OFFSET + 0.2]
 
+    @pytest.mark.slow  # hundreds of TPE proposals
     def test_tpe_concentrates_on_the_good_region(self):
         # _fake_score peaks at lr = 1e-3: TPE should end up sampling nearer to it than random.
         def distance(candidates):
@@ -219,6 +220,7 @@ class TestHyperoptStrategy(StrategyContract):
         ]
         assert np.mean(ratios) < 0.9, ratios
 
+    @pytest.mark.slow  # hundreds of TPE proposals, twice
     def test_proposes_exactly_what_hyperopt_tpe_suggest_proposes(self):
         # The strategy caches hyperopt's posterior graph and observations; the points
         # (and their decoding) must be those of tpe.suggest and space_eval themselves.
