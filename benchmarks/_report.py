@@ -7,9 +7,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "doc" / "benchmarks.md"
+
+
+def code_version() -> str:
+    """HEAD's short commit: rows are labelled with it and resumed only on the same code."""
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=DOC.parents[1],
+    )
+    return out.stdout.strip() or "unknown"
 
 
 def append_row(path: Path, row: dict) -> None:

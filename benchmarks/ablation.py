@@ -25,8 +25,9 @@ Run::
     python benchmarks/ablation.py --time-budget 30 --seeds 0 1 2
 
 It takes about (6 problems x seeds x 5 configurations x time budget). Results are
-appended to ``benchmarks/results/ablation_<budget>s.jsonl`` as they come; a rerun
-skips the runs already there (delete the file to start afresh). Run it on an
+appended to ``benchmarks/results/ablation_<budget>s.jsonl`` as they come, labelled with
+the commit; a rerun on the same commit skips the runs already there, and new code runs
+afresh. Run it on an
 otherwise idle machine: with the other core busy, torch's two threads slow down
 many times over and the comparison is meaningless.
 """
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _report import append_row, write_section  # noqa: E402
+from _report import append_row, code_version, write_section  # noqa: E402
 from datasets import PROBLEMS, split_problem  # noqa: E402
 
 from sknas import NASClassifier, NASRegressor  # noqa: E402
@@ -151,7 +152,9 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"ablation_{args.time_budget:g}s.jsonl"
+    commit = code_version()
     done = [json.loads(line) for line in out.open()] if out.exists() else []
+    done = [row for row in done if row.get("commit") == commit]  # fresh on new code
     rows = []
     for problem in args.problems:
         for seed in args.seeds:
@@ -161,10 +164,10 @@ def main() -> None:
                     for r in done
                     if (r["problem"], r["seed"], r["config"]) == (problem, seed, config)
                 ]
-                if previous:  # resume an interrupted run
+                if previous:  # resume an interrupted run of the same code
                     rows.append(previous[0])
                     continue
-                row = run_one(problem, seed, config, args.time_budget)
+                row = run_one(problem, seed, config, args.time_budget) | {"commit": commit}
                 rows.append(row)
                 append_row(out, row)
                 print(
