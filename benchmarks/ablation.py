@@ -124,13 +124,17 @@ def report(frame: pd.DataFrame, time_budget: float) -> str:
 
     overhead = frame.groupby("config")["overhead"].agg(["mean", "max"])
     seeds = sorted(frame["seed"].unique())
+    configs = [name for name in CONFIGS if name in set(frame["config"])]
+    only = "" if configs == list(CONFIGS) else f" --configs {' '.join(configs)}"
+    commits = ", ".join(sorted(set(frame.get("commit", pd.Series(["unknown"])).dropna())))
     return "\n\n".join(
         [
             f"## Ablation: search strategies at equal time budget\n\n"
             f"`python benchmarks/ablation.py --time-budget {time_budget:g} --seeds "
-            f"{' '.join(map(str, seeds))}` on this project's 2-core CPU machine; test score "
-            f"(accuracy, or R² for diabetes and gen_regression) on a 25 % split, mean ± std "
-            f"over {len(seeds)} seeds; rank 1 is best among the four strategies.",
+            f"{' '.join(map(str, seeds))}{only}` (code version {commits}) on this project's "
+            f"2-core CPU machine; test score (accuracy, or R² for diabetes and gen_regression) "
+            f"on a 25 % split, mean ± std over {len(seeds)} seeds; rank 1 is best among the "
+            f"strategies run.",
             scores.to_markdown(),
             "### Ensemble vs its best single member (fused, test score, means over seeds)",
             ensemble.to_markdown(floatfmt=".4f"),
