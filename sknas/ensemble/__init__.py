@@ -1,12 +1,13 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
-from .baselines import check_against_baselines
+from .baselines import CHECK_MAX_ROWS, check_against_baselines
 from .build import REFIT_TOLERANCE, refit_members, select_members
 from .costs import member_costs
 from .fitted import FittedEnsemble
 from .greedy import MAX_CANDIDATES, GreedyEnsembler
 
 __all__ = [
+    "CHECK_MAX_ROWS",
     "MAX_CANDIDATES",
     "REFIT_TOLERANCE",
     "FittedEnsemble",
