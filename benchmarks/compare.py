@@ -36,7 +36,8 @@ fit wall times. Run::
 The full run is 15 tables x 3 seeds x (3 budgeted systems of 60 s + start-up and baselines),
 about two and a half hours; run it on an otherwise idle machine (a busy core makes a time
 budget worth far less). ``--tables``, ``--held-out-only``, ``--development-only`` and
-``--systems`` pick a part; ``--report-only`` reports what the file holds for this version.
+``--systems`` pick a part; ``--report-only`` reports what the file holds for this version
+(``--code-version COMMIT``: for the rows of another one).
 """
 
 from __future__ import annotations
@@ -609,8 +610,9 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
         else:
             worst = paired["mean"].idxmin()
             below = paired.index[paired["mean"] < -0.005].tolist()
+            least = "Largest shortfall" if paired["mean"].min() < 0 else "Smallest lead"
             headline = (
-                f"Largest shortfall: {label[worst]} ({paired['mean'].min():+.4f}). "
+                f"{least}: {label[worst]} ({paired['mean'].min():+.4f}). "
                 f"Tables more than 0.005 below HGB: {', '.join(below) or 'none'}."
             )
         table = pd.DataFrame(
@@ -619,7 +621,7 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
                     f"{m:+.4f} ± {se:.4f}" if pd.notna(se) else f"{m:+.4f}"
                     for m, se in zip(paired["mean"], paired["se"], strict=True)
                 ],
-                "seeds": paired["n"].astype(int),
+                "seeds": paired["n"].astype(int).to_numpy(),  # index: labels, not names
             },
             index=[label[t] for t in paired.index],
         )
@@ -697,6 +699,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--retry-failed", action="store_true", help="rerun failed rows")
     parser.add_argument("--report-only", action="store_true", help="run nothing, report")
+    parser.add_argument(
+        "--code-version",
+        help="with --report-only: report the rows of this code version (a full commit hash "
+        "as the rows give it) instead of the working tree's",
+    )
     parser.add_argument("--write-doc", action="store_true", help="also update doc/benchmarks.md")
     parser.add_argument(
         "--one", nargs=3, metavar=("TABLE", "SEED", "SYSTEM"), help=argparse.SUPPRESS
@@ -720,7 +727,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.one:
         _child(args)
         return
-    version = code_version()
+    if args.code_version and not args.report_only:
+        raise SystemExit("--code-version reports rows only; add --report-only")
+    version = args.code_version or code_version()
     if "+dirty" in version:
         print(f"note: uncommitted changes; code version {version}", file=sys.stderr)
     args.results_dir.mkdir(parents=True, exist_ok=True)
