@@ -71,6 +71,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import append_row, write_section  # noqa: E402
 from datasets import IMAGE_SETS, split_image  # noqa: E402
+
 from sknas.evaluation.nets import cpu_bf16_is_fast  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
