@@ -16,8 +16,10 @@ torch.set_num_threads(1)
 # busy neighbour (a 3-trial hist_gbdt search took 35 s with the other core busy, 1.5 s alone).
 threadpool_limits(limits=1)
 
-#: Estimator settings for fast but meaningful searches in tests.
-TINY = {"n_trials": 2, "max_epochs": 20, "random_state": 0}
+#: Estimator settings for fast but meaningful searches in tests: holdout trials (one fit
+#: each; ``cv="auto"`` would make them five-fold on these small tables). The k-fold path
+#: has its own tests (``test_cv.py``) and the doctests and the demo run the defaults.
+TINY = {"n_trials": 2, "max_epochs": 20, "random_state": 0, "cv": None}
 
 
 def pytest_collection_modifyitems(config, items):

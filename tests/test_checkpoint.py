@@ -450,7 +450,7 @@ def test_a_warm_start_keeps_only_the_models_the_history_keeps(monkeypatch, iris)
     monkeypatch.setattr("sknas.engine.KEPT_MODELS", 2)
     X, y = iris
     clf = NASClassifier(
-        n_trials=4, families=["linear", "random_forest"], portfolio=False, warm_start=True
+        n_trials=4, families=["linear", "random_forest"], portfolio=False, warm_start=True, cv=None
     )
     for n_trials in (4, 8):
         clf.set_params(n_trials=n_trials).fit(X, y)

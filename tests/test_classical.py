@@ -157,7 +157,8 @@ def test_without_the_portfolio_a_search_tries_every_family_first_and_ensembles_t
 @pytest.mark.parametrize("families", [["hist_gbdt"], ["mlp", "linear"]])
 def test_families_restricts_the_search(regression_data, families):
     X, y = regression_data
-    reg = NASRegressor(families=families, n_trials=3, max_epochs=10, random_state=0).fit(X, y)
+    reg = NASRegressor(families=families, n_trials=3, max_epochs=10, cv=None, random_state=0)
+    reg.fit(X, y)
     assert set(reg.leaderboard_["family"]) <= set(families)
     assert reg.score(X, y) > 0.5
 

@@ -163,14 +163,32 @@ def test_regressor_with_group_and_time_series_splitters():
     assert reg.leaderboard_["score"].iloc[0] > 0.9
 
 
-def test_a_k_fold_search_keeps_no_budget_back_for_refitting():
+def test_a_k_fold_search_keeps_no_budget_back_for_refitting(monkeypatch):
+    from sknas import engine
+
+    given, searched = [], []
+    run_study, run_search = engine._run_study, engine.run_search
+
+    def spy_study(est, evaluator, seed, deadline, *args):
+        given.append(deadline)
+        return run_study(est, evaluator, seed, deadline, *args)
+
+    def spy_search(*args, deadline, **kwargs):
+        searched.append(deadline)
+        return run_search(*args, deadline=deadline, **kwargs)
+
+    monkeypatch.setattr(engine, "_run_study", spy_study)
+    monkeypatch.setattr(engine, "run_search", spy_search)
     X, y = load_iris(return_X_y=True)
     started = time.monotonic()
-    clf = NASClassifier(time_budget=4, cv=3, max_epochs=8, random_state=0).fit(X, y)
+    NASClassifier(time_budget=4, cv=3, max_epochs=8, random_state=0).fit(X, y)
     elapsed = time.monotonic() - started
-    # Trials run up to the deadline itself (a holdout search stops at 90 % to refit).
-    assert clf.leaderboard_["finished_at"].max() > 0.95 * 4
+    # Bags are not refit: trials may run up to the deadline itself ...
+    assert searched == given
     assert elapsed < 1.5 * 4 + 4
+    # ... while a holdout search stops 10 % of the budget early to refit its members.
+    NASClassifier(time_budget=4, cv=None, max_epochs=8, random_state=0).fit(X, y)
+    assert searched[1] == pytest.approx(given[1] - engine.REFIT_RESERVE * 4)
 
 
 def test_fitted_network_bags_predict_few_rows_stacked_within_the_bound():

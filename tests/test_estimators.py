@@ -278,6 +278,7 @@ def test_every_named_strategy_runs_without_pruning(iris, strategy):
         pruner="none",
         ensemble_size=1,
         refit=False,
+        cv=None,
         random_state=0,
     ).fit(X, y)
     assert set(clf.leaderboard_["state"]) == {"COMPLETE"}

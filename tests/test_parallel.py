@@ -118,6 +118,7 @@ class TestTrialPool:
         assert [r.candidate.trial_id for r in failed] == [2]
         assert failed[0].error.startswith(WORKER_DIED)
 
+    @pytest.mark.slow  # starts a loky pool of its own: ~10 s with the other core busy
     def test_large_data_reaches_loky_workers_memory_mapped(self):
         history = run_search(_study(), _Counted(), n_trials=4, n_jobs=2)
         assert {r.error for r in history.results} == {"memmap"}

@@ -21,7 +21,9 @@ from sknas.evaluation.data import SparseRows, TensorBatchIterator, concat_rows, 
 from sknas.evaluation.members import predict_module
 from sknas.space import default_search_space
 
-FAST = {"n_trials": 3, "max_epochs": 5, "random_state": 0}
+# Holdout trials (one fit each): what these tests check does not depend on ``cv``, and a
+# five-fold search (``cv="auto"`` on rows this few) costs five times as much.
+FAST = {"n_trials": 3, "max_epochs": 5, "random_state": 0, "cv": None}
 
 
 def sparse_table(n=240, n_features=60, seed=0):
@@ -95,7 +97,7 @@ def test_a_dense_fitted_model_predicts_sparse_rows_as_dense():
 
 def test_k_fold_search_on_sparse_rows():
     X, y = sparse_table()
-    model = NASClassifier(families=["mlp", "linear"], cv=3, **FAST).fit(X, y)
+    model = NASClassifier(families=["mlp", "linear"], **{**FAST, "cv": 3}).fit(X, y)
     assert model.score(X, y) > 0.8
     assert model.leaderboard_["state"].eq("COMPLETE").any()
 

@@ -176,9 +176,10 @@ def test_the_portfolio_file_is_valid_for_the_default_space(task):
 def test_a_search_starts_with_the_portfolio_unless_switched_off(regression_data):
     X, y = regression_data
     portfolio = load_portfolio("regression")
-    on = NASRegressor(n_trials=3, max_epochs=5, random_state=0).fit(X, y)
+    on = NASRegressor(n_trials=3, max_epochs=5, cv=None, random_state=0).fit(X, y)
     board = on.leaderboard_.sort_values("trial_id")
     assert list(board["proposer"]) == ["portfolio"] * 3
     assert list(board["family"]) == [c.family for c in portfolio[:3]]
-    off = NASRegressor(n_trials=3, max_epochs=5, portfolio=False, random_state=0).fit(X, y)
+    off = NASRegressor(n_trials=3, max_epochs=5, portfolio=False, cv=None, random_state=0)
+    off.fit(X, y)
     assert "portfolio" not in set(off.leaderboard_["proposer"])
