@@ -91,6 +91,7 @@ def run_search(
     *,
     n_trials: int | None = None,
     deadline: float | None = None,
+    reserve: Callable[[SearchHistory], float] | None = None,
     callbacks: Sequence[SearchCallback] = (),
     n_jobs: int = 1,
     synchronous_batch: int | None = None,
@@ -109,6 +110,11 @@ def run_search(
         Maximum number of trials.
     deadline : float or None
         ``time.monotonic()`` value after which no trial starts and running ones stop.
+    reserve : callable or None, default=None
+        ``reserve(history) -> seconds``: how long before ``deadline`` trials stop
+        instead, asked again before every trial (the estimator keeps time back for
+        refitting while the best trial could be refit in it:
+        :func:`~sknas.ensemble.refit_reserve`). None: trials run up to ``deadline``.
     callbacks : sequence of callable
         Called as ``callback(result, history)`` after every trial.
     n_jobs : int, default=1
@@ -128,7 +134,7 @@ def run_search(
     """
     if n_trials is None and deadline is None:
         raise ValueError("run_search needs a budget: n_trials, deadline or both.")
-    loop = _SearchLoop(study, n_trials, deadline, callbacks)
+    loop = _SearchLoop(study, n_trials, deadline, reserve, callbacks)
     n_threads = None if synchronous_batch is None else threads_per_trial(synchronous_batch)
     pool = TrialPool(evaluate, n_jobs, n_threads) if n_jobs != 1 else None
     with _interrupt_flag() as loop.interrupted, caller_thread_settings_kept():
@@ -136,7 +142,7 @@ def run_search(
             if synchronous_batch is not None:
                 loop.run_batches(evaluate, pool, synchronous_batch, n_threads)
             elif pool is not None:
-                pool.run(loop.propose, loop.record, loop.wall_deadline())
+                pool.run(loop.propose, loop.record, loop.wall_deadline)
             else:
                 loop.run_sequential(evaluate)
         except KeyboardInterrupt:  # outside a trial: while asking, telling or in a callback
@@ -156,11 +162,13 @@ class _SearchLoop:
         study: Study,
         n_trials: int | None,
         deadline: float | None,
+        reserve: Callable[[SearchHistory], float] | None,
         callbacks: Sequence[SearchCallback],
     ) -> None:
         self.study = study
         self.n_trials = n_trials
         self.deadline = deadline
+        self.reserve = reserve
         self.callbacks = callbacks
         self.interrupted = threading.Event()
         self.n_proposed = len(study.history.results)
@@ -169,22 +177,32 @@ class _SearchLoop:
         elapsed = [r.finished_at for r in study.history.results if math.isfinite(r.finished_at)]
         self.started = time.monotonic() - max(elapsed, default=0.0)
 
+    def stop_at(self) -> float | None:
+        """When trials stop (a ``time.monotonic()`` value): the deadline less what
+        ``reserve`` keeps back now."""
+        if self.deadline is None or self.reserve is None:
+            return self.deadline
+        return self.deadline - self.reserve(self.study.history)
+
     def wall_deadline(self) -> float | None:
-        """The deadline as a ``time.time()`` value, for workers on other machines."""
-        return None if self.deadline is None else time.time() + self.deadline - time.monotonic()
+        """:meth:`stop_at` as a ``time.time()`` value, for workers on other machines."""
+        stop = self.stop_at()
+        return None if stop is None else time.time() + stop - time.monotonic()
 
     def trials_left(self) -> int | None:
         """Trials that may still be proposed (None: no trial budget); 0 once the
         deadline passed or the user pressed Ctrl-C."""
         if self.interrupted.is_set() or self.n_skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
             return 0
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        stop = self.stop_at()
+        if stop is not None and time.monotonic() >= stop:
             return 0
         return None if self.n_trials is None else max(0, self.n_trials - self.n_proposed)
 
     def time_left(self) -> float | None:
-        """Seconds to the deadline (None: no deadline)."""
-        return None if self.deadline is None else self.deadline - time.monotonic()
+        """Seconds until trials stop (None: no deadline)."""
+        stop = self.stop_at()
+        return None if stop is None else stop - time.monotonic()
 
     def propose(self) -> Candidate | None:
         """The study's next candidate, or None when the budget is spent. Candidates
@@ -215,7 +233,7 @@ class _SearchLoop:
     def run_sequential(self, evaluate: Evaluate) -> None:
         """One trial at a time, in this process."""
         while (candidate := self.propose()) is not None:
-            self.record(_evaluate_one(evaluate, candidate, self.deadline, self.interrupted))
+            self.record(_evaluate_one(evaluate, candidate, self.stop_at(), self.interrupted))
 
     def run_batches(
         self, evaluate: Evaluate, pool: TrialPool | None, size: int, n_threads: int
@@ -234,13 +252,13 @@ class _SearchLoop:
                     with threadpool_limits(limits=n_threads):
                         for candidate in batch:
                             results.append(
-                                _evaluate_one(evaluate, candidate, self.deadline, self.interrupted)
+                                _evaluate_one(evaluate, candidate, self.stop_at(), self.interrupted)
                             )
                 else:
                     pool.run(
                         lambda waiting=batch: waiting.popleft() if waiting else None,
                         results.append,
-                        self.wall_deadline(),
+                        self.wall_deadline,
                     )
             finally:
                 for result in sorted(results, key=lambda r: r.candidate.trial_id):

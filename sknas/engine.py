@@ -34,6 +34,7 @@ from .ensemble import (
     check_against_baselines,
     member_costs,
     refit_members,
+    refit_reserve,
     select_members,
 )
 from .evaluation import Evaluator, make_split
@@ -64,7 +65,8 @@ __all__ = ["FitOutcome", "STRATEGIES", "search_and_ensemble", "starting_configur
 #: Budget used when neither ``time_budget`` nor ``n_trials`` is given (seconds).
 DEFAULT_TIME_BUDGET = 60.0
 #: Share of ``time_budget`` kept back from a holdout search for ensembling and refitting
-#: (k-fold searches keep none: their members are bags, which are not refit).
+#: while its best trial could be refit in it (:func:`~sknas.ensemble.refit_reserve`;
+#: k-fold searches keep none: their members are bags, which are not refit).
 REFIT_RESERVE = 0.10
 #: Trained models a search keeps: the best ``MAX_CANDIDATES``, ranked as ensemble
 #: selection ranks its library (score, then log loss or squared error), so it keeps
@@ -343,8 +345,11 @@ def _run_study(
         cost_model=_cost_model(evaluator, None if deadline is None else time_budget),
     )
     bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
+    reserve = None
     if deadline is not None and est.refit and not bagged:
-        deadline -= REFIT_RESERVE * time_budget
+        reserve = functools.partial(
+            refit_reserve, most=REFIT_RESERVE * time_budget, data_ratio=_data_ratio(evaluator)
+        )
     callbacks = [_log_trial]
     progress = ProgressBar(est.n_trials, deadline) if est.verbose == 1 else None
     if progress is not None:
@@ -356,6 +361,7 @@ def _run_study(
                 evaluator,
                 n_trials=est.n_trials,
                 deadline=deadline,
+                reserve=reserve,
                 callbacks=callbacks,
                 n_jobs=1 if est.n_jobs is None else est.n_jobs,
                 synchronous_batch=est.synchronous_batch,
@@ -416,6 +422,12 @@ def _tie_breaker(est: Any, evaluator: Evaluator) -> PredictionScorer:
     return get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid)
 
 
+def _data_ratio(evaluator: Evaluator) -> float:
+    """Rows of all data / rows a holdout trial trains on: what a refit scales by."""
+    split = evaluator.split
+    return (split.n_rows + split.X_valid.shape[0]) / split.n_rows
+
+
 def _select_and_refit(
     est: Any,
     history: SearchHistory,
@@ -452,12 +464,8 @@ def _select_and_refit(
         note = f"kept: a bag of {len(evaluator.evaluators)} fold models, no refit needed"
         refits = [(result.member, note) for result, _ in selection]
     elif est.refit:
-        split = evaluator.split
         refits = refit_members(
-            selection,
-            evaluator,
-            data_ratio=(split.n_rows + split.X_valid.shape[0]) / split.n_rows,
-            deadline=deadline,
+            selection, evaluator, data_ratio=_data_ratio(evaluator), deadline=deadline
         )
     else:
         refits = [(result.member, "kept: refit=False") for result, _ in selection]

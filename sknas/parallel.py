@@ -100,14 +100,14 @@ class TrialPool:
         self,
         next_candidate: Callable[[], Candidate | None],
         on_result: Callable[[TrialResult], None],
-        wall_deadline: float | None = None,
+        wall_deadline: Callable[[], float | None] | None = None,
     ) -> None:
         """Evaluate candidates until ``next_candidate`` returns None and all have finished.
 
         ``next_candidate`` is called whenever a worker is free (from joblib's
         dispatching thread) and ``on_result`` as each trial finishes (in this
-        thread); the pool never runs both at once. ``wall_deadline`` is a
-        ``time.time()`` value after which trials stop. Exceptions from either
+        thread); the pool never runs both at once. ``wall_deadline()`` gives, as each
+        trial is handed out, the ``time.time()`` value after which it stops. Exceptions from either
         callable propagate; on ``KeyboardInterrupt`` the trials in flight are
         reported as FAIL before it propagates.
         """
@@ -126,7 +126,7 @@ class TrialPool:
         self,
         next_candidate: Callable[[], Candidate | None],
         on_result: Callable[[TrialResult], None],
-        wall_deadline: float | None,
+        wall_deadline: Callable[[], float | None] | None,
         suspects: deque[Candidate] | None = None,
     ) -> bool:
         """One joblib call; False when a worker died. The trials it took down become
@@ -170,7 +170,7 @@ class TrialPool:
         next_candidate: Callable[[], Candidate | None],
         in_flight: dict[int, Candidate],
         proposal_error: list[BaseException],
-        wall_deadline: float | None,
+        wall_deadline: Callable[[], float | None] | None,
     ) -> Iterator:
         """joblib tasks, made as joblib asks for them."""
         while True:
@@ -183,9 +183,8 @@ class TrialPool:
                 if candidate is None:
                     return
                 in_flight[candidate.trial_id] = candidate
-            yield delayed(_evaluate_on_worker)(
-                self.evaluate, candidate, wall_deadline, self.n_threads
-            )
+                stop = None if wall_deadline is None else wall_deadline()
+            yield delayed(_evaluate_on_worker)(self.evaluate, candidate, stop, self.n_threads)
 
     @staticmethod
     def _results(outputs: Iterator[TrialResult]) -> Iterator[TrialResult]:
@@ -204,7 +203,7 @@ class TrialPool:
         self,
         next_candidate: Callable[[], Candidate | None],
         on_result: Callable[[TrialResult], None],
-        wall_deadline: float | None,
+        wall_deadline: Callable[[], float | None] | None,
     ) -> None:
         """One Dask future per trial, the evaluator scattered to the workers once."""
         from distributed import as_completed
@@ -220,7 +219,7 @@ class TrialPool:
                     _evaluate_on_worker,
                     evaluate,
                     candidate,
-                    wall_deadline,
+                    None if wall_deadline is None else wall_deadline(),
                     self.n_threads,
                     pure=False,
                 )

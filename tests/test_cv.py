@@ -20,6 +20,7 @@ from sknas.evaluation.crossval import (
 )
 from sknas.evaluation.data import split_at
 from sknas.evaluation.stacked import STACKING_TOLERANCE
+from sknas.history import SearchHistory
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
 from sknas.trial import Candidate, TrialState
@@ -173,9 +174,9 @@ def test_a_k_fold_search_keeps_no_budget_back_for_refitting(monkeypatch):
         given.append(deadline)
         return run_study(est, evaluator, seed, deadline, *args)
 
-    def spy_search(*args, deadline, **kwargs):
-        searched.append(deadline)
-        return run_search(*args, deadline=deadline, **kwargs)
+    def spy_search(*args, deadline, reserve, **kwargs):
+        searched.append((deadline, reserve))
+        return run_search(*args, deadline=deadline, reserve=reserve, **kwargs)
 
     monkeypatch.setattr(engine, "_run_study", spy_study)
     monkeypatch.setattr(engine, "run_search", spy_search)
@@ -184,11 +185,12 @@ def test_a_k_fold_search_keeps_no_budget_back_for_refitting(monkeypatch):
     NASClassifier(time_budget=4, cv=3, max_epochs=8, random_state=0).fit(X, y)
     elapsed = time.monotonic() - started
     # Bags are not refit: trials may run up to the deadline itself ...
-    assert searched == given
+    assert searched == [(given[0], None)]
     assert elapsed < 1.5 * 4 + 4
-    # ... while a holdout search stops 10 % of the budget early to refit its members.
+    # ... while a holdout search keeps 10 % of the budget back to refit its members.
     NASClassifier(time_budget=4, cv=None, max_epochs=8, random_state=0).fit(X, y)
-    assert searched[1] == pytest.approx(given[1] - engine.REFIT_RESERVE * 4)
+    deadline, reserve = searched[1]
+    assert deadline == given[1] and reserve(SearchHistory()) == engine.REFIT_RESERVE * 4
 
 
 def test_fitted_network_bags_predict_few_rows_stacked_within_the_bound():

@@ -10,9 +10,10 @@ import pytest
 from sklearn.datasets import load_iris
 
 from sknas import NASClassifier
-from sknas.ensemble import REFIT_TOLERANCE, refit_members
+from sknas.ensemble import REFIT_TOLERANCE, refit_members, refit_reserve, refit_seconds
 from sknas.evaluation import Evaluator
 from sknas.evaluation.nets import MIN_STEPS_PER_EPOCH, batch_size_for
+from sknas.history import SearchHistory
 from sknas.trial import Candidate, TrialResult, TrialState
 
 
@@ -103,6 +104,32 @@ def test_a_sabotaged_refit_is_caught_in_a_real_search(monkeypatch):
     assert "kept: the refit scored" in guarded.summary()
     np.testing.assert_array_equal(guarded.predict_proba(X), unrefit.predict_proba(X))
     assert guarded.score(X, y) > 0.9
+
+
+def test_time_is_kept_back_for_refitting_only_while_the_best_trial_could_use_it():
+    history = SearchHistory()
+    assert refit_reserve(history, most=6.0) == 6.0  # nothing completed yet
+
+    def add(trial_id, score, fit_time):
+        candidate = Candidate(trial_id, "cnn", {}, None, 0, 10, "test")
+        history.add(
+            TrialResult(
+                candidate,
+                TrialState.COMPLETE,
+                score=score,
+                n_epochs=10,
+                best_epoch=5,
+                fit_time=fit_time,
+            )
+        )
+
+    add(0, 0.8, fit_time=8.0)  # refit: 8 s x 5 / 10 epochs x 1.25 of the rows = 5 s
+    assert refit_seconds(history.best(), data_ratio=1.25) == pytest.approx(5.0)
+    assert refit_reserve(history, most=6.0, data_ratio=1.25) == 6.0
+    add(1, 0.9, fit_time=40.0)  # the best now needs 25 s: it would be kept as trained
+    assert refit_reserve(history, most=6.0, data_ratio=1.25) == 0.0
+    add(2, 0.95, fit_time=1.0)
+    assert refit_reserve(history, most=6.0, data_ratio=1.25) == 6.0
 
 
 def test_refit_notes_in_the_leaderboard():

@@ -62,6 +62,23 @@ def test_deadline_budget_and_deadline_passed_to_trials():
     assert 1 <= len(history.results) <= 11 and set(deadlines) == {deadline}
 
 
+def test_the_reserve_is_asked_again_before_every_trial():
+    deadlines = []
+
+    def record(candidate, deadline):
+        deadlines.append(deadline)
+        return _instant(candidate, deadline)
+
+    deadline = time.monotonic() + 1000.0
+    # Time kept back while fewer than two trials have run, then none.
+    reserve = lambda history: 100.0 if len(history.results) < 2 else 0.0  # noqa: E731
+    run_search(_study(), record, n_trials=4, deadline=deadline, reserve=reserve)
+    assert deadlines == [deadline - 100.0] * 2 + [deadline] * 2
+    # A reserve the clock has already passed ends the search before its first trial.
+    history = run_search(_study(), record, deadline=deadline, reserve=lambda history: 2000.0)
+    assert history.results == []
+
+
 def test_a_budget_is_required():
     with pytest.raises(ValueError, match="budget"):
         run_search(_study(), _instant)

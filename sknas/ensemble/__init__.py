@@ -1,7 +1,7 @@
 """Combining trained candidates into the model a fitted estimator serves."""
 
 from .baselines import CHECK_MAX_ROWS, check_against_baselines
-from .build import REFIT_TOLERANCE, refit_members, select_members
+from .build import REFIT_TOLERANCE, refit_members, refit_reserve, refit_seconds, select_members
 from .costs import member_costs
 from .fitted import FittedEnsemble
 from .greedy import MAX_CANDIDATES, GreedyEnsembler
@@ -15,5 +15,7 @@ __all__ = [
     "check_against_baselines",
     "member_costs",
     "refit_members",
+    "refit_reserve",
+    "refit_seconds",
     "select_members",
 ]
