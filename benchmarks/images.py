@@ -396,8 +396,8 @@ def run(system: str, name: str, seed: int, time_budget: float, members: int = 1)
     -------
     dict
         Test accuracy, fit and predict seconds, peak resident memory, and per system: the
-        hand CNN's epochs and seconds per epoch; sknas's trials, families in the
-        leaderboard and in the ensemble.
+        hand CNN's epochs and seconds per epoch; sknas's trials (by state, and how many
+        the cost model skipped), families in the leaderboard and in the ensemble.
     """
     import torch
 
@@ -431,6 +431,8 @@ def run(system: str, name: str, seed: int, time_budget: float, members: int = 1)
                 "n_trials": len(board),
                 "trials_by_family": board["family"].value_counts().to_dict(),
                 "states": board["state"].value_counts().to_dict(),
+                # FAIL rows the cost model skipped near the stop, not errors:
+                "skipped": int(board["error"].fillna("").str.startswith("skipped").sum()),
                 "best_family": str(board["family"].iloc[0]),
                 "ensemble_weight_by_family": in_ensemble,
             }
