@@ -94,6 +94,9 @@ class DataSize:
         trains with (None: the searched one).
     linear_rows : int or None, default=None
         Most rows a linear model fits on (a sample of them on more; None: all).
+    boosting_features : int or None, default=None
+        Inputs of gradient boosting, which splits on category codes instead of one-hot
+        columns (None: ``n_features``).
     density : float, default=1.0
         Share of the inputs' values that are stored (below 1 for a sparse matrix):
         linear models read only those; networks densify their batches, and
@@ -111,6 +114,7 @@ class DataSize:
     image_shape: tuple[int, ...] | None = None
     batch_size_for: Callable[[int], int] | None = None
     linear_rows: int | None = None
+    boosting_features: int | None = None
     density: float = 1.0
 
     @property
@@ -285,6 +289,7 @@ class CostModel:
         rows, features, stored = size.n_train, size.n_features, size.density
         if kind == "hist_gbdt":
             share = float(params.get("max_features", 1.0))
+            features = size.boosting_features or features
             units = rows * features * share * int(params.get("max_iter", 100))
         elif kind in ("random_forest", "extra_trees"):
             tried = _features_tried(params.get("max_features", "sqrt"), features)

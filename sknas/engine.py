@@ -135,6 +135,7 @@ def search_and_ensemble(
     starts: list[tuple[list[Configuration], str]],
     device: str,
     started: float,
+    category_blocks: tuple[tuple[int, int], ...] = (),
 ) -> FitOutcome:
     """Search with ``est``'s parameters, then select and refit the ensemble.
 
@@ -155,6 +156,10 @@ def search_and_ensemble(
         Resolved torch device.
     started : float
         ``time.monotonic()`` when ``fit`` began: the budget counts from it.
+    category_blocks : tuple of (int, int), default=()
+        Where ``X_model``'s one-hot blocks are
+        (:func:`~sknas.preprocessing.one_hot_blocks`): gradient boosting splits on
+        their categories natively.
 
     Raises
     ------
@@ -181,7 +186,9 @@ def search_and_ensemble(
     if journal is not None and journal.seeds != seeds:  # a resumed search keeps its seeds
         seeds = journal.seeds
         folds = make_folds(est.cv, y, seed=int(seeds["split"]), **fold_settings)
-    evaluator = _make_evaluator(est, X_model, y, sample_weight, folds, scorer, device, seeds)
+    evaluator = _make_evaluator(
+        est, X_model, y, sample_weight, folds, scorer, device, seeds, category_blocks
+    )
     history = _run_study(
         est, evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
     )
@@ -226,6 +233,7 @@ def _make_evaluator(
     scorer: PredictionScorer,
     device: str,
     seeds: dict,
+    category_blocks: tuple[tuple[int, int], ...],
 ) -> Evaluator | CrossValEvaluator:
     """What trains and scores a trial: on a holdout, or on every fold of ``folds``."""
     if folds is not None:
@@ -237,6 +245,7 @@ def _make_evaluator(
             scorer=scorer,
             sample_weight=sample_weight,
             image_shape=est.image_shape_,
+            category_blocks=category_blocks,
             device=device,
             trial_timeout=est.trial_timeout,
         )
@@ -248,6 +257,7 @@ def _make_evaluator(
         seed=int(seeds["split"]),
         sample_weight=sample_weight,
         image_shape=est.image_shape_,
+        category_blocks=category_blocks,
     )
     return Evaluator(
         split, scorer.weighted(split.w_valid), device=device, trial_timeout=est.trial_timeout
@@ -388,6 +398,7 @@ def _cost_model(
             image_shape=split.image_shape,
             batch_size_for=functools.partial(batch_size_for, n_rows=split.n_rows),
             linear_rows=LINEAR_MAX_ROWS,
+            boosting_features=split.n_coded_features,
             density=split.density,
         ),
         search_seconds,

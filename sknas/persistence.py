@@ -98,6 +98,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "builtins.slice",
     "builtins.str",
     "builtins.tuple",
+    # Gradient boosting on category codes validates its numeric columns through
+    # partial(check_array, ...); skops audits the function a partial wraps like any type.
+    "functools.partial",
     "numpy.bool",
     "numpy.dtype",
     "numpy.float32",
@@ -141,6 +144,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._data.MaxAbsScaler",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._encoders.OrdinalEncoder",
     "sklearn.preprocessing._function_transformer.FunctionTransformer",
     "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.preprocessing._target_encoder.TargetEncoder",
@@ -149,6 +153,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.tree._classes.ExtraTreeClassifier",
     "sklearn.tree._classes.ExtraTreeRegressor",
     "sklearn.tree._tree.Tree",
+    "sklearn.utils.validation.check_array",
     "sknas.preprocessing.ChannelStandardizer",
     "sknas.preprocessing.TextDocuments",
     "sknas.preprocessing._as_category_strings",
@@ -408,6 +413,8 @@ def member_to_parts(member: Any, name: str) -> tuple[dict[str, Any], dict[str, b
             "target_scale": float(member.target_scale),
             "estimator": part,
         }
+        if member.codes is not None:
+            entry["category_blocks"] = [[int(s), int(w)] for s, w in member.codes.blocks]
         return entry, {part: _dump_skops(member.estimator, part)}
     raise ModelFileError(
         f"Cannot save member {name!r}: sknas saves networks, classical estimators and "
@@ -537,13 +544,19 @@ def _network_from_parts(entry: Mapping[str, Any], parts: Mapping[str, bytes]) ->
 def _classical_from_parts(entry: Mapping[str, Any], parts: Mapping[str, bytes]) -> Any:
     from sklearn.base import BaseEstimator
 
-    from .evaluation.classical import ClassicalMember
+    from .evaluation.classical import CategoryCodes, ClassicalMember
 
     part = entry["estimator"]
     estimator = _load_skops(_part(parts, part), part)
     if not isinstance(estimator, BaseEstimator):
         raise ModelFileError(f"Part {part!r} holds a {type(estimator).__name__}, not an estimator.")
-    return ClassicalMember(estimator=estimator, **_target_scaling(entry))
+    codes = None
+    if "category_blocks" in entry:
+        blocks = tuple((int(start), int(width)) for start, width in entry["category_blocks"])
+        if any(start < 0 or width < 1 for start, width in blocks):
+            raise ValueError(f"category blocks must be (start >= 0, width >= 1): {blocks}")
+        codes = CategoryCodes(blocks)
+    return ClassicalMember(estimator=estimator, codes=codes, **_target_scaling(entry))
 
 
 # --- the archive -------------------------------------------------------------------------

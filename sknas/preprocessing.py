@@ -59,6 +59,7 @@ __all__ = [
     "fit_preprocessor",
     "input_rows",
     "make_tabular_preprocessor",
+    "one_hot_blocks",
     "serving_transform",
     "text_columns_of",
 ]
@@ -511,6 +512,31 @@ def fit_preprocessor(
         target_type = "continuous" if y_encoded.ndim == 1 else None
     preprocessor = make_tabular_preprocessor(X, columns, target_type)
     return preprocessor, preprocessor.fit_transform(X, y_encoded), columns
+
+
+def one_hot_blocks(preprocessor: Any) -> tuple[tuple[int, int], ...]:
+    """Where a fitted preprocessor's one-hot columns are: ``(start, width)`` of each
+    categorical column's block in its output, in column order; empty when it one-hot
+    encodes nothing (arrays, sparse matrices, images).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"x": [0.5, 1.5, 2.5], "c": pd.Categorical(["a", "b", "a"])})
+    >>> one_hot_blocks(make_tabular_preprocessor(X).fit(X))
+    ((1, 2),)
+    """
+    if not isinstance(preprocessor, ColumnTransformer):
+        return ()
+    columns = preprocessor.output_indices_["categorical"]
+    if columns.start == columns.stop:  # every categorical column is text
+        return ()
+    position = columns.start
+    blocks = []
+    for width in _output_widths(preprocessor.named_transformers_["categorical"][-1]):
+        blocks.append((position, width))
+        position += width
+    return tuple(blocks)
 
 
 def make_tabular_preprocessor(

@@ -107,6 +107,17 @@ def test_a_tabular_trial_plans_at_most_a_share_of_the_search():
     assert CostModel(SIZE).fit_to(_network(100), None).time_limit is None  # no budget
 
 
+def test_gradient_boosting_costs_by_its_coded_columns():
+    """One code per one-hot block: 20 numbers and 5 blocks of 24 cost as 25 columns."""
+    one_hot = DataSize(80_000, 20_000, 140, 3)
+    coded = DataSize(80_000, 20_000, 140, 3, boosting_features=25)
+    boosting = Candidate(0, "hist_gbdt", {}, None, 0, 1, "test")
+    ratio = CostModel(coded).predict(boosting) / CostModel(one_hot).predict(boosting)
+    assert ratio == pytest.approx(25 / 140)
+    forest = Candidate(0, "random_forest", {}, None, 0, 1, "test")
+    assert CostModel(coded).predict(forest) == CostModel(one_hot).predict(forest)
+
+
 def test_min_seconds_is_a_first_rung_or_a_probe():
     model = CostModel(DataSize(80_000, 20_000, 20, 3, n_fits=5))
     network = _network(27)

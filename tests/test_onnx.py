@@ -12,13 +12,14 @@ from sklearn.datasets import load_digits, make_classification
 
 from sknas import NASClassifier, NASRegressor
 from sknas.ensemble import FittedEnsemble
-from sknas.evaluation.classical import ClassicalMember, make_classical_estimator
+from sknas.evaluation.classical import CategoryCodes, ClassicalMember, make_classical_estimator
 from sknas.evaluation.crossval import BaggedMember
 from sknas.evaluation.members import NeuralMember
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")  # torch.onnx's exporter
 from sknas.export import onnx_inputs, to_onnx  # noqa: E402
+from sknas.preprocessing import one_hot_blocks  # noqa: E402
 
 #: Largest difference allowed between onnxruntime's and ``predict_proba``'s probabilities
 #: (and the relative difference of regression values): the issue's acceptance bound.
@@ -191,6 +192,33 @@ def test_searched_cnn_on_images(digits):
     y = y[:200]
     clf = NASClassifier(families=["cnn"], **QUICK).fit(images, y)
     assert_matches(clf, X_new.reshape(-1, 1, 8, 8))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 0], ids=["binary", "multiclass", "regression"])
+def test_gradient_boosting_on_category_codes(n_classes, frame, new_rows):
+    """Splits on sets of levels, as scikit-learn takes them: a level the trees never saw
+    (known to the encoder) and a missing level go the missing way, an unseen one too."""
+    X, _ = frame
+    signal = X["a"].fillna(0).to_numpy() + 2.0 * X["c"].isin(["x", "z"]) - X["d"].eq("p")
+    if n_classes == 3:
+        y = np.digitize(signal, [0.0, 1.0])
+    elif n_classes == 2:
+        y = (signal > 0.5).astype(int)
+    else:
+        y = signal * 3.0 + 100.0
+    task = "classification" if n_classes else "regression"
+    estimator = (NASClassifier if n_classes else NASRegressor)(families=["linear"], **QUICK)
+    estimator.fit(X, y)
+    features, target, mean, scale = training_data(estimator, X, y)
+    codes = CategoryCodes(one_hot_blocks(estimator.preprocessor_))
+    seen = X["c"].to_numpy() != "y"  # a level between others: the trees renumber theirs
+    model = make_classical_estimator(
+        "hist_gbdt", {"max_iter": 30}, task=task, seed=0, codes=codes
+    ).fit(codes(features[seen]), target[seen])
+    assert any(p.nodes["is_categorical"].any() for iteration in model._predictors for p in iteration)
+    member = ClassicalMember(model, task, n_classes or 1, mean, scale, codes)
+    rows = pd.concat([new_rows, X[~seen].iloc[:10]])
+    assert_matches(with_members(estimator, [member, member], [0.4, 0.6]), rows)
 
 
 @pytest.mark.slow  # a search per family set

@@ -221,6 +221,19 @@ def test_dataframes_with_categories_missing_values_and_text_round_trip(tmp_path)
     assert list(loaded.feature_names_in_) == list(X.columns)
 
 
+def test_gradient_boosting_on_category_codes_round_trips(tmp_path):
+    X = _frame()
+    y = np.where((X["colour"] == "red") ^ (X["city"] == "Oslo"), "yes", "no")
+    est = NASClassifier(n_trials=1, families=["hist_gbdt"], cv=None, **FAST).fit(X, y)
+    member = est.ensemble_.members_[0]
+    assert member.codes is not None and member.estimator.is_categorical_.any()
+    loaded = _roundtrip(est, tmp_path)
+    assert loaded.ensemble_.members_[0].codes == member.codes
+    new = _frame(60).assign(colour=pd.Categorical(["purple"] * 60))  # an unseen level
+    for rows in (X, new, X.iloc[:1]):
+        _assert_same_predictions(est, loaded, rows)
+
+
 def test_a_cv_bag_round_trips(tmp_path):
     X = _frame()
     y = 2 * X["size"] + np.nan_to_num(X["weight"])

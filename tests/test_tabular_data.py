@@ -14,6 +14,7 @@ from sknas.preprocessing import (
     FrameTransform,
     NumericTransform,
     make_tabular_preprocessor,
+    one_hot_blocks,
     serving_transform,
 )
 
@@ -216,3 +217,21 @@ def test_frame_fast_path_transforms_bit_identically(mixed, fitted_on_frame):
             fitted_on_frame.predict_proba(X),
             fitted_on_frame.ensemble_.predict(preprocessor.transform(X)),
         )
+
+
+def test_gradient_boosting_splits_on_the_categories_natively():
+    """Each one-hot block reaches gradient boosting as one column of category codes, so
+    it splits on sets of levels (here, the 6 of 12 levels that move the target)."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    shop = rng.choice([f"shop{i:02d}" for i in range(12)], n)
+    x = rng.normal(size=n)
+    y = (x + 2.0 * np.isin(shop, [f"shop{i:02d}" for i in range(0, 12, 2)]) > 1.0).astype(int)
+    X = pd.DataFrame({"x": x, "shop": pd.Categorical(shop), "noise": rng.choice(["a", "b"], n)})
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    est = NASClassifier(families=["hist_gbdt"], **SEARCH | {"n_trials": 1}).fit(X_train, y_train)
+    member = est.ensemble_.members_[0]
+    assert member.codes.blocks == one_hot_blocks(est.preprocessor_) == ((1, 12), (13, 2))
+    assert member.estimator.n_features_in_ == 3  # two codes, then x
+    assert list(member.estimator.is_categorical_) == [True, True, False]
+    assert est.score(X_test, y_test) > 0.97

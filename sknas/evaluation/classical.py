@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt
 
-__all__ = ["ClassicalMember", "fit_before", "make_classical_estimator"]
+__all__ = ["CategoryCodes", "ClassicalMember", "fit_before", "make_classical_estimator"]
 
 _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("linear", "classification"): LogisticRegression,
@@ -58,8 +58,67 @@ _STAGES: dict[type[BaseEstimator], str] = {
 PROBE_SHARE = 0.1
 
 
+@dataclass(frozen=True)
+class CategoryCodes:
+    """A preprocessed matrix's one-hot blocks as category codes, for histogram gradient
+    boosting to split on natively.
+
+    One-hot encoding turns a table's categorical columns into many columns, which
+    histogram gradient boosting bins and scans one by one (five times slower on a table
+    of 24 numbers and 6 categories, 300,000 rows) and can only split one level from the
+    rest at a time. Given the level's position instead, with ``categorical_features``,
+    it splits on sets of levels, as a default ``HistGradientBoostingClassifier`` does on
+    a DataFrame's ``category`` columns.
+
+    Parameters
+    ----------
+    blocks : tuple of (int, int)
+        ``(start, width)`` of each categorical column's one-hot block
+        (:func:`sknas.preprocessing.one_hot_blocks`).
+
+    Examples
+    --------
+    >>> X = np.array([[0.5, 0, 1, 0], [1.5, 0, 0, 0]], dtype=np.float32)
+    >>> CategoryCodes(((1, 3),))(X)  # the code, then the other columns; unknown: NaN
+    array([[1. , 0.5],
+           [nan, 1.5]], dtype=float32)
+    """
+
+    blocks: tuple[tuple[int, int], ...]
+
+    @property
+    def n_categorical(self) -> int:
+        """Code columns, which come first in the output."""
+        return len(self.blocks)
+
+    def other_columns(self, n_features: int) -> np.ndarray:
+        """The input columns outside every block, in order (after the codes in the output)."""
+        inside = np.zeros(n_features, dtype=bool)
+        for start, width in self.blocks:
+            inside[start : start + width] = True
+        return np.flatnonzero(~inside)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Codes ``0..width-1`` (NaN where a block is all zero: a level unseen in
+        training without an "infrequent" column), then the other columns, float32."""
+        others = self.other_columns(X.shape[1])
+        out = np.empty((X.shape[0], self.n_categorical + len(others)), dtype=np.float32)
+        for k, (start, width) in enumerate(self.blocks):
+            block = X[:, start : start + width]
+            codes = block.argmax(axis=1).astype(np.float32)
+            codes[block.max(axis=1) <= 0] = np.nan
+            out[:, k] = codes
+        out[:, self.n_categorical :] = X[:, others]
+        return out
+
+
 def make_classical_estimator(
-    family: str, params: Mapping[str, Any], *, task: str, seed: int
+    family: str,
+    params: Mapping[str, Any],
+    *,
+    task: str,
+    seed: int,
+    codes: CategoryCodes | None = None,
 ) -> BaseEstimator:
     """An unfitted estimator of a classical family.
 
@@ -72,6 +131,9 @@ def make_classical_estimator(
     task : {"classification", "regression"}
     seed : int
         The estimator's ``random_state`` where it has one.
+    codes : CategoryCodes or None, default=None
+        For ``hist_gbdt``: its input's first columns are these category codes
+        (``categorical_features``).
 
     Examples
     --------
@@ -83,6 +145,8 @@ def make_classical_estimator(
     cls = _ESTIMATORS[name, task]
     if "random_state" in cls().get_params():
         params["random_state"] = seed
+    if codes is not None and cls in _BOOSTED:
+        params["categorical_features"] = list(range(codes.n_categorical))
     return cls(**_FIXED.get(cls, {}), **params)
 
 
@@ -150,6 +214,8 @@ class ClassicalMember:
         Number of classes (columns of ``predict``), or 1.
     target_mean, target_scale : float
         Maps standardised regression outputs back to the target's scale.
+    codes : CategoryCodes or None, default=None
+        What the estimator's input is made from the preprocessed matrix, if not it.
     """
 
     estimator: BaseEstimator
@@ -157,6 +223,7 @@ class ClassicalMember:
     n_outputs: int
     target_mean: float = 0.0
     target_scale: float = 1.0
+    codes: CategoryCodes | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_outputs)`` or target values ``(n,)``, float64.
@@ -165,6 +232,8 @@ class ClassicalMember:
         packed into flat arrays (:mod:`sknas.evaluation.treepack`; built on first use and
         left out of pickles), with the same numbers as scikit-learn's predictions.
         """
+        if self.codes is not None:
+            X = self.codes(X)
         dense = isinstance(X, np.ndarray)
         forest = dense and isinstance(self.estimator, _FORESTS)
         packed = self._packed() if dense else None

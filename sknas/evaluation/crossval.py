@@ -259,6 +259,8 @@ class CrossValEvaluator:
         Unweighted; weighted here by ``sample_weight``.
     sample_weight : ndarray or None, default=None
     image_shape : tuple of int or None, default=None
+    category_blocks : tuple of (int, int), default=()
+        Where ``X``'s one-hot blocks are (see :class:`DataSplit`).
     device : str, default="cpu"
     trial_timeout : float or None, default=None
         Seconds one trial may train, shared equally by its folds.
@@ -274,6 +276,7 @@ class CrossValEvaluator:
         scorer: PredictionScorer,
         sample_weight: np.ndarray | None = None,
         image_shape: tuple[int, int, int] | None = None,
+        category_blocks: tuple[tuple[int, int], ...] = (),
         device: str = "cpu",
         trial_timeout: float | None = None,
     ) -> None:
@@ -295,7 +298,14 @@ class CrossValEvaluator:
         self.evaluators = []
         for train, valid in folds:
             split = split_at(
-                X, y, train, valid, task=task, sample_weight=sample_weight, image_shape=image_shape
+                X,
+                y,
+                train,
+                valid,
+                task=task,
+                sample_weight=sample_weight,
+                image_shape=image_shape,
+                category_blocks=category_blocks,
             )
             self.evaluators.append(
                 Evaluator(

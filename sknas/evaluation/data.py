@@ -53,6 +53,9 @@ class DataSplit:
         Sample weights, each scaled to mean one; None when ``fit`` got none.
     image_shape : tuple of int or None
         ``(C, H, W)`` when the rows are flattened images.
+    category_blocks : tuple of (int, int)
+        ``(start, width)`` of each one-hot encoded column's block of columns
+        (:func:`sknas.preprocessing.one_hot_blocks`); empty when there are none.
     """
 
     task: str
@@ -67,11 +70,17 @@ class DataSplit:
     w_train: np.ndarray | None = field(default=None, repr=False)
     w_valid: np.ndarray | None = field(default=None, repr=False)
     image_shape: tuple[int, int, int] | None = None
+    category_blocks: tuple[tuple[int, int], ...] = ()
 
     @property
     def n_features(self) -> int:
         """Number of input features."""
         return self.X_train.shape[1]
+
+    @property
+    def n_coded_features(self) -> int:
+        """Inputs of gradient boosting: a category code in place of each one-hot block."""
+        return self.n_features - sum(w for _, w in self.category_blocks) + len(self.category_blocks)
 
     @property
     def n_rows(self) -> int:
@@ -110,6 +119,7 @@ def make_split(
     seed: int,
     sample_weight: np.ndarray | None = None,
     image_shape: tuple[int, int, int] | None = None,
+    category_blocks: tuple[tuple[int, int], ...] = (),
 ) -> DataSplit:
     """Hold out validation data: stratified for classification where every class allows it.
 
@@ -128,6 +138,8 @@ def make_split(
         Non-negative row weights.
     image_shape : tuple of int or None
         ``(C, H, W)`` when the rows are flattened images.
+    category_blocks : tuple of (int, int), default=()
+        Where ``X``'s one-hot blocks are (see :class:`DataSplit`).
 
     Returns
     -------
@@ -143,7 +155,14 @@ def make_split(
         np.arange(len(y)), test_size=validation_fraction, random_state=seed, stratify=stratify
     )
     return split_at(
-        X, y, train, valid, task=task, sample_weight=sample_weight, image_shape=image_shape
+        X,
+        y,
+        train,
+        valid,
+        task=task,
+        sample_weight=sample_weight,
+        image_shape=image_shape,
+        category_blocks=category_blocks,
     )
 
 
@@ -156,12 +175,13 @@ def split_at(
     task: str,
     sample_weight: np.ndarray | None = None,
     image_shape: tuple[int, int, int] | None = None,
+    category_blocks: tuple[tuple[int, int], ...] = (),
 ) -> DataSplit:
     """The :class:`DataSplit` that trains on rows ``train`` and validates on rows ``valid``.
 
     Regression targets are standardised with the training rows' mean and scale.
     """
-    extra: dict[str, Any] = {"image_shape": image_shape}
+    extra: dict[str, Any] = {"image_shape": image_shape, "category_blocks": category_blocks}
     if sample_weight is not None:
         extra["w_train"] = _mean_one(sample_weight[train], "training")
         extra["w_valid"] = _mean_one(sample_weight[valid], "validation")

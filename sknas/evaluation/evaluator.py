@@ -22,7 +22,7 @@ from torch.utils.data import TensorDataset
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
 from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
-from .classical import ClassicalMember, fit_before, make_classical_estimator
+from .classical import CategoryCodes, ClassicalMember, fit_before, make_classical_estimator
 from .data import DataSplit, balanced_weights, concat_rows, rows_tensor
 from .inheritance import inherit_weights
 from .members import NeuralMember, predict_module
@@ -177,8 +177,9 @@ class Evaluator:
         self, candidate: Candidate, deadline: float | None, start: float
     ) -> TrialResult:
         split = self.split
+        codes = self._category_codes(candidate)
         estimator = make_classical_estimator(
-            candidate.family, candidate.params, task=split.task, seed=candidate.seed
+            candidate.family, candidate.params, task=split.task, seed=candidate.seed, codes=codes
         )
         stop, reason = deadline, "the time budget"
         limit, limit_reason = self._time_limit(candidate)
@@ -188,8 +189,8 @@ class Evaluator:
         rows = linear_rows(candidate, len(y))
         if rows is not None:
             X, y, w = X[rows], y[rows], None if w is None else w[rows]
-        cut = fit_before(estimator, X, y, w, stop)
-        member = self._classical_member(estimator)
+        cut = fit_before(estimator, X if codes is None else codes(X), y, w, stop)
+        member = self._classical_member(estimator, codes)
         fit_time = time.perf_counter() - start
         valid_pred = member.predict(split.X_valid)
         self._check_finite(valid_pred)
@@ -297,8 +298,13 @@ class Evaluator:
             w_all = np.concatenate([split.w_train, split.w_valid])
         try:
             if candidate.genome is None:
+                codes = self._category_codes(candidate)
                 estimator = make_classical_estimator(
-                    candidate.family, candidate.params, task=split.task, seed=candidate.seed
+                    candidate.family,
+                    candidate.params,
+                    task=split.task,
+                    seed=candidate.seed,
+                    codes=codes,
                 )
                 X_all = concat_rows(split.X_train, split.X_valid)
                 y_all = self._classical_targets(y_all)
@@ -306,9 +312,11 @@ class Evaluator:
                 if rows is not None:
                     X_all, y_all = X_all[rows], y_all[rows]
                     w_all = None if w_all is None else w_all[rows]
+                if codes is not None:
+                    X_all = codes(X_all)
                 if fit_before(estimator, X_all, y_all, w_all, deadline) is not None:
                     return None
-                return self._classical_member(estimator)
+                return self._classical_member(estimator, codes)
             tensors = [concat_rows(*pair) for pair in zip(*self._tensors(self.device), strict=True)]
             weights = self._training_weights(candidate, y_all, w_all)
             if weights is not None:
@@ -381,11 +389,20 @@ class Evaluator:
             image_shape=self.split.image_shape,
         )
 
-    def _classical_member(self, estimator: Any) -> ClassicalMember:
+    def _classical_member(
+        self, estimator: Any, codes: CategoryCodes | None = None
+    ) -> ClassicalMember:
         split = self.split
         return ClassicalMember(
-            estimator, split.task, split.n_outputs, split.target_mean, split.target_scale
+            estimator, split.task, split.n_outputs, split.target_mean, split.target_scale, codes
         )
+
+    def _category_codes(self, candidate: Candidate) -> CategoryCodes | None:
+        """The category codes a ``hist_gbdt`` trial splits on natively, or None (other
+        families, or no one-hot encoded columns)."""
+        if candidate.family != "hist_gbdt" or not self.split.category_blocks:
+            return None
+        return CategoryCodes(self.split.category_blocks)
 
     @staticmethod
     def _classical_targets(y: np.ndarray) -> np.ndarray:

@@ -151,7 +151,7 @@ def _kind(model: Any) -> str:
         if model.task == "regression" and estimator.loss != "squared_error":
             raise _unsupported(f"gradient boosting with loss={estimator.loss!r}", estimator)
         categorical = getattr(estimator, "is_categorical_", None)
-        if categorical is not None and categorical.any():
+        if model.codes is None and categorical is not None and categorical.any():
             raise _unsupported("gradient boosting on native categorical features", estimator)
         return "boosting"
     if isinstance(estimator, LogisticRegression | Ridge):

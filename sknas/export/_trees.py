@@ -163,26 +163,27 @@ def _boostings(g: _Graph, parts: list[tuple[Any, float]], x: str, n_outputs: int
     softmax (sigmoid for two classes) over a ``(n, members, classes)`` reshape, then
     their weighted sum.
     """
+    splits = _CategorySplits()
     if parts[0][0].task == "regression":
         trees, offset = [], 0.0
         for member, weight in parts:
             scale = weight * member.target_scale
-            trees += _boosting_trees(member.estimator, scale, 0)
+            trees += _boosting_trees(member, scale, 0, splits)
             baseline = float(np.asarray(member.estimator._baseline_prediction).ravel()[0])
             offset += scale * baseline + weight * member.target_mean
-        return g.op("Add", _tree_ensemble(g, x, trees, 1), g.const(np.float64(offset)))
+        ensemble = _tree_ensemble(g, splits.inputs(g, x), trees, 1)
+        return g.op("Add", ensemble, g.const(np.float64(offset)))
     by_classes: dict[tuple, list[tuple[Any, float]]] = {}
     for member, weight in parts:
         by_classes.setdefault(tuple(member.estimator.classes_), []).append((member, weight))
     trees, baselines = [], []
     for group in by_classes.values():
         for member, _ in group:
-            trees += _boosting_trees(member.estimator, 1.0, sum(len(b) for b in baselines))
+            trees += _boosting_trees(member, 1.0, sum(len(b) for b in baselines), splits)
             baselines.append(np.asarray(member.estimator._baseline_prediction, np.float64).ravel())
     n_targets = sum(len(b) for b in baselines)
-    raw = g.op(
-        "Add", _tree_ensemble(g, x, trees, n_targets), g.const(np.concatenate(baselines)[None])
-    )
+    ensemble = _tree_ensemble(g, splits.inputs(g, x), trees, n_targets)
+    raw = g.op("Add", ensemble, g.const(np.concatenate(baselines)[None]))
     outputs, start = [], 0
     for classes, group in by_classes.items():
         per_iteration = group[0][0].estimator.n_trees_per_iteration_
@@ -215,19 +216,26 @@ def _spread(g: _Graph, proba: str, classes: np.ndarray, n_outputs: int) -> str:
     return g.op("MatMul", proba, g.const(spread))
 
 
-def _boosting_trees(model: Any, scale: float, first_target: int) -> list[dict[str, Any]]:
-    """The trees of histogram gradient boosting, leaves times ``scale``; an iteration's
-    k-th tree adds to column ``first_target + k``."""
+def _boosting_trees(
+    member: Any, scale: float, first_target: int, splits: _CategorySplits
+) -> list[dict[str, Any]]:
+    """The trees of a histogram gradient boosting member, leaves times ``scale``; an
+    iteration's k-th tree adds to column ``first_target + k``. Splits on category codes
+    (a member with ``codes``) become comparisons of ``splits``' columns."""
+    model, codes = member.estimator, member.codes
     trees = []
     for iteration in model._predictors:
         for target, predictor in enumerate(iteration):
             nodes = predictor.nodes
+            feature, threshold = nodes["feature_idx"], nodes["num_threshold"]
+            if codes is not None:
+                feature, threshold = _coded_splits(model, codes, predictor, splits)
             trees.append(
                 {
                     "left": nodes["left"],
                     "right": nodes["right"],
-                    "feature": nodes["feature_idx"],
-                    "threshold": nodes["num_threshold"],
+                    "feature": feature,
+                    "threshold": threshold,
                     "missing_left": nodes["missing_go_to_left"],
                     "is_leaf": nodes["is_leaf"].astype(bool),
                     "value": nodes["value"] * scale,
@@ -235,3 +243,75 @@ def _boosting_trees(model: Any, scale: float, first_target: int) -> list[dict[st
                 }
             )
     return trees
+
+
+class _CategorySplits:
+    """Splits of gradient boosting on category codes, as input columns appended to the
+    preprocessed matrix that the trees compare like numbers.
+
+    scikit-learn sends a row left when its level is in the split's set, right when it
+    is another level seen in training, and the missing way otherwise (no level, or one
+    unseen in training). A split's column is the one-hot of its right levels over the
+    one-hot of its left and right levels: 0 (left), 1 (right) or 0 / 0 = NaN (missing),
+    and its node goes left at <= 0.5, NaN the missing way.
+    """
+
+    def __init__(self) -> None:
+        self.n_features = 0
+        self.columns: dict[tuple[int, int, bytes, bytes], int] = {}
+
+    def column(self, n_features: int, start: int, left: np.ndarray, right: np.ndarray) -> int:
+        """The input column of a split of block ``start`` (masks over its levels)."""
+        self.n_features = n_features
+        key = (start, len(left), left.tobytes(), right.tobytes())
+        return n_features + self.columns.setdefault(key, len(self.columns))
+
+    def inputs(self, g: _Graph, x: str) -> str:
+        """``x`` with the splits' columns appended (``x`` itself when there are none)."""
+        if not self.columns:
+            return x
+        shape = (self.n_features, len(self.columns))
+        left, right = np.zeros(shape), np.zeros(shape)
+        for (start, width, left_levels, right_levels), k in self.columns.items():
+            left[start : start + width, k] = np.frombuffer(left_levels, bool)
+            right[start : start + width, k] = np.frombuffer(right_levels, bool)
+        went_right = g.op("MatMul", x, g.const(right))
+        known = g.op("Add", g.op("MatMul", x, g.const(left)), went_right)
+        return g.op("Concat", x, g.op("Div", went_right, known), axis=1)
+
+
+def _coded_splits(
+    model: Any, codes: Any, predictor: Any, splits: _CategorySplits
+) -> tuple[np.ndarray, np.ndarray]:
+    """Node features and thresholds of a tree fitted on ``codes(X)``, on ``X``'s columns
+    and ``splits``' ones."""
+    nodes = predictor.nodes
+    n_features = model.n_features_in_ - codes.n_categorical + sum(w for _, w in codes.blocks)
+    others = codes.other_columns(n_features)
+    known, known_index = model._bin_mapper.make_known_categories_bitsets()
+    encoder = model._preprocessor.named_transformers_["encoder"]
+    feature = nodes["feature_idx"].astype(np.int64)
+    threshold = nodes["num_threshold"].astype(np.float64)
+    for node in np.flatnonzero(~nodes["is_leaf"].astype(bool)):
+        f = feature[node]
+        if not nodes["is_categorical"][node]:
+            feature[node] = others[f - codes.n_categorical]
+            continue
+        start, width = codes.blocks[f]
+        # scikit-learn's trees number the levels they saw 0, 1, ... (an OrdinalEncoder)
+        levels = encoder.categories_[f]
+        levels = levels[~np.isnan(levels)].astype(np.int64)
+        left, right = np.zeros(width, bool), np.zeros(width, bool)
+        bitset = predictor.raw_left_cat_bitsets[nodes["bitset_idx"][node]]
+        left[levels] = _in_bitset(bitset, len(levels))
+        right[levels] = _in_bitset(known[known_index[f]], len(levels))
+        right &= ~left
+        feature[node] = splits.column(n_features, start, left, right)
+        threshold[node] = 0.5
+    return feature, threshold
+
+
+def _in_bitset(bitset: np.ndarray, width: int) -> np.ndarray:
+    """Which of the levels ``0..width-1`` a scikit-learn bitset (8 uint32) holds."""
+    levels = np.arange(width)
+    return ((bitset[levels // 32] >> (levels % 32).astype(np.uint32)) & 1).astype(bool)
