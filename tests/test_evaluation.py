@@ -100,7 +100,14 @@ def test_deadline_stops_training_inside_an_epoch():
     result = evaluator(candidate, deadline=start + 0.5)
     # 15 epochs take far longer; the bound leaves room for a busy machine
     assert time.monotonic() - start < 5.0
-    assert result.state is TrialState.COMPLETE and result.n_epochs < 15
+    assert result.n_epochs < 15
+
+
+def test_a_network_cut_before_its_first_epoch_fails(evaluator):
+    """Its weights are the initial ones: no member for the ensemble to pick."""
+    result = evaluator(_candidate(), deadline=time.monotonic())
+    assert result.state is TrialState.FAIL and result.member is None
+    assert "before its first epoch ended" in result.error
 
 
 def test_regression_member_predicts_in_the_target_scale():

@@ -247,10 +247,17 @@ class Evaluator:
                 )
             net.partial_fit(train, None)
         fit_time = time.perf_counter() - start
+        n_epochs = sum("valid_loss" in row for row in net.history)
+        if n_epochs == 0:  # its weights are the initial ones: no model to score or keep
+            return TrialResult(
+                candidate,
+                TrialState.FAIL,
+                fit_time=fit_time,
+                error="stopped by the deadline or its time limit before its first epoch ended",
+            )
         valid_pred = self._predict_valid(net.module_, device)
         pruned = pruner is not None and pruner.pruned_
         member = self._member(candidate, net.module_)
-        n_epochs = sum("valid_loss" in row for row in net.history)
         note = None
         if timeout is not None and timeout.reached_:
             note = f"stopped by {limit_reason} after {n_epochs} epochs"
