@@ -15,7 +15,7 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator, make_split
-from sknas.evaluation.classical import fit_before, make_classical_estimator
+from sknas.evaluation.classical import _fit_costs, fit_before, make_classical_estimator
 from sknas.scoring import get_prediction_scorer
 from sknas.space import CLASSICAL_FAMILIES, TABULAR_FAMILIES, default_search_space
 from sknas.trial import Candidate, TrialState
@@ -166,3 +166,13 @@ def test_families_restricts_the_search(regression_data, families):
 def test_unknown_family_is_a_clear_error(iris):
     with pytest.raises(ValueError, match="families must be"):
         NASClassifier(families=["xgboost"], n_trials=1).fit(*iris)
+
+
+def test_the_probe_tells_a_fits_fixed_cost_from_its_stages():
+    """2 stages in 2.5 s, 8 more in 4.0 s: binning (2.0 s) repeats, a stage takes 0.25 s;
+    counting it all as stages (0.65 s each) would grow 2.6 times too few."""
+    fixed, per_stage = _fit_costs([2.5, 4.0], first=2, probe=10)
+    assert fixed == pytest.approx(2.0) and per_stage == pytest.approx(0.25)
+    # times that do not separate them (noise on a tiny fit), or one step: all stages
+    assert _fit_costs([0.03, 0.02], first=2, probe=10) == (0.0, pytest.approx(0.005))
+    assert _fit_costs([0.4], first=1, probe=1) == (0.0, pytest.approx(0.4))
