@@ -13,7 +13,10 @@ The seconds per unit start from constants measured on this project's 2-core mach
 are corrected, kind by kind (convolution networks, other networks, each classical
 estimator), by the median ratio of actual to predicted time of the last
 :data:`CALIBRATION_WINDOW` trials of that kind, so a GPU or a faster CPU calibrates
-itself after one trial. The search uses the predictions to plan: a network's epochs
+itself after one trial; a kind without trials yet borrows the ratios of the other kinds
+of its group (networks, or classical estimators). On this project's slower AMD machine
+every kind took 2-3 times its prediction; the linear baseline and the first network then
+predict from the boosting's ratio instead of being 2-3 times off too. The search uses the predictions to plan: a network's epochs
 shrink to what fits in the time left, no tabular trial takes more than a quarter of the
 search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least useful part (a network's
 first successive-halving rung, a boosted or bagged ensemble's first tenth of stages, a
@@ -38,6 +41,8 @@ __all__ = ["CALIBRATION_WINDOW", "CostModel", "DataSize", "MAX_TRIAL_SHARE", "ne
 
 #: Finished trials per kind whose actual/predicted ratios calibrate the model.
 CALIBRATION_WINDOW = 20
+#: The kinds of trials that train networks (the others are classical estimators).
+NETWORK_KINDS = ("cnn", "network")
 # The constants below were fitted to trials on 80,000 rows x 20 features (3 classes) on
 # this project's 2-core Xeon, float32: MLPs of widths 64-1024, depths 1-4 and batches of
 # 32-512 came within a factor 1.4 of them; the classical defaults within 1.3.
@@ -265,7 +270,20 @@ class CostModel:
             self._log_ratios[self.kind(candidate)].append(math.log(result.fit_time / raw))
 
     def _correction(self, candidate: Candidate) -> float:
-        ratios = self._log_ratios.get(self.kind(candidate))
+        """The median actual/predicted ratio of ``candidate``'s kind; before it has one,
+        that of the other kinds of its group (networks, which train on the device;
+        classical estimators, which fit on the CPU): how fast this machine is, from
+        whichever kind finished first."""
+        kind = self.kind(candidate)
+        ratios = self._log_ratios.get(kind)
+        if not ratios:
+            network = kind in NETWORK_KINDS
+            ratios = [
+                ratio
+                for other, kept in self._log_ratios.items()
+                if (other in NETWORK_KINDS) == network
+                for ratio in kept
+            ]
         return float(np.exp(np.median(ratios))) if ratios else 1.0
 
     def _raw(self, candidate: Candidate, epochs: float | None) -> float:

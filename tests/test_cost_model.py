@@ -118,6 +118,22 @@ def test_gradient_boosting_costs_by_its_coded_columns():
     assert CostModel(coded).predict(forest) == CostModel(one_hot).predict(forest)
 
 
+def test_a_kind_without_trials_borrows_its_groups_speed():
+    """A machine 2.5 times slower than the constants: one boosting trial tells the linear
+    model (both classical), not the networks; their own trials then take over."""
+    model = CostModel(SIZE)
+    boosting = Candidate(0, "hist_gbdt", {}, None, 0, 1, "test")
+    linear = Candidate(1, "linear", {}, None, 0, 1, "test")
+    network = _network(10)
+    before = {c.family: model.predict(c) for c in (boosting, linear, network)}
+    model.record(_finished(boosting, 2.5 * before["hist_gbdt"]))
+    assert model.predict(linear) == pytest.approx(2.5 * before["linear"])
+    assert not model.calibrated(linear)  # its own margin for refusals stays
+    assert model.predict(network) == pytest.approx(before[network.family])
+    model.record(_finished(linear, 1.5 * before["linear"]))
+    assert model.predict(linear) == pytest.approx(1.5 * before["linear"])
+
+
 def test_min_seconds_is_a_first_rung_or_a_probe():
     model = CostModel(DataSize(80_000, 20_000, 20, 3, n_fits=5))
     network = _network(27)
