@@ -359,8 +359,24 @@ def fit_sknas(X: Data, y: np.ndarray, X_test: Data, s: Setting) -> Fitted:
     Estimator = NASClassifier if s.task == _C else NASRegressor
     model = Estimator(time_budget=s.time_budget, random_state=s.seed, scoring=s.metric)
     fitted = _timed_fit(model, X, y, X_test)
-    fitted.extra = {"sknas": sknas.__version__, **search_counts(model.leaderboard_)}
+    fitted.extra = {
+        "sknas": sknas.__version__,
+        **search_counts(model.leaderboard_),
+        "timings": {k: round(v, 2) for k, v in model.timings_.items()},
+        "slowest": slowest_trials(model.leaderboard_),
+    }
     return fitted
+
+
+def slowest_trials(board: pd.DataFrame, n: int = 3) -> list[dict]:
+    """The ``n`` longest trials of a leaderboard, what a fit that overran is read from:
+    family, state, ``fit_time``, ``predicted_time``, ``finished_at`` and ``error``."""
+    columns = ["family", "state", "fit_time", "predicted_time", "finished_at", "error"]
+    rows = board.sort_values("fit_time", ascending=False).head(n)
+    return [
+        {c: (round(v, 2) if isinstance(v, float) else v) for c, v in row.items()}
+        for row in rows[[c for c in columns if c in board]].to_dict("records")
+    ]
 
 
 SYSTEMS: dict[str, Callable[[Data, np.ndarray, Data, Setting], Fitted]] = {

@@ -173,6 +173,9 @@ def test_the_probe_tells_a_fits_fixed_cost_from_its_stages():
     counting it all as stages (0.65 s each) would grow 2.6 times too few."""
     fixed, per_stage = _fit_costs([2.5, 4.0], first=2, probe=10)
     assert fixed == pytest.approx(2.0) and per_stage == pytest.approx(0.25)
-    # times that do not separate them (noise on a tiny fit), or one step: all stages
-    assert _fit_costs([0.03, 0.02], first=2, probe=10) == (0.0, pytest.approx(0.005))
+    # a first step slowed once (7 s instead of 2.5): a stage costs at least half of what
+    # the second step's stages took on average, the fixed cost what is left of it
+    fixed, per_stage = _fit_costs([7.0, 4.0], first=2, probe=10)
+    assert per_stage == pytest.approx(0.25) and fixed == pytest.approx(2.0)
+    # one step: all of it counts as stages
     assert _fit_costs([0.4], first=1, probe=1) == (0.0, pytest.approx(0.4))

@@ -207,8 +207,11 @@ def _fit_costs(seconds: list[float], first: int, probe: int) -> tuple[float, flo
     (noise), all of it counts as stages: the slower, safer estimate."""
     if len(seconds) == 2 and probe - first > first:
         per_stage = (seconds[1] - seconds[0]) / (probe - 2 * first)
-        fixed = seconds[0] - first * per_stage
-        if per_stage > 0 and fixed >= 0:
+        # A first step slowed by something once (a busy core) would make stages look
+        # cheap and the last step overrun: the fixed cost is at most half of the second.
+        per_stage = max(per_stage, 0.5 * seconds[1] / (probe - first))
+        fixed = min(seconds[0] - first * per_stage, seconds[1] - (probe - first) * per_stage)
+        if fixed >= 0:
             return fixed, per_stage
     return 0.0, max(sum(seconds) / probe, 1e-9)
 
