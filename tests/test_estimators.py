@@ -163,7 +163,7 @@ def test_failed_and_diverging_trials_are_recorded_and_search_goes_on(iris):
 def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
     X, y = np.repeat(iris[0], 40, axis=0), np.repeat(iris[1], 40)  # 6,000 rows
     script = [
-        ("mlp", {"arch__width": 1024, "arch__n_layers": 4, "batch_size": 32}),  # slow
+        ("mlp", {"arch__width": 1024, "arch__n_layers": 4, "batch_size": 8}),  # slow
         ("linear", {}),
     ]
     clf = NASClassifier(
@@ -177,9 +177,9 @@ def test_trial_timeout_stops_one_network_and_the_search_goes_on(iris):
     ).fit(X, y)
     board = clf.leaderboard_.set_index("trial_id")
     # an untimed trial of this network takes far longer; the bound leaves room for a busy machine
-    assert board.loc[0, "state"] == "COMPLETE" and board.loc[0, "fit_time"] < 5.0
-    assert board.loc[0, "error"].startswith("stopped by trial_timeout=0.5s after")
-    assert board.loc[0, "n_epochs"] < 50
+    # (600 steps an epoch: cut inside the first, so there is no model to keep)
+    assert board.loc[0, "state"] == "FAIL" and board.loc[0, "fit_time"] < 5.0
+    assert board.loc[0, "error"] == "stopped by trial_timeout=0.5s before its first epoch ended"
     assert board.loc[1, "state"] == "COMPLETE" and pd.isna(board.loc[1, "error"])
     assert clf.score(X, y) > 0.9
 
@@ -336,7 +336,7 @@ def test_a_search_on_the_clock_starts_with_cheap_baselines_on_tables():
     X, y = load_breast_cancer(return_X_y=True)
     clf = NASClassifier(time_budget=6, random_state=0).fit(X, y)
     first = clf.leaderboard_.sort_values("trial_id").head(2)
-    assert list(first["family"]) == ["linear", "hist_gbdt"]
+    assert list(first["family"]) == ["hist_gbdt", "linear"]
     assert set(first["proposer"]) == {"baseline"} and set(first["state"]) == {"COMPLETE"}
     assert clf.score(X, y) > 0.95
     # Without a time budget the trials are the user's count: the portfolio comes first.

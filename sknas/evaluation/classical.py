@@ -183,7 +183,7 @@ def fit_before(
         # different data; every step here fits the same data.
         warnings.filterwarnings("ignore", "class_weight presets", UserWarning)
         seconds = []
-        for grown in dict.fromkeys((max(1, probe // 5), probe)):  # one step if probe < 5
+        for grown in dict.fromkeys((max(1, probe // 5), probe)):  # one step if probe is 1
             started = time.monotonic()
             estimator.set_params(warm_start=True, **{stages: grown})
             estimator.fit(X, y, sample_weight=sample_weight)
@@ -203,8 +203,8 @@ def fit_before(
 def _fit_costs(seconds: list[float], first: int, probe: int) -> tuple[float, float]:
     """A fit's fixed seconds and seconds per stage, from the probe's steps: ``first``
     stages in ``seconds[0]``, then ``probe - first`` more in ``seconds[1]``, each step
-    paying the fixed cost once. With one step, or times that do not separate the two
-    (noise), all of it counts as stages: the slower, safer estimate."""
+    paying the fixed cost once. With one step, or steps too alike to separate the two
+    (``probe < 2 * first + 1``), all of it counts as stages: the slower, safer estimate."""
     if len(seconds) == 2 and probe - first > first:
         per_stage = (seconds[1] - seconds[0]) / (probe - 2 * first)
         # A first step slowed by something once (a busy core) would make stages look

@@ -249,11 +249,12 @@ class Evaluator:
         fit_time = time.perf_counter() - start
         n_epochs = sum("valid_loss" in row for row in net.history)
         if n_epochs == 0:  # its weights are the initial ones: no model to score or keep
+            cut_by = limit_reason if timeout is not None and timeout.reached_ else "the deadline"
             return TrialResult(
                 candidate,
                 TrialState.FAIL,
                 fit_time=fit_time,
-                error="stopped by the deadline or its time limit before its first epoch ended",
+                error=f"stopped by {cut_by} before its first epoch ended",
             )
         valid_pred = self._predict_valid(net.module_, device)
         pruned = pruner is not None and pruner.pruned_
