@@ -50,7 +50,7 @@ class _BaseNAS(BaseEstimator):
         strategy: str | Strategy = "auto",
         max_epochs: int = 50,
         pruner: str | Any = "successive_halving",
-        validation_fraction: float = 0.2,
+        validation_fraction: float | str = "auto",
         cv: str | int | Any | None = "auto",
         ensemble_size: int = 25,
         max_predict_ms: float | None = None,

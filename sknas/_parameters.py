@@ -31,7 +31,7 @@ _SHARED_CONSTRAINTS: dict[str, list[Any]] = {
     ],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "pruner": [StrOptions({"successive_halving", "none"}), HasMethods(list(PRUNER_METHODS))],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"})],
     "cv": [
         StrOptions({"auto"}),
         Interval(Integral, 2, None, closed="left"),
@@ -121,9 +121,11 @@ PARAMETERS = """\
         trains every candidate to its budget; an object needs the pruner protocol
         of :mod:`sknas.fidelity` (``fidelity_for``, ``record``, ``state_dict``,
         ``load_state_dict``) and is copied, never mutated.
-    validation_fraction : float, default=0.2
+    validation_fraction : float or "auto", default="auto"
         Share of the training rows held out (stratified) to score candidates when
-        ``cv`` makes no folds.
+        ``cv`` makes no folds. ``"auto"``: a fifth of the rows, at most 25,000
+        (``sknas.evaluation.data.VALIDATION_MAX_ROWS``), so that large tables train
+        on the rest.
     cv : "auto", int, cross-validation splitter or None, default="auto"
         How trials are scored. None: on a holdout of ``validation_fraction``. An
         int ``k >= 2``: k shuffled folds (stratified for classification); or any

@@ -16,8 +16,9 @@ estimator), by the median ratio of actual to predicted time of the last
 itself after one trial; a kind without trials yet borrows the ratios of the other kinds
 of its group (networks, or classical estimators). On this project's slower AMD machine
 every kind took 2-3 times its prediction; the linear baseline and the first network then
-predict from the boosting's ratio instead of being 2-3 times off too. The search uses the predictions to plan: a network's epochs
-shrink to what fits in the time left, no tabular trial takes more than a quarter of the
+predict from the boosting's ratio instead of being 2-3 times off too. The search uses the
+predictions to plan: a network's epochs shrink to what fits in the time left, no tabular
+trial takes more than a quarter of the
 search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least useful part (a network's
 first successive-halving rung, a boosted or bagged ensemble's first tenth of stages, a
 whole linear model) would not finish in the time left is skipped — before its kind is

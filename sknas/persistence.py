@@ -154,6 +154,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.tree._classes.ExtraTreeRegressor",
     "sklearn.tree._tree.Tree",
     "sklearn.utils.validation.check_array",
+    "sknas.preprocessing.CategoryEncoder",
     "sknas.preprocessing.ChannelStandardizer",
     "sknas.preprocessing.TextDocuments",
     "sknas.preprocessing._as_category_strings",

@@ -15,7 +15,12 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator, make_split
-from sknas.evaluation.classical import _fit_costs, fit_before, make_classical_estimator
+from sknas.evaluation.classical import (
+    _fit_costs,
+    early_stopping_rows,
+    fit_before,
+    make_classical_estimator,
+)
 from sknas.scoring import get_prediction_scorer
 from sknas.space import CLASSICAL_FAMILIES, TABULAR_FAMILIES, default_search_space
 from sknas.trial import Candidate, TrialState
@@ -86,6 +91,37 @@ def test_fitting_in_two_steps_before_a_far_deadline_gives_the_one_go_model(famil
         assert fit_before(estimator, X, y, None, deadline=time.monotonic() + 600) is None
     np.testing.assert_array_equal(estimator.predict_proba(X), one_go.predict_proba(X))
     assert estimator.get_params() == one_go.get_params()
+
+
+def test_large_holdout_searches_stop_boosting_on_their_validation_rows():
+    """Past scikit-learn's 10,000 training rows the boosting keeps all of them and stops
+    early on the search's validation rows, as the networks do; on fewer rows, and for
+    other families, nothing changes."""
+    split = make_split(*_many_rows(15_000), task="classification", validation_fraction=0.2, seed=0)
+    evaluator = Evaluator(split, get_prediction_scorer(None, "classification"))
+    result = evaluator(_classical_candidate("classification", "hist_gbdt"))
+    model = result.member.estimator
+    assert model.n_iter_ < 100  # it stopped early ...
+    assert hasattr(model, "validation_score_")  # ... on the validation rows it was given:
+    proba = model.predict_proba(split.X_valid)
+    loss = -np.mean(np.log(proba[np.arange(len(proba)), split.y_valid]))
+    assert model.validation_score_[-1] == pytest.approx(-loss, rel=1e-6)
+    boosting = make_classical_estimator("hist_gbdt", {}, task="classification", seed=0)
+    forest = make_classical_estimator("random_forest", {}, task="classification", seed=0)
+    X_valid, y_valid = split.X_valid, split.y_valid
+    assert early_stopping_rows(boosting, 10_000, X_valid, y_valid, None) == {}
+    assert early_stopping_rows(forest, 12_000, X_valid, y_valid, None) == {}
+    assert set(early_stopping_rows(boosting, 12_000, X_valid, y_valid, None)) == {
+        "X_val",
+        "y_val",
+        "sample_weight_val",
+    }
+
+
+def _many_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """An easy problem on ``n`` rows: boosting stops early well before 100 iterations."""
+    X, y = make_classification(n_samples=n, n_features=8, n_informative=3, random_state=0)
+    return X.astype(np.float32), y
 
 
 @pytest.mark.parametrize(("family", "params", "stages"), GROWN)

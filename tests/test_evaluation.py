@@ -50,6 +50,17 @@ def test_batches_cover_every_row_once_and_never_hold_a_single_row(n, batch_size)
         assert len(batches) == len(TensorBatchIterator(dataset, batch_size))
 
 
+@pytest.mark.parametrize(
+    ("n_rows", "n_valid"), [(1_000, 200), (125_000, 25_000), (400_000, 25_000)]
+)
+def test_auto_holdout_is_a_fifth_of_the_rows_at_most_25000(n_rows, n_valid):
+    X = np.zeros((n_rows, 1), dtype=np.float32)
+    y = np.arange(n_rows) % 3
+    split = make_split(X, y, task="classification", validation_fraction="auto", seed=0)
+    assert len(split.y_valid) == n_valid and len(split.y_train) == n_rows - n_valid
+    assert np.bincount(split.y_valid).min() >= n_valid // 3  # still stratified
+
+
 def test_split_is_stratified_and_regression_targets_standardised():
     X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
     split = make_split(X, y, task="classification", validation_fraction=0.2, seed=0)

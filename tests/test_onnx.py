@@ -215,7 +215,9 @@ def test_gradient_boosting_on_category_codes(n_classes, frame, new_rows):
     model = make_classical_estimator(
         "hist_gbdt", {"max_iter": 30}, task=task, seed=0, codes=codes
     ).fit(codes(features[seen]), target[seen])
-    assert any(p.nodes["is_categorical"].any() for iteration in model._predictors for p in iteration)
+    assert any(
+        p.nodes["is_categorical"].any() for iteration in model._predictors for p in iteration
+    )
     member = ClassicalMember(model, task, n_classes or 1, mean, scale, codes)
     rows = pd.concat([new_rows, X[~seen].iloc[:10]])
     assert_matches(with_members(estimator, [member, member], [0.4, 0.6]), rows)

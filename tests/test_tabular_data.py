@@ -8,11 +8,13 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
-from sknas import NASClassifier, NASRegressor
+from sknas import NASClassifier, NASRegressor, preprocessing
 from sknas.preprocessing import (
     MAX_CATEGORIES,
+    CategoryEncoder,
     FrameTransform,
     NumericTransform,
+    fit_preprocessor,
     make_tabular_preprocessor,
     one_hot_blocks,
     serving_transform,
@@ -90,6 +92,54 @@ def test_predict_rejects_frames_with_other_columns(mixed, fitted_on_frame):
         fitted_on_frame.predict(X_test.rename(columns={"x1": "renamed"}))
     with pytest.raises(ValueError, match="feature names"):
         fitted_on_frame.predict(X_test.drop(columns="x2"))
+
+
+def _category_strings(n: int, seed: int = 0) -> np.ndarray:
+    """Three columns of category strings: few levels, rare levels grouped, many levels."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack(
+        [
+            rng.choice(["a", "b", "__missing__"], n),
+            rng.choice([f"r{i}" for i in range(60)], n, p=np.r_[[0.5], np.full(59, 0.5 / 59)]),
+            np.array([f"id{i}" for i in rng.integers(0, 400, n)]),
+        ]
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_category_encoder_tables_give_one_hot_encoders_matrix(monkeypatch, dtype):
+    """The lookup-table path returns OneHotEncoder's matrix bit for bit, infrequent levels
+    included; values it never saw go through OneHotEncoder itself, with its warning."""
+    monkeypatch.setattr(preprocessing, "TABLE_ROWS", 100)
+    train, new = _category_strings(3000), _category_strings(500, seed=1)
+    new[7, 0] = "never seen"  # a column without infrequent levels: all zeros
+    options = {"handle_unknown": "infrequent_if_exist", "max_categories": 8, "sparse_output": False}
+    fast = CategoryEncoder(**options, dtype=dtype).fit(train)
+    stock = preprocessing.OneHotEncoder(**options, dtype=dtype).fit(train)
+    matrix = fast.transform(train)
+    assert matrix.dtype == dtype and matrix.shape == (3000, 3 + 8 + 8)
+    np.testing.assert_array_equal(matrix, stock.transform(train))
+    np.testing.assert_array_equal(fast.transform(new), stock.transform(new))
+    assert not fast.transform(new)[7, :3].any()
+    with pytest.raises(ValueError, match="3 features"):
+        fast.transform(train[:, :2])
+
+
+def test_tables_fit_matrix_is_float32_and_the_pipelines(monkeypatch):
+    """The search's matrix is float32 (no float64 copy kept through the search) and equals
+    the fitted preprocessor's own transform of the training rows, one-hot tables and all
+    (but for the target encodings, which ``fit_transform`` cross-fits)."""
+    monkeypatch.setattr(preprocessing, "TABLE_ROWS", 50)
+    frame, y = _mixed_frame(400)
+    preprocessor, matrix, _ = fit_preprocessor(
+        frame, y, task="classification", image_shape=None, text_columns=None
+    )
+    assert matrix.dtype == np.float32
+    expected = preprocessor.transform(frame).astype(np.float32)
+    kept = np.ones(matrix.shape[1], dtype=bool)
+    kept[preprocessor.output_indices_["target"]] = False
+    assert 0 < kept.sum() < matrix.shape[1]
+    np.testing.assert_array_equal(matrix[:, kept], expected[:, kept])
 
 
 def test_high_cardinality_columns_stay_bounded():

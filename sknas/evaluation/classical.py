@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Mapping
@@ -23,7 +24,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt
 
-__all__ = ["CategoryCodes", "ClassicalMember", "fit_before", "make_classical_estimator"]
+__all__ = [
+    "CategoryCodes",
+    "ClassicalMember",
+    "early_stopping_rows",
+    "fit_before",
+    "make_classical_estimator",
+]
 
 _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("linear", "classification"): LogisticRegression,
@@ -150,12 +157,35 @@ def make_classical_estimator(
     return cls(**_FIXED.get(cls, {}), **params)
 
 
+def early_stopping_rows(
+    estimator: BaseEstimator,
+    n_train: int,
+    X_valid: np.ndarray,
+    y_valid: np.ndarray,
+    w_valid: np.ndarray | None,
+) -> dict[str, Any]:
+    """``fit`` arguments that let gradient boosting stop early on the search's validation
+    rows instead of on a tenth of its ``n_train`` training rows (which it would otherwise
+    set aside); empty where it would not stop early, for other estimators, and before
+    scikit-learn 1.7 (which added ``X_val``). Networks stop early on the same rows.
+    """
+    if not isinstance(estimator, _BOOSTED):
+        return {}
+    if "X_val" not in inspect.signature(estimator.fit).parameters:
+        return {}
+    stops = estimator.early_stopping
+    if not (stops is True or (stops == "auto" and n_train > 10_000)):  # scikit-learn's rule
+        return {}
+    return {"X_val": X_valid, "y_val": y_valid, "sample_weight_val": w_valid}
+
+
 def fit_before(
     estimator: BaseEstimator,
     X: np.ndarray,
     y: np.ndarray,
     sample_weight: np.ndarray | None,
     deadline: float | None,
+    **fit_params: Any,
 ) -> str | None:
     """Fit ``estimator``, growing fewer stages where the whole fit would pass ``deadline``.
 
@@ -165,7 +195,7 @@ def fit_before(
     rows), and the two steps' times tell it apart from a stage's, so that the last step
     grows as many more stages as fit before the ``time.monotonic()`` deadline, up to all
     of them. The steps give the same model as one ``fit`` when nothing is cut. Other
-    estimators fit in one go.
+    estimators fit in one go. ``fit_params`` go to every ``fit``.
 
     Returns
     -------
@@ -174,7 +204,7 @@ def fit_before(
     """
     stages = _STAGES.get(type(estimator))
     if deadline is None or stages is None:
-        estimator.fit(X, y, sample_weight=sample_weight)
+        estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
         return None
     planned = estimator.get_params()[stages]
     probe = max(1, round(planned * PROBE_SHARE))
@@ -186,7 +216,7 @@ def fit_before(
         for grown in dict.fromkeys((max(1, probe // 5), probe)):  # one step if probe is 1
             started = time.monotonic()
             estimator.set_params(warm_start=True, **{stages: grown})
-            estimator.fit(X, y, sample_weight=sample_weight)
+            estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
             seconds.append(time.monotonic() - started)
         fixed, per_stage = _fit_costs(seconds, max(1, probe // 5), probe)
         target = planned
@@ -195,7 +225,7 @@ def fit_before(
             target = max(probe, min(planned, affordable))
             if target > probe:
                 estimator.set_params(**{stages: target})
-                estimator.fit(X, y, sample_weight=sample_weight)
+                estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
     estimator.set_params(warm_start=False, **{stages: target})
     return None if target == planned else f"{stages}={target} of {planned}"
 

@@ -22,7 +22,13 @@ from torch.utils.data import TensorDataset
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
 from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, TrainingDeadline
-from .classical import CategoryCodes, ClassicalMember, fit_before, make_classical_estimator
+from .classical import (
+    CategoryCodes,
+    ClassicalMember,
+    early_stopping_rows,
+    fit_before,
+    make_classical_estimator,
+)
 from .data import DataSplit, balanced_weights, concat_rows, rows_tensor
 from .inheritance import inherit_weights
 from .members import NeuralMember, predict_module
@@ -189,7 +195,10 @@ class Evaluator:
         rows = linear_rows(candidate, len(y))
         if rows is not None:
             X, y, w = X[rows], y[rows], None if w is None else w[rows]
-        cut = fit_before(estimator, X if codes is None else codes(X), y, w, stop)
+        X_valid = split.X_valid if codes is None else codes(split.X_valid)
+        y_valid = self._classical_targets(split.y_valid)
+        stop_on = early_stopping_rows(estimator, len(y), X_valid, y_valid, split.w_valid)
+        cut = fit_before(estimator, X if codes is None else codes(X), y, w, stop, **stop_on)
         member = self._classical_member(estimator, codes)
         fit_time = time.perf_counter() - start
         valid_pred = member.predict(split.X_valid)
