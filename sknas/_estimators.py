@@ -22,9 +22,10 @@ from sklearn.utils.validation import check_is_fitted
 from ._parameters import ATTRIBUTES, PARAMETERS, check_parameter_values, parameter_constraints
 from ._validation import validate_fit_data, validate_predict_X
 from .engine import search_and_ensemble, starting_configurations
+from .evaluation.classical import category_codes_of
 from .monitoring import MonitorReport
 from .monitoring import monitor as monitor_batch
-from .preprocessing import fit_preprocessor, one_hot_blocks, serving_transform
+from .preprocessing import fit_preprocessor, serving_transform
 from .strategies import Strategy
 from .summary import search_summary, search_summary_html
 from .utils._device import resolve_device
@@ -189,7 +190,7 @@ class _BaseNAS(BaseEstimator):
             starts=starts,
             device=device,
             started=started,
-            category_blocks=one_hot_blocks(preprocessor),
+            category_codes=category_codes_of(preprocessor),
         )
         self._warm_journal = outcome.warm_journal
         self.preprocessor_ = preprocessor

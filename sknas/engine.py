@@ -38,6 +38,7 @@ from .ensemble import (
     select_members,
 )
 from .evaluation import Evaluator, make_split
+from .evaluation.classical import CategoryCodes
 from .evaluation.crossval import CrossValEvaluator, make_folds
 from .evaluation.evaluator import LINEAR_MAX_ROWS
 from .evaluation.nets import EPOCH_ROWS, batch_size_for
@@ -136,7 +137,7 @@ def search_and_ensemble(
     starts: list[tuple[list[Configuration], str]],
     device: str,
     started: float,
-    category_blocks: tuple[tuple[int, int], ...] = (),
+    category_codes: CategoryCodes | None = None,
 ) -> FitOutcome:
     """Search with ``est``'s parameters, then select and refit the ensemble.
 
@@ -157,10 +158,10 @@ def search_and_ensemble(
         Resolved torch device.
     started : float
         ``time.monotonic()`` when ``fit`` began: the budget counts from it.
-    category_blocks : tuple of (int, int), default=()
-        Where ``X_model``'s one-hot blocks are
-        (:func:`~sknas.preprocessing.one_hot_blocks`): gradient boosting splits on
-        their categories natively.
+    category_codes : CategoryCodes or None, default=None
+        ``X_model``'s one-hot blocks and columns of level codes
+        (:func:`~sknas.evaluation.classical.category_codes_of`), which gradient boosting
+        splits on natively.
 
     Raises
     ------
@@ -188,7 +189,7 @@ def search_and_ensemble(
         seeds = journal.seeds
         folds = make_folds(est.cv, y, seed=int(seeds["split"]), **fold_settings)
     evaluator = _make_evaluator(
-        est, X_model, y, sample_weight, folds, scorer, device, seeds, category_blocks
+        est, X_model, y, sample_weight, folds, scorer, device, seeds, category_codes
     )
     history = _run_study(
         est, evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
@@ -234,7 +235,7 @@ def _make_evaluator(
     scorer: PredictionScorer,
     device: str,
     seeds: dict,
-    category_blocks: tuple[tuple[int, int], ...],
+    category_codes: CategoryCodes | None,
 ) -> Evaluator | CrossValEvaluator:
     """What trains and scores a trial: on a holdout, or on every fold of ``folds``."""
     if folds is not None:
@@ -246,7 +247,7 @@ def _make_evaluator(
             scorer=scorer,
             sample_weight=sample_weight,
             image_shape=est.image_shape_,
-            category_blocks=category_blocks,
+            category_codes=category_codes,
             device=device,
             trial_timeout=est.trial_timeout,
         )
@@ -258,7 +259,7 @@ def _make_evaluator(
         seed=int(seeds["split"]),
         sample_weight=sample_weight,
         image_shape=est.image_shape_,
-        category_blocks=category_blocks,
+        category_codes=category_codes,
     )
     return Evaluator(
         split, scorer.weighted(split.w_valid), device=device, trial_timeout=est.trial_timeout

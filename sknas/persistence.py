@@ -416,6 +416,9 @@ def member_to_parts(member: Any, name: str) -> tuple[dict[str, Any], dict[str, b
         }
         if member.codes is not None:
             entry["category_blocks"] = [[int(s), int(w)] for s, w in member.codes.blocks]
+            if member.codes.levels:
+                levels = member.codes.levels
+                entry["level_codes"] = [[int(c), float(scale)] for c, scale in levels]
         return entry, {part: _dump_skops(member.estimator, part)}
     raise ModelFileError(
         f"Cannot save member {name!r}: sknas saves networks, classical estimators and "
@@ -556,7 +559,10 @@ def _classical_from_parts(entry: Mapping[str, Any], parts: Mapping[str, bytes]) 
         blocks = tuple((int(start), int(width)) for start, width in entry["category_blocks"])
         if any(start < 0 or width < 1 for start, width in blocks):
             raise ValueError(f"category blocks must be (start >= 0, width >= 1): {blocks}")
-        codes = CategoryCodes(blocks)
+        levels = tuple((int(c), float(scale)) for c, scale in entry.get("level_codes", []))
+        if any(column < 0 or not scale > 0 for column, scale in levels):
+            raise ValueError(f"level codes must be (column >= 0, scale > 0): {levels}")
+        codes = CategoryCodes(blocks, levels)
     return ClassicalMember(estimator=estimator, codes=codes, **_target_scaling(entry))
 
 

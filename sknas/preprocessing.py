@@ -38,6 +38,7 @@ from sklearn.preprocessing import (
     FunctionTransformer,
     MaxAbsScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     StandardScaler,
     TargetEncoder,
 )
@@ -46,6 +47,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted,
 
 __all__ = [
     "MAX_CATEGORIES",
+    "MAX_CODED_LEVELS",
     "TARGET_ENCODING_FOLDS",
     "TEXT_COMPONENTS",
     "TEXT_MAX_FEATURES",
@@ -60,6 +62,7 @@ __all__ = [
     "categorical_columns",
     "fit_preprocessor",
     "input_rows",
+    "level_code_columns",
     "make_tabular_preprocessor",
     "one_hot_blocks",
     "serving_transform",
@@ -69,6 +72,9 @@ __all__ = [
 #: Most one-hot columns per categorical column; rarer levels share one column. A column
 #: with more levels is target encoded as well (see ``make_tabular_preprocessor``).
 MAX_CATEGORIES = 32
+#: Most levels (missing values one of them) a column may have for its column of level
+#: codes: histogram gradient boosting's limit on a categorical feature.
+MAX_CODED_LEVELS = 255
 #: Folds of the target encoding's cross-fitting (shuffled, seeded: the same every fit).
 TARGET_ENCODING_FOLDS = 5
 #: A free-text column's distinct values, as a fraction of its non-blank values, reach this.
@@ -357,7 +363,9 @@ class _CategoryTables:
     ``transform`` itself (the encoder's, or its pipeline's after the category strings).
     """
 
-    def __init__(self, encoder: OneHotEncoder | TargetEncoder, transform: Callable) -> None:
+    def __init__(
+        self, encoder: OneHotEncoder | OrdinalEncoder | TargetEncoder, transform: Callable
+    ) -> None:
         categories = encoder.categories_
         widths = _output_widths(encoder)  # output columns of each input column
         unknown = "\x00unseen"  # a value no fitted column holds
@@ -428,11 +436,13 @@ class CategoryEncoder(OneHotEncoder):
         return out
 
 
-def _output_widths(encoder: OneHotEncoder | TargetEncoder) -> list[int]:
+def _output_widths(encoder: OneHotEncoder | OrdinalEncoder | TargetEncoder) -> list[int]:
     """How many output columns each input column of a fitted encoder becomes."""
     if isinstance(encoder, TargetEncoder):
         per_column = len(encoder.classes_) if encoder.target_type_ == "multiclass" else 1
         return [per_column] * len(encoder.categories_)
+    if isinstance(encoder, OrdinalEncoder):
+        return [1] * len(encoder.categories_)
     return list(encoder._n_features_outs)
 
 
@@ -461,7 +471,7 @@ class FrameTransform:
             columns = list(np.atleast_1d(columns))
             if name == "numeric":
                 self.parts.append((columns, NumericTransform.from_pipeline(step)))
-            elif name in ("categorical", "target"):  # encoder after the category strings
+            elif name in ("categorical", "target", "codes"):  # encoder after the strings
                 self.parts.append((columns, _CategoryTables(step[1], step[1:].transform)))
             else:
                 raise ValueError(f"No fast path for the {name!r} part.")
@@ -581,6 +591,31 @@ def one_hot_blocks(preprocessor: Any) -> tuple[tuple[int, int], ...]:
     return tuple(blocks)
 
 
+def level_code_columns(preprocessor: Any) -> tuple[tuple[int, float], ...]:
+    """Where a fitted preprocessor's columns of level codes are: ``(column, scale)`` of
+    each, in its output, whose values times ``scale`` are the codes (negative: unseen);
+    empty when it makes none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"shop": [f"s{i % 40}" for i in range(80)], "x": 1.0})
+    >>> level_code_columns(make_tabular_preprocessor(X).fit(X))
+    ((1, 39.0),)
+    """
+    if (
+        not isinstance(preprocessor, ColumnTransformer)
+        or "codes" not in preprocessor.output_indices_
+    ):
+        return ()
+    columns = preprocessor.output_indices_["codes"]
+    scales = preprocessor.named_transformers_["codes"][-1].scale_
+    return tuple(
+        (int(column), float(scale))
+        for column, scale in zip(range(columns.start, columns.stop), scales, strict=True)
+    )
+
+
 def make_tabular_preprocessor(
     X: Any, text_columns: Iterable[Any] | None = None, target_type: str | None = None
 ) -> Pipeline | ColumnTransformer | MaxAbsScaler:
@@ -611,6 +646,9 @@ def make_tabular_preprocessor(
         standardised: one column, or one per class for ``"multiclass"``), and the
         transformer must be fitted with ``fit_transform(X, y)``, whose rows are
         cross-fitted. None: no target encoding, and ``fit`` needs no targets.
+        Either way, a column with more than ``MAX_CATEGORIES`` levels and at most
+        ``MAX_CODED_LEVELS`` also becomes one column of its level codes divided by the
+        largest (``level_code_columns``), which gradient boosting splits on natively.
 
     Returns
     -------
@@ -632,10 +670,13 @@ def make_tabular_preprocessor(
         pipeline = _text_pipeline(X.iloc[:, position])
         parts.append((f"text{position}", "drop" if pipeline is None else pipeline, position))
     one_hot = [i for i in categorical if i not in text_positions]
-    if target_type is not None:
-        many = [i for i in one_hot if _n_levels(X.iloc[:, i]) > MAX_CATEGORIES]
-        if many:
-            parts.append(("target", _target_pipeline(target_type), many))
+    levels = {i: _n_levels(X.iloc[:, i]) for i in one_hot}
+    many = [i for i in one_hot if levels[i] > MAX_CATEGORIES]
+    if many and target_type is not None:
+        parts.append(("target", _target_pipeline(target_type), many))
+    coded = [i for i in many if levels[i] <= MAX_CODED_LEVELS]
+    if coded:
+        parts.append(("codes", _codes_pipeline(), coded))
     encoder = make_pipeline(
         FunctionTransformer(_as_category_strings),
         CategoryEncoder(
@@ -647,6 +688,12 @@ def make_tabular_preprocessor(
     )
     parts.append(("categorical", encoder, one_hot))
     return ColumnTransformer(parts, sparse_threshold=0.0)
+
+
+def _codes_pipeline() -> Pipeline:
+    """Category strings as level codes ``0..L-1`` (unknown: -1), divided by ``L - 1``."""
+    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32)
+    return make_pipeline(FunctionTransformer(_as_category_strings), encoder, MaxAbsScaler())
 
 
 def _n_levels(column: pd.Series) -> int:

@@ -66,13 +66,29 @@ def test_calibration_follows_the_trials_of_the_same_kind():
     model.record(_finished(candidate, 3 * model.predict(candidate, epochs=5), epochs=5))
     assert model.calibrated(candidate)
     assert model.predict(candidate) == pytest.approx(3 * prior)
-    # Other kinds keep their own scale; failed trials and cut ensembles teach nothing.
-    forest = Candidate(1, "random_forest", {}, None, 0, 1, "test")
+    # Other kinds keep their own scale; failed trials teach nothing, nor a cut without
+    # the count of stages grown.
+    forest = Candidate(1, "random_forest", {"n_estimators": 100}, None, 0, 1, "test")
     assert not model.calibrated(forest) and not model.calibrated(_network(genome=CNN))
     model.record(TrialResult(forest, TrialState.FAIL, fit_time=100.0))
     cut = TrialResult(forest, TrialState.COMPLETE, 0.5, fit_time=100.0, error="stopped by x")
     model.record(cut)
     assert not model.calibrated(forest)
+    # An ensemble the deadline cut at 40 of its 100 stages took 2x its prediction for 40.
+    prior = model.predict(forest)
+    error = "stopped by the time budget at n_estimators=40 of 100"
+    model.record(TrialResult(forest, TrialState.COMPLETE, 0.5, fit_time=0.8 * prior, error=error))
+    assert model.calibrated(forest) and model.predict(forest) == pytest.approx(2 * prior)
+
+
+def test_uncalibrated_linear_models_get_no_margin_as_nothing_stops_them():
+    model = CostModel(SIZE)
+    linear = Candidate(0, "linear", {}, None, 0, 1, "test")
+    boosting = Candidate(1, "hist_gbdt", {"max_iter": 100}, None, 0, 1, "test")
+    assert not model.calibrated(linear) and not model.calibrated(boosting)
+    for candidate in (linear, boosting):  # predicted at twice the time left
+        seconds = model.min_seconds(candidate) / 2
+        assert model.refuses(candidate, seconds) is (candidate is linear)
 
 
 def test_fit_to_shrinks_network_epochs_to_the_time_left():
@@ -144,8 +160,8 @@ def test_min_seconds_is_a_first_rung_or_a_probe():
     assert model.min_seconds(linear) == pytest.approx(model.predict(linear) / 5)
 
 
-def _study_with(model):
-    space = default_search_space("classification", max_epochs=5, families=["linear"])
+def _study_with(model, family="linear"):
+    space = default_search_space("classification", max_epochs=5, families=[family])
     return Study(RandomStrategy(), space, 0, cost_model=model)
 
 
@@ -173,10 +189,10 @@ def test_the_search_skips_candidates_that_cannot_finish():
 
 def test_uncalibrated_predictions_refuse_only_what_is_far_too_slow():
     model = CostModel(DataSize(1_000_000, 100_000, 50, 2))
-    study = _study_with(model)
+    study = _study_with(model, "hist_gbdt")  # a linear model gets no margin: see above
     candidate = study.ask(None)
     needed = model.min_seconds(candidate)
-    assert study.too_slow(candidate, needed / 2) is None  # no linear trial finished yet
+    assert study.too_slow(candidate, needed / 2) is None  # no boosting finished yet
     assert study.too_slow(candidate, needed / UNCALIBRATED_MARGIN / 2) is not None
     model.record(_finished(candidate, model.predict(candidate)))
     assert study.too_slow(candidate, needed / 2) is not None

@@ -12,14 +12,17 @@ from sklearn.datasets import load_digits, make_classification
 
 from sknas import NASClassifier, NASRegressor
 from sknas.ensemble import FittedEnsemble
-from sknas.evaluation.classical import CategoryCodes, ClassicalMember, make_classical_estimator
+from sknas.evaluation.classical import (
+    ClassicalMember,
+    category_codes_of,
+    make_classical_estimator,
+)
 from sknas.evaluation.crossval import BaggedMember
 from sknas.evaluation.members import NeuralMember
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")  # torch.onnx's exporter
 from sknas.export import onnx_inputs, to_onnx  # noqa: E402
-from sknas.preprocessing import one_hot_blocks  # noqa: E402
 
 #: Largest difference allowed between onnxruntime's and ``predict_proba``'s probabilities
 #: (and the relative difference of regression values): the issue's acceptance bound.
@@ -197,9 +200,11 @@ def test_searched_cnn_on_images(digits):
 @pytest.mark.parametrize("n_classes", [2, 3, 0], ids=["binary", "multiclass", "regression"])
 def test_gradient_boosting_on_category_codes(n_classes, frame, new_rows):
     """Splits on sets of levels, as scikit-learn takes them: a level the trees never saw
-    (known to the encoder) and a missing level go the missing way, an unseen one too."""
+    (known to the encoder) and a missing level go the missing way, an unseen one too;
+    on one-hot blocks and on the column of 60 levels' codes."""
     X, _ = frame
     signal = X["a"].fillna(0).to_numpy() + 2.0 * X["c"].isin(["x", "z"]) - X["d"].eq("p")
+    signal += 4.0 * X["f"].isin([f"level{i}" for i in range(0, 60, 2)])
     if n_classes == 3:
         y = np.digitize(signal, [0.0, 1.0])
     elif n_classes == 2:
@@ -210,14 +215,16 @@ def test_gradient_boosting_on_category_codes(n_classes, frame, new_rows):
     estimator = (NASClassifier if n_classes else NASRegressor)(families=["linear"], **QUICK)
     estimator.fit(X, y)
     features, target, mean, scale = training_data(estimator, X, y)
-    codes = CategoryCodes(one_hot_blocks(estimator.preprocessor_))
+    codes = category_codes_of(estimator.preprocessor_)
+    assert len(codes.levels) == 1  # column f
     seen = X["c"].to_numpy() != "y"  # a level between others: the trees renumber theirs
     model = make_classical_estimator(
         "hist_gbdt", {"max_iter": 30}, task=task, seed=0, codes=codes
-    ).fit(codes(features[seen]), target[seen])
-    assert any(
-        p.nodes["is_categorical"].any() for iteration in model._predictors for p in iteration
-    )
+    ).fit(codes(np.tile(features[seen], (5, 1))), np.tile(target[seen], 5))  # 10+ rows a level
+    trees = [tree for iteration in model._predictors for tree in iteration]
+    split_on = {int(n["feature_idx"]) for t in trees for n in t.nodes if n["is_categorical"]}
+    assert split_on >= {len(codes.blocks)}  # the level codes, and one-hot blocks ...
+    assert split_on & set(range(len(codes.blocks)))
     member = ClassicalMember(model, task, n_classes or 1, mean, scale, codes)
     rows = pd.concat([new_rows, X[~seen].iloc[:10]])
     assert_matches(with_members(estimator, [member, member], [0.4, 0.6]), rows)

@@ -15,6 +15,7 @@ from sknas.preprocessing import (
     FrameTransform,
     NumericTransform,
     fit_preprocessor,
+    level_code_columns,
     make_tabular_preprocessor,
     one_hot_blocks,
     serving_transform,
@@ -169,8 +170,10 @@ def test_only_columns_with_more_levels_than_one_hot_keeps_are_target_encoded():
     preprocessor = make_tabular_preprocessor(X, target_type="continuous")
     encoded = preprocessor.fit_transform(X, y)
     parts = {name: list(columns) for name, _, columns in preprocessor.transformers_}
-    assert parts["target"] == [1] and parts["categorical"] == [1, 2]
-    assert encoded.shape == (2000, 1 + 1 + MAX_CATEGORIES + 3)
+    assert parts["target"] == [1] and parts["categorical"] == [1, 2] and parts["codes"] == [1]
+    assert encoded.shape == (2000, 1 + 1 + 1 + MAX_CATEGORIES + 3)
+    (column, scale), *_ = level_code_columns(preprocessor)  # the shop's code, for the trees
+    assert scale == 99.0 and len(np.unique(encoded[:, column])) == 100
     unsupervised = make_tabular_preprocessor(X)  # no target type: no targets needed
     assert "target" not in {name for name, _, _ in unsupervised.transformers}
 

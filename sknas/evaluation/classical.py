@@ -21,12 +21,14 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from ..preprocessing import level_code_columns, one_hot_blocks
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt
 
 __all__ = [
     "CategoryCodes",
     "ClassicalMember",
+    "category_codes_of",
     "early_stopping_rows",
     "fit_before",
     "make_classical_estimator",
@@ -67,47 +69,61 @@ PROBE_SHARE = 0.1
 
 @dataclass(frozen=True)
 class CategoryCodes:
-    """A preprocessed matrix's one-hot blocks as category codes, for histogram gradient
-    boosting to split on natively.
+    """A preprocessed matrix's categorical columns as category codes, for histogram
+    gradient boosting to split on natively.
 
     One-hot encoding turns a table's categorical columns into many columns, which
     histogram gradient boosting bins and scans one by one (five times slower on a table
     of 24 numbers and 6 categories, 300,000 rows) and can only split one level from the
     rest at a time. Given the level's position instead, with ``categorical_features``,
     it splits on sets of levels, as a default ``HistGradientBoostingClassifier`` does on
-    a DataFrame's ``category`` columns.
+    a DataFrame's ``category`` columns. A one-hot block groups the rarer levels of a
+    column with many; such a column's every level reaches the trees through its column
+    of level codes (``levels``).
 
     Parameters
     ----------
     blocks : tuple of (int, int)
         ``(start, width)`` of each categorical column's one-hot block
         (:func:`sknas.preprocessing.one_hot_blocks`).
+    levels : tuple of (int, float), default=()
+        ``(column, scale)`` of each column of level codes divided by ``scale``
+        (negative: a level unseen in training;
+        :func:`sknas.preprocessing.level_code_columns`).
 
     Examples
     --------
-    >>> X = np.array([[0.5, 0, 1, 0], [1.5, 0, 0, 0]], dtype=np.float32)
-    >>> CategoryCodes(((1, 3),))(X)  # the code, then the other columns; unknown: NaN
-    array([[1. , 0.5],
-           [nan, 1.5]], dtype=float32)
+    >>> X = np.array([[0.5, 0, 1, 0, 0.5], [1.5, 0, 0, 0, -0.5]], dtype=np.float32)
+    >>> CategoryCodes(((1, 3),), ((4, 2.0),))(X)  # codes, then the other columns
+    array([[1. , 1. , 0.5],
+           [nan, nan, 1.5]], dtype=float32)
     """
 
     blocks: tuple[tuple[int, int], ...]
+    levels: tuple[tuple[int, float], ...] = ()
 
     @property
     def n_categorical(self) -> int:
-        """Code columns, which come first in the output."""
-        return len(self.blocks)
+        """Code columns, which come first in the output: the blocks', then the levels'."""
+        return len(self.blocks) + len(self.levels)
+
+    def n_outputs(self, n_features: int) -> int:
+        """Columns of the output for ``n_features`` input columns."""
+        return self.n_categorical + len(self.other_columns(n_features))
 
     def other_columns(self, n_features: int) -> np.ndarray:
-        """The input columns outside every block, in order (after the codes in the output)."""
+        """The input columns outside every block and level column, in order (after the
+        codes in the output)."""
         inside = np.zeros(n_features, dtype=bool)
         for start, width in self.blocks:
             inside[start : start + width] = True
+        for column, _ in self.levels:
+            inside[column] = True
         return np.flatnonzero(~inside)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        """Codes ``0..width-1`` (NaN where a block is all zero: a level unseen in
-        training without an "infrequent" column), then the other columns, float32."""
+        """Codes ``0..width-1`` (NaN where a block is all zero or a level code negative:
+        a level unseen in training), then the other columns, float32."""
         others = self.other_columns(X.shape[1])
         out = np.empty((X.shape[0], self.n_categorical + len(others)), dtype=np.float32)
         for k, (start, width) in enumerate(self.blocks):
@@ -115,8 +131,19 @@ class CategoryCodes:
             codes = block.argmax(axis=1).astype(np.float32)
             codes[block.max(axis=1) <= 0] = np.nan
             out[:, k] = codes
+        for k, (column, scale) in enumerate(self.levels, start=len(self.blocks)):
+            codes = np.rint(X[:, column] * np.float32(scale))
+            codes[codes < 0] = np.nan
+            out[:, k] = codes
         out[:, self.n_categorical :] = X[:, others]
         return out
+
+
+def category_codes_of(preprocessor: Any) -> CategoryCodes | None:
+    """The :class:`CategoryCodes` of a fitted preprocessor's output; None when it encodes
+    no categorical column."""
+    blocks, levels = one_hot_blocks(preprocessor), level_code_columns(preprocessor)
+    return CategoryCodes(blocks, levels) if blocks or levels else None
 
 
 def make_classical_estimator(

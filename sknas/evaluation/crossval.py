@@ -21,6 +21,7 @@ from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold
 
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
+from .classical import CategoryCodes
 from .data import DataSplit, dense_rows, split_at
 from .evaluator import Evaluator
 from .members import NeuralMember, _threads_for
@@ -259,8 +260,8 @@ class CrossValEvaluator:
         Unweighted; weighted here by ``sample_weight``.
     sample_weight : ndarray or None, default=None
     image_shape : tuple of int or None, default=None
-    category_blocks : tuple of (int, int), default=()
-        Where ``X``'s one-hot blocks are (see :class:`DataSplit`).
+    category_codes : CategoryCodes or None, default=None
+        What gradient boosting splits on natively (see :class:`DataSplit`).
     device : str, default="cpu"
     trial_timeout : float or None, default=None
         Seconds one trial may train, shared equally by its folds.
@@ -276,7 +277,7 @@ class CrossValEvaluator:
         scorer: PredictionScorer,
         sample_weight: np.ndarray | None = None,
         image_shape: tuple[int, int, int] | None = None,
-        category_blocks: tuple[tuple[int, int], ...] = (),
+        category_codes: CategoryCodes | None = None,
         device: str = "cpu",
         trial_timeout: float | None = None,
     ) -> None:
@@ -305,7 +306,7 @@ class CrossValEvaluator:
                 task=task,
                 sample_weight=sample_weight,
                 image_shape=image_shape,
-                category_blocks=category_blocks,
+                category_codes=category_codes,
             )
             self.evaluators.append(
                 Evaluator(

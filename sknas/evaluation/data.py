@@ -17,6 +17,8 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
+from .classical import CategoryCodes
+
 __all__ = [
     "VALIDATION_MAX_ROWS",
     "DataSplit",
@@ -76,9 +78,9 @@ class DataSplit:
         Sample weights, each scaled to mean one; None when ``fit`` got none.
     image_shape : tuple of int or None
         ``(C, H, W)`` when the rows are flattened images.
-    category_blocks : tuple of (int, int)
-        ``(start, width)`` of each one-hot encoded column's block of columns
-        (:func:`sknas.preprocessing.one_hot_blocks`); empty when there are none.
+    category_codes : CategoryCodes or None
+        How gradient boosting sees the rows' categorical columns: their one-hot blocks
+        and columns of level codes as category codes; None when there are none.
     """
 
     task: str
@@ -93,7 +95,7 @@ class DataSplit:
     w_train: np.ndarray | None = field(default=None, repr=False)
     w_valid: np.ndarray | None = field(default=None, repr=False)
     image_shape: tuple[int, int, int] | None = None
-    category_blocks: tuple[tuple[int, int], ...] = ()
+    category_codes: CategoryCodes | None = None
 
     @property
     def n_features(self) -> int:
@@ -103,7 +105,9 @@ class DataSplit:
     @property
     def n_coded_features(self) -> int:
         """Inputs of gradient boosting: a category code in place of each one-hot block."""
-        return self.n_features - sum(w for _, w in self.category_blocks) + len(self.category_blocks)
+        if self.category_codes is None:
+            return self.n_features
+        return self.category_codes.n_outputs(self.n_features)
 
     @property
     def n_rows(self) -> int:
@@ -142,7 +146,7 @@ def make_split(
     seed: int,
     sample_weight: np.ndarray | None = None,
     image_shape: tuple[int, int, int] | None = None,
-    category_blocks: tuple[tuple[int, int], ...] = (),
+    category_codes: CategoryCodes | None = None,
 ) -> DataSplit:
     """Hold out validation data: stratified for classification where every class allows it.
 
@@ -161,8 +165,8 @@ def make_split(
         Non-negative row weights.
     image_shape : tuple of int or None
         ``(C, H, W)`` when the rows are flattened images.
-    category_blocks : tuple of (int, int), default=()
-        Where ``X``'s one-hot blocks are (see :class:`DataSplit`).
+    category_codes : CategoryCodes or None, default=None
+        What gradient boosting splits on natively (see :class:`DataSplit`).
 
     Returns
     -------
@@ -186,7 +190,7 @@ def make_split(
         task=task,
         sample_weight=sample_weight,
         image_shape=image_shape,
-        category_blocks=category_blocks,
+        category_codes=category_codes,
     )
 
 
@@ -199,13 +203,13 @@ def split_at(
     task: str,
     sample_weight: np.ndarray | None = None,
     image_shape: tuple[int, int, int] | None = None,
-    category_blocks: tuple[tuple[int, int], ...] = (),
+    category_codes: CategoryCodes | None = None,
 ) -> DataSplit:
     """The :class:`DataSplit` that trains on rows ``train`` and validates on rows ``valid``.
 
     Regression targets are standardised with the training rows' mean and scale.
     """
-    extra: dict[str, Any] = {"image_shape": image_shape, "category_blocks": category_blocks}
+    extra: dict[str, Any] = {"image_shape": image_shape, "category_codes": category_codes}
     if sample_weight is not None:
         extra["w_train"] = _mean_one(sample_weight[train], "training")
         extra["w_valid"] = _mean_one(sample_weight[valid], "validation")

@@ -417,9 +417,9 @@ class Evaluator:
     def _category_codes(self, candidate: Candidate) -> CategoryCodes | None:
         """The category codes a ``hist_gbdt`` trial splits on natively, or None (other
         families, or no one-hot encoded columns)."""
-        if candidate.family != "hist_gbdt" or not self.split.category_blocks:
+        if candidate.family != "hist_gbdt":
             return None
-        return CategoryCodes(self.split.category_blocks)
+        return self.split.category_codes
 
     @staticmethod
     def _classical_targets(y: np.ndarray) -> np.ndarray:

@@ -10,7 +10,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
+    MaxAbsScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     StandardScaler,
     TargetEncoder,
 )
@@ -78,6 +80,25 @@ def _one_hot(g: _Graph, step: OneHotEncoder, columns: list[str]) -> str:
     return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
 
 
+def _level_codes(g: _Graph, step: OrdinalEncoder, columns: list[str]) -> str:
+    """Each column's level code as ``OrdinalEncoder.transform`` gives it (unknown levels:
+    its ``unknown_value``), as float64."""
+    if step.handle_unknown != "use_encoded_value" or getattr(step, "_missing_indices", None):
+        raise _unsupported("an ordinal encoder that refuses unknown levels", step)
+    parts = []
+    for column, categories in zip(columns, step.categories_, strict=True):
+        codes = g.op(
+            "LabelEncoder",
+            column,
+            domain="ai.onnx.ml",
+            keys_strings=[str(c) for c in categories],
+            values_floats=[float(i) for i in range(len(categories))],
+            default_float=float(step.unknown_value),
+        )
+        parts.append(g.op("Cast", codes, to=g.onnx.TensorProto.DOUBLE))
+    return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
+
+
 def _target_encoding(g: _Graph, step: TargetEncoder, columns: list[str]) -> str:
     """Each column's encodings as ``TargetEncoder.transform`` gives them (unknown
     categories: the target mean), as float64."""
@@ -111,12 +132,17 @@ def _pipeline(g: _Graph, pipeline: Any, x: str | list[str]) -> str:
         if isinstance(step, TargetEncoder):
             x = _target_encoding(g, step, x)
             continue
+        if isinstance(step, OrdinalEncoder):
+            x = _level_codes(g, step, x)
+            continue
         if isinstance(x, list):
             x = x[0] if len(x) == 1 else g.op("Concat", *x, axis=1)
         if isinstance(step, SimpleImputer):
             x = _imputer(g, step, x)
         elif isinstance(step, StandardScaler):
             x = _scaler(g, step, x)
+        elif isinstance(step, MaxAbsScaler):
+            x = g.op("Div", x, g.const(step.scale_.astype(np.float64)[None, :], "scale"))
         elif isinstance(step, ChannelStandardizer):
             x = _channel_standardizer(g, step, x)
         else:
@@ -137,6 +163,8 @@ def _preprocess(g: _Graph, estimator: Any) -> str:
     """Graph inputs and the float64 features the members see."""
     proto = g.onnx.TensorProto
     preprocessor = estimator.preprocessor_
+    if isinstance(preprocessor, MaxAbsScaler):  # fitted on sparse rows, which ONNX lacks
+        raise _unsupported("a model fitted on sparse input", preprocessor)
     if not isinstance(preprocessor, ColumnTransformer):
         return _pipeline(g, preprocessor, g.input("X", proto.DOUBLE, estimator.n_features_in_))
     kinds = _column_kinds(preprocessor)

@@ -251,33 +251,67 @@ class _CategorySplits:
 
     scikit-learn sends a row left when its level is in the split's set, right when it
     is another level seen in training, and the missing way otherwise (no level, or one
-    unseen in training). A split's column is the one-hot of its right levels over the
-    one-hot of its left and right levels: 0 (left), 1 (right) or 0 / 0 = NaN (missing),
-    and its node goes left at <= 0.5, NaN the missing way.
+    unseen in training). A split's column is 0 (left), 1 (right) or NaN (missing), and
+    its node goes left at <= 0.5, NaN the missing way: for a one-hot block, the one-hot
+    of its right levels over the one-hot of its left and right levels (0 / 0 = NaN);
+    for a column of level codes, a look-up of the code in a table of the three.
     """
 
     def __init__(self) -> None:
         self.n_features = 0
-        self.columns: dict[tuple[int, int, bytes, bytes], int] = {}
+        self.columns: dict[tuple, int] = {}
 
     def column(self, n_features: int, start: int, left: np.ndarray, right: np.ndarray) -> int:
         """The input column of a split of block ``start`` (masks over its levels)."""
+        return self._add(n_features, ("block", start, len(left), left.tobytes(), right.tobytes()))
+
+    def level_column(
+        self, n_features: int, column: int, scale: float, left: np.ndarray, right: np.ndarray
+    ) -> int:
+        """The input column of a split of the level codes in ``column`` (``x * scale``)."""
+        return self._add(n_features, ("level", column, scale, left.tobytes(), right.tobytes()))
+
+    def _add(self, n_features: int, key: tuple) -> int:
         self.n_features = n_features
-        key = (start, len(left), left.tobytes(), right.tobytes())
         return n_features + self.columns.setdefault(key, len(self.columns))
 
     def inputs(self, g: _Graph, x: str) -> str:
         """``x`` with the splits' columns appended (``x`` itself when there are none)."""
         if not self.columns:
             return x
-        shape = (self.n_features, len(self.columns))
-        left, right = np.zeros(shape), np.zeros(shape)
-        for (start, width, left_levels, right_levels), k in self.columns.items():
-            left[start : start + width, k] = np.frombuffer(left_levels, bool)
-            right[start : start + width, k] = np.frombuffer(right_levels, bool)
-        went_right = g.op("MatMul", x, g.const(right))
-        known = g.op("Add", g.op("MatMul", x, g.const(left)), went_right)
-        return g.op("Concat", x, g.op("Div", went_right, known), axis=1)
+        blocks = [key for key in self.columns if key[0] == "block"]
+        parts, order = [], []
+        if blocks:
+            shape = (self.n_features, len(blocks))
+            left, right = np.zeros(shape), np.zeros(shape)
+            for k, (_, start, width, left_levels, right_levels) in enumerate(blocks):
+                left[start : start + width, k] = np.frombuffer(left_levels, bool)
+                right[start : start + width, k] = np.frombuffer(right_levels, bool)
+            went_right = g.op("MatMul", x, g.const(right))
+            known = g.op("Add", g.op("MatMul", x, g.const(left)), went_right)
+            parts.append(g.op("Div", went_right, known))
+            order += [self.columns[key] for key in blocks]
+        by_column: dict[tuple[int, float], list[tuple]] = {}
+        for key in self.columns:
+            if key[0] == "level":
+                by_column.setdefault(key[1:3], []).append(key)
+        for (column, scale), keys in by_column.items():
+            table = np.full((int(round(scale)) + 2, len(keys)), np.nan)  # row 0: unseen
+            for k, (*_, left_levels, right_levels) in enumerate(keys):
+                table[1:][np.frombuffer(left_levels, bool), k] = 0.0
+                table[1:][np.frombuffer(right_levels, bool), k] = 1.0
+            value = g.op("Gather", x, g.const(np.array([column], np.int64)), axis=1)
+            code = g.op("Round", g.op("Mul", value, g.const(np.array(scale, np.float64))))
+            code = g.op("Max", code, g.const(np.array(-1.0)))  # unseen: any negative code
+            index = g.op("Cast", g.op("Add", code, g.const(np.array(1.0))), to=7)  # int64
+            rows = g.op("Gather", g.const(table, "levels"), index, axis=0)  # (n, 1, splits)
+            parts.append(g.op("Reshape", rows, g.const(np.array([0, -1], np.int64))))
+            order += [self.columns[key] for key in keys]
+        split_columns = parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
+        if order != sorted(order):  # back to the order the trees number them in
+            positions = np.argsort(order).astype(np.int64)
+            split_columns = g.op("Gather", split_columns, g.const(positions), axis=1)
+        return g.op("Concat", x, split_columns, axis=1)
 
 
 def _coded_splits(
@@ -286,7 +320,13 @@ def _coded_splits(
     """Node features and thresholds of a tree fitted on ``codes(X)``, on ``X``'s columns
     and ``splits``' ones."""
     nodes = predictor.nodes
-    n_features = model.n_features_in_ - codes.n_categorical + sum(w for _, w in codes.blocks)
+    n_blocks = len(codes.blocks)
+    n_features = (
+        model.n_features_in_
+        - codes.n_categorical
+        + sum(w for _, w in codes.blocks)
+        + len(codes.levels)
+    )
     others = codes.other_columns(n_features)
     known, known_index = model._bin_mapper.make_known_categories_bitsets()
     encoder = model._preprocessor.named_transformers_["encoder"]
@@ -297,7 +337,11 @@ def _coded_splits(
         if not nodes["is_categorical"][node]:
             feature[node] = others[f - codes.n_categorical]
             continue
-        start, width = codes.blocks[f]
+        if f < n_blocks:
+            start, width = codes.blocks[f]
+        else:
+            column, scale = codes.levels[f - n_blocks]
+            width = int(round(scale)) + 1
         # scikit-learn's trees number the levels they saw 0, 1, ... (an OrdinalEncoder)
         levels = encoder.categories_[f]
         levels = levels[~np.isnan(levels)].astype(np.int64)
@@ -306,7 +350,10 @@ def _coded_splits(
         left[levels] = _in_bitset(bitset, len(levels))
         right[levels] = _in_bitset(known[known_index[f]], len(levels))
         right &= ~left
-        feature[node] = splits.column(n_features, start, left, right)
+        if f < n_blocks:
+            feature[node] = splits.column(n_features, start, left, right)
+        else:
+            feature[node] = splits.level_column(n_features, column, scale, left, right)
         threshold[node] = 0.5
     return feature, threshold
 
