@@ -419,6 +419,7 @@ def member_to_parts(member: Any, name: str) -> tuple[dict[str, Any], dict[str, b
             if member.codes.levels:
                 levels = member.codes.levels
                 entry["level_codes"] = [[int(c), float(scale)] for c, scale in levels]
+                entry["dropped_columns"] = [int(c) for c in member.codes.dropped]
         return entry, {part: _dump_skops(member.estimator, part)}
     raise ModelFileError(
         f"Cannot save member {name!r}: sknas saves networks, classical estimators and "
@@ -562,7 +563,10 @@ def _classical_from_parts(entry: Mapping[str, Any], parts: Mapping[str, bytes]) 
         levels = tuple((int(c), float(scale)) for c, scale in entry.get("level_codes", []))
         if any(column < 0 or not scale > 0 for column, scale in levels):
             raise ValueError(f"level codes must be (column >= 0, scale > 0): {levels}")
-        codes = CategoryCodes(blocks, levels)
+        dropped = tuple(int(c) for c in entry.get("dropped_columns", []))
+        if any(column < 0 for column in dropped):
+            raise ValueError(f"dropped columns must be >= 0: {dropped}")
+        codes = CategoryCodes(blocks, levels, dropped)
     return ClassicalMember(estimator=estimator, codes=codes, **_target_scaling(entry))
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "NumericTransform",
     "TextDocuments",
     "categorical_columns",
+    "coded_target_columns",
     "fit_preprocessor",
     "input_rows",
     "level_code_columns",
@@ -614,6 +615,25 @@ def level_code_columns(preprocessor: Any) -> tuple[tuple[int, float], ...]:
         (int(column), float(scale))
         for column, scale in zip(range(columns.start, columns.stop), scales, strict=True)
     )
+
+
+def coded_target_columns(preprocessor: Any) -> tuple[int, ...]:
+    """Output positions of the target encodings of columns that also have level codes
+    (gradient boosting sees their every level; it splits on the codes instead)."""
+    if not isinstance(preprocessor, ColumnTransformer):
+        return ()
+    parts = {name: columns for name, _, columns in preprocessor.transformers_}
+    if "codes" not in preprocessor.output_indices_ or "target" not in parts:
+        return ()
+    coded = set(np.atleast_1d(parts["codes"]).tolist())
+    encoder = preprocessor.named_transformers_["target"][1]
+    position = preprocessor.output_indices_["target"].start
+    positions = []
+    for column, width in zip(np.atleast_1d(parts["target"]), _output_widths(encoder), strict=True):
+        if column in coded:
+            positions.extend(range(position, position + width))
+        position += width
+    return tuple(positions)
 
 
 def make_tabular_preprocessor(

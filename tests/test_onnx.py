@@ -216,7 +216,7 @@ def test_gradient_boosting_on_category_codes(n_classes, frame, new_rows):
     estimator.fit(X, y)
     features, target, mean, scale = training_data(estimator, X, y)
     codes = category_codes_of(estimator.preprocessor_)
-    assert len(codes.levels) == 1  # column f
+    assert len(codes.levels) == 1 and codes.dropped  # column f: its codes, not its encoding
     seen = X["c"].to_numpy() != "y"  # a level between others: the trees renumber theirs
     model = make_classical_estimator(
         "hist_gbdt", {"max_iter": 30}, task=task, seed=0, codes=codes

@@ -9,6 +9,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
 from sknas import NASClassifier, NASRegressor, preprocessing
+from sknas.evaluation.classical import category_codes_of
 from sknas.preprocessing import (
     MAX_CATEGORIES,
     CategoryEncoder,
@@ -174,6 +175,8 @@ def test_only_columns_with_more_levels_than_one_hot_keeps_are_target_encoded():
     assert encoded.shape == (2000, 1 + 1 + 1 + MAX_CATEGORIES + 3)
     (column, scale), *_ = level_code_columns(preprocessor)  # the shop's code, for the trees
     assert scale == 99.0 and len(np.unique(encoded[:, column])) == 100
+    codes = category_codes_of(preprocessor)  # the trees: the shop's codes, not its encoding
+    assert codes.dropped == (1,) and codes.n_outputs(encoded.shape[1]) == 1 + 2 + 1
     unsupervised = make_tabular_preprocessor(X)  # no target type: no targets needed
     assert "target" not in {name for name, _, _ in unsupervised.transformers}
 

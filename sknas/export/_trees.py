@@ -321,12 +321,7 @@ def _coded_splits(
     and ``splits``' ones."""
     nodes = predictor.nodes
     n_blocks = len(codes.blocks)
-    n_features = (
-        model.n_features_in_
-        - codes.n_categorical
-        + sum(w for _, w in codes.blocks)
-        + len(codes.levels)
-    )
+    n_features = codes.n_inputs(model.n_features_in_)
     others = codes.other_columns(n_features)
     known, known_index = model._bin_mapper.make_known_categories_bitsets()
     encoder = model._preprocessor.named_transformers_["encoder"]
