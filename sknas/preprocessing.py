@@ -10,8 +10,9 @@ columns one-hot encoded, with missing values as a category of their own, unknown
 categories at predict time as all-zero (or infrequent) columns, and high cardinality
 bounded by grouping rare levels into one "infrequent" column; a column with more levels
 than one-hot keeps is also target encoded (with the targets, when ``fit`` gives them),
-so that no level's information is lost. Sparse matrices are scaled column by column by
-their largest absolute value, which keeps them sparse.
+so that no level's information is lost, and, up to ``MAX_CODED_LEVELS``, becomes a column
+of level codes, on which gradient boosting splits natively. Sparse matrices are scaled
+column by column by their largest absolute value, which keeps them sparse.
 """
 
 from __future__ import annotations
@@ -412,7 +413,7 @@ class CategoryEncoder(OneHotEncoder):
     gathered from one table per column, built from the encoder's own encoding of each
     known value: the same matrix as ``OneHotEncoder.transform``, without its per-value
     dictionary look-ups and sparse assembly (750,000 rows of six columns: 6.3 s ->
-    0.7 s). Other input, unknown values included, goes through ``OneHotEncoder``.
+    2.4 s). Other input, unknown values included, goes through ``OneHotEncoder``.
     """
 
     def transform(self, X: Any) -> Any:
@@ -429,7 +430,7 @@ class CategoryEncoder(OneHotEncoder):
         rows = tables.rows(list(X.T))
         if any((r < 0).any() for r in rows):  # scikit-learn's handling and warning
             return super().transform(X)
-        out = np.empty((len(X), sum(len(table[0]) for table in tables.tables)), self.dtype)
+        out = np.empty((len(X), sum(table.shape[1] for table in tables.tables)), self.dtype)
         offset = 0
         for table, r in zip(tables.tables, rows, strict=True):
             out[:, offset : offset + table.shape[1]] = table[r]
