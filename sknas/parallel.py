@@ -205,26 +205,36 @@ class TrialPool:
         on_result: Callable[[TrialResult], None],
         wall_deadline: Callable[[], float | None] | None,
     ) -> None:
-        """One Dask future per trial, the evaluator scattered to the workers once."""
+        """One Dask future per trial, the evaluator scattered to the workers once.
+
+        When the only workers holding the evaluator die, Dask cancels the trials
+        waiting on it ("lost dependencies"): those never started, so the evaluator is
+        scattered again and they are submitted again (once each) instead of failing.
+        """
         from distributed import as_completed
+        from distributed.client import FutureCancelledError
 
         client = self._dask_client
         evaluate = client.scatter(self.evaluate, broadcast=True, hash=False)
         in_flight: dict[str, Candidate] = {}
+        resubmitted: set[int] = set()
         finished = as_completed()
+
+        def submit(candidate: Candidate) -> None:
+            future = client.submit(
+                _evaluate_on_worker,
+                evaluate,
+                candidate,
+                None if wall_deadline is None else wall_deadline(),
+                self.n_threads,
+                pure=False,
+            )
+            in_flight[future.key] = candidate
+            finished.add(future)
 
         def submit_while_workers_are_free() -> None:
             while len(in_flight) < self.n_workers and (candidate := next_candidate()):
-                future = client.submit(
-                    _evaluate_on_worker,
-                    evaluate,
-                    candidate,
-                    None if wall_deadline is None else wall_deadline(),
-                    self.n_threads,
-                    pure=False,
-                )
-                in_flight[future.key] = candidate
-                finished.add(future)
+                submit(candidate)
 
         try:
             submit_while_workers_are_free()
@@ -232,9 +242,18 @@ class TrialPool:
                 candidate = in_flight.pop(future.key)
                 try:
                     result = future.result()
+                except FutureCancelledError as exc:
+                    if candidate.trial_id in resubmitted:
+                        result = TrialResult(candidate, TrialState.FAIL, error=_died(exc))
+                    else:
+                        if _lost(client, evaluate):
+                            client.cancel(evaluate)
+                            evaluate = client.scatter(self.evaluate, broadcast=True, hash=False)
+                        resubmitted.add(candidate.trial_id)
+                        submit(candidate)
+                        continue
                 except Exception as exc:  # KilledWorker: trials themselves never raise
-                    error = f"{WORKER_DIED} ({type(exc).__name__}: {str(exc)[:200]})"
-                    result = TrialResult(candidate, TrialState.FAIL, error=error)
+                    result = TrialResult(candidate, TrialState.FAIL, error=_died(exc))
                 on_result(result)
                 submit_while_workers_are_free()
         except KeyboardInterrupt:
@@ -244,6 +263,23 @@ class TrialPool:
             raise
         finally:
             client.cancel(evaluate)
+
+
+def _lost(client, future) -> bool:
+    """Whether no Dask worker holds the data of ``future`` any more."""
+    from distributed.client import FuturesCancelledError
+
+    if future.status != "finished":
+        return True
+    try:
+        return not any(client.who_has(future).values())
+    except FuturesCancelledError:  # already forgotten by the scheduler
+        return True
+
+
+def _died(exc: BaseException) -> str:
+    """The error recorded for a trial that Dask gave up on."""
+    return f"{WORKER_DIED} ({type(exc).__name__}: {str(exc)[:200]})"
 
 
 class _WorkerDied(Exception):
