@@ -225,7 +225,11 @@ class TestDask:
         assert _ids(history) == list(range(8))
         failed = {r.candidate.trial_id for r in history.results if r.state is TrialState.FAIL}
         assert 2 in failed and failed <= {1, 2, 3}
-        assert all(r.error.startswith(WORKER_DIED) for r in history.results if r.candidate.trial_id in failed)
+        assert all(
+            r.error.startswith(WORKER_DIED)
+            for r in history.results
+            if r.candidate.trial_id in failed
+        )
 
     def test_fit_succeeds_when_a_busy_worker_is_killed_mid_search(self, dask_client, iris):
         X, y = iris
