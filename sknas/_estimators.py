@@ -180,10 +180,12 @@ class _BaseNAS(BaseEstimator):
             image_shape=self.image_shape_,
             text_columns=self.text_columns,
         )
+        handed_over = [X_model]  # the search frees it once it holds the rows it trains on
+        del X_model
         outcome = search_and_ensemble(
             self,
             X,
-            X_model,
+            handed_over,
             y_encoded,
             sample_weight,
             groups,

@@ -30,6 +30,7 @@ from .checkpoint import MemoryJournal, SearchJournal, fingerprint
 from .cost_model import CostModel, DataSize
 from .ensemble import (
     MAX_CANDIDATES,
+    PROBE_ROWS,
     FittedEnsemble,
     check_against_baselines,
     member_costs,
@@ -129,7 +130,7 @@ class FitOutcome:
 def search_and_ensemble(
     est: Any,
     X: Any,
-    X_model: Any,
+    X_model: list[Any],
     y: np.ndarray,
     sample_weight: np.ndarray | None,
     groups: np.ndarray | None,
@@ -147,8 +148,10 @@ def search_and_ensemble(
         Its parameters, validated, and ``image_shape_``.
     X : ndarray or DataFrame
         The validated rows (fingerprinted for the journal; reference statistics).
-    X_model : ndarray or sparse matrix
-        ``X`` preprocessed: what the trials train on.
+    X_model : list of one ndarray or sparse matrix
+        ``X`` preprocessed: what the trials train on, handed over in a list that the
+        search empties, so that on a holdout it holds one copy of the rows (its
+        training and validation parts), not two.
     y : ndarray
         Encoded targets (class indices, or float values).
     sample_weight, groups : ndarray or None
@@ -189,8 +192,9 @@ def search_and_ensemble(
         seeds = journal.seeds
         folds = make_folds(est.cv, y, seed=int(seeds["split"]), **fold_settings)
     evaluator = _make_evaluator(
-        est, X_model, y, sample_weight, folds, scorer, device, seeds, category_codes
+        est, X_model.pop(), y, sample_weight, folds, scorer, device, seeds, category_codes
     )
+    probe = evaluator.probe_rows(PROBE_ROWS)  # rows to time the members' predictions on
     history = _run_study(
         est, evaluator, int(seeds["strategy"]), deadline, time_budget, starts, journal
     )
@@ -200,12 +204,12 @@ def search_and_ensemble(
     best = _best_trial(est, history)
     search_done = time.monotonic()
     ensemble, selection_seconds, refit_notes = _select_and_refit(
-        est, history, evaluator, deadline, X_model[:1]
+        est, history, evaluator, deadline, probe[:1]
     )
     valid_pred = ensemble_validation_predictions(history, ensemble)
     reference = reference_statistics(est, X, valid_pred, evaluator.y_valid_true, evaluator.scorer)
     refit_done = time.monotonic()
-    costs = member_costs(ensemble, X_model, None if deadline is None else deadline + 1.0)
+    costs = member_costs(ensemble, probe, None if deadline is None else deadline + 1.0)
     finished = time.monotonic()
     timings = {
         "search": search_done - started,
@@ -260,6 +264,7 @@ def _make_evaluator(
         sample_weight=sample_weight,
         image_shape=est.image_shape_,
         category_codes=category_codes,
+        in_place=True,  # X is the search's own matrix, handed over (search_and_ensemble)
     )
     return Evaluator(
         split, scorer.weighted(split.w_valid), device=device, trial_timeout=est.trial_timeout

@@ -156,6 +156,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.utils.validation.check_array",
     "sknas.preprocessing.CategoryEncoder",
     "sknas.preprocessing.ChannelStandardizer",
+    "sknas.preprocessing.TableTransformer",
     "sknas.preprocessing.TextDocuments",
     "sknas.preprocessing._as_category_strings",
 )

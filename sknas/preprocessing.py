@@ -59,6 +59,7 @@ __all__ = [
     "ChannelStandardizer",
     "FrameTransform",
     "NumericTransform",
+    "TableTransformer",
     "TextDocuments",
     "categorical_columns",
     "coded_target_columns",
@@ -438,6 +439,36 @@ class CategoryEncoder(OneHotEncoder):
         return out
 
 
+class TableTransformer(ColumnTransformer):
+    """scikit-learn's ``ColumnTransformer`` whose ``fit_transform`` stacks its dense parts
+    straight into one float32 matrix, the trials' matrix.
+
+    ``ColumnTransformer`` stacks with ``np.hstack``, which makes the matrix float64 when
+    any part is (target encodings always are) before ``fit_preprocessor`` casts it to
+    float32: on 750,000 rows x 156 columns a 0.9 GB float64 matrix held next to its
+    0.45 GB float32 copy at the peak of preprocessing. ``transform`` stacks as
+    ``ColumnTransformer`` does (:class:`FrameTransform` serves the same matrix).
+    """
+
+    _float32_stack = False
+
+    def fit_transform(self, X: Any, y: Any = None, **params: Any) -> Any:
+        self._float32_stack = True
+        try:
+            return super().fit_transform(X, y, **params)
+        finally:
+            del self._float32_stack  # back to the class's False: not fitted state
+
+    def _hstack(self, Xs: list[Any], *, n_samples: int) -> Any:
+        if not self._float32_stack or self.sparse_output_ or any(map(sp.issparse, Xs)):
+            return super()._hstack(Xs, n_samples=n_samples)
+        widths = [part.shape[1] for part in Xs]
+        out = np.empty((n_samples, sum(widths)), np.float32)
+        for part, end in zip(Xs, np.cumsum(widths), strict=True):
+            out[:, end - part.shape[1] : end] = part
+        return out
+
+
 def _output_widths(encoder: OneHotEncoder | OrdinalEncoder | TargetEncoder) -> list[int]:
     """How many output columns each input column of a fitted encoder becomes."""
     if isinstance(encoder, TargetEncoder):
@@ -708,7 +739,7 @@ def make_tabular_preprocessor(
         ),
     )
     parts.append(("categorical", encoder, one_hot))
-    return ColumnTransformer(parts, sparse_threshold=0.0)
+    return TableTransformer(parts, sparse_threshold=0.0)
 
 
 def _codes_pipeline() -> Pipeline:

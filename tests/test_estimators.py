@@ -136,6 +136,16 @@ def test_fit_does_not_mutate_inputs_or_parameters(iris):
     assert clf.strategy is strategy and not hasattr(strategy, "space_")
 
 
+def test_fit_leaves_float32_rows_and_images_as_they_were(iris):
+    # The search reorders its own preprocessed matrix in place; never the caller's.
+    X, y = iris
+    images = np.random.default_rng(0).random((len(y), 1, 4, 4), dtype=np.float32)
+    for rows in (np.ascontiguousarray(X, dtype=np.float32), images):
+        frozen = rows.copy()
+        NASClassifier(**TINY, validation_fraction=0.3).fit(rows, y)
+        np.testing.assert_array_equal(rows, frozen)
+
+
 def test_failed_and_diverging_trials_are_recorded_and_search_goes_on(iris):
     X, y = iris
     script = [

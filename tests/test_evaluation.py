@@ -13,6 +13,7 @@ from sklearn.datasets import make_classification, make_regression
 from torch.utils.data import TensorDataset
 
 from sknas.evaluation import Evaluator, TensorBatchIterator, make_split
+from sknas.evaluation.data import concat_rows
 from sknas.evaluation.members import CHUNKING_TOLERANCE, predict_module
 from sknas.evaluation.nets import batch_size_for, make_net
 from sknas.scoring import get_prediction_scorer
@@ -59,6 +60,36 @@ def test_auto_holdout_is_a_fifth_of_the_rows_at_most_25000(n_rows, n_valid):
     split = make_split(X, y, task="classification", validation_fraction="auto", seed=0)
     assert len(split.y_valid) == n_valid and len(split.y_train) == n_rows - n_valid
     assert np.bincount(split.y_valid).min() >= n_valid // 3  # still stratified
+
+
+def test_training_and_validation_rows_join_without_a_copy():
+    """The refit on every row reads the split's one float32 buffer: no second copy."""
+    X, y = make_classification(n_samples=300, random_state=0)
+    split = make_split(X, y, task="classification", validation_fraction=0.2, seed=0)
+    joined = concat_rows(split.X_train, split.X_valid)
+    assert joined.dtype == np.float32 and np.shares_memory(joined, split.X_train)
+    assert np.array_equal(joined, np.concatenate([split.X_train, split.X_valid]))
+    rows = {tuple(row) for row in X.astype(np.float32)}
+    assert len(joined) == len(X) and {tuple(row) for row in joined} == rows
+    swapped = concat_rows(split.X_valid, split.X_train)  # not in the buffer's order: a copy
+    assert not np.shares_memory(swapped, split.X_train)
+    assert np.array_equal(swapped, np.concatenate([split.X_valid, split.X_train]))
+
+
+def test_a_split_in_place_holds_the_rows_of_a_copied_split_in_the_matrix_itself():
+    X, y = make_classification(n_samples=500, n_classes=3, n_informative=4, random_state=0)
+    X = X.astype(np.float32)
+    copied = make_split(X, y, task="classification", validation_fraction=0.2, seed=1)
+    matrix = X.copy()
+    moved = make_split(
+        matrix, y, task="classification", validation_fraction=0.2, seed=1, in_place=True
+    )
+    assert np.shares_memory(moved.X_train, matrix) and np.shares_memory(moved.X_valid, matrix)
+    assert np.array_equal(moved.X_valid, copied.X_valid)  # the same rows, in the same order
+    assert np.array_equal(moved.y_valid, copied.y_valid)
+    pairs = sorted(zip(map(tuple, moved.X_train), moved.y_train, strict=True))
+    assert pairs == sorted(zip(map(tuple, copied.X_train), copied.y_train, strict=True))
+    assert np.shares_memory(concat_rows(moved.X_train, moved.X_valid), matrix)
 
 
 def test_split_is_stratified_and_regression_targets_standardised():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
@@ -142,6 +143,30 @@ def test_tables_fit_matrix_is_float32_and_the_pipelines(monkeypatch):
     kept[preprocessor.output_indices_["target"]] = False
     assert 0 < kept.sum() < matrix.shape[1]
     np.testing.assert_array_equal(matrix[:, kept], expected[:, kept])
+
+
+def test_fit_transform_stacks_float32_without_a_float64_matrix(monkeypatch):
+    """The fitted table's parts (float64 numbers and target encodings among them) go
+    straight into one float32 matrix, the one ``ColumnTransformer`` would cast to;
+    ``transform`` stacks as ``ColumnTransformer`` does."""
+    frame, y = _mixed_frame(400)
+    preprocessor = make_tabular_preprocessor(frame, None, "binary")
+    reference = ColumnTransformer(preprocessor.transformers, sparse_threshold=0.0)
+    expected = reference.fit_transform(frame, y)
+    assert expected.dtype == np.float64
+    stacked = []  # the dtypes of full-width np.hstack results
+
+    def hstack(parts):
+        out = np.concatenate([np.asarray(part) for part in parts], axis=1)
+        if out.shape[1] == expected.shape[1]:
+            stacked.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(np, "hstack", hstack)
+    matrix = preprocessor.fit_transform(frame, y)
+    assert matrix.dtype == np.float32 and stacked == []
+    np.testing.assert_array_equal(matrix, expected.astype(np.float32))
+    assert preprocessor.transform(frame).dtype == np.float64 and stacked == [np.float64]
 
 
 def test_high_cardinality_columns_stay_bounded():

@@ -2,13 +2,14 @@
 
 from .baselines import CHECK_MAX_ROWS, check_against_baselines
 from .build import REFIT_TOLERANCE, refit_members, refit_reserve, refit_seconds, select_members
-from .costs import member_costs
+from .costs import PROBE_ROWS, member_costs
 from .fitted import FittedEnsemble
 from .greedy import MAX_CANDIDATES, GreedyEnsembler
 
 __all__ = [
     "CHECK_MAX_ROWS",
     "MAX_CANDIDATES",
+    "PROBE_ROWS",
     "REFIT_TOLERANCE",
     "FittedEnsemble",
     "GreedyEnsembler",

@@ -100,7 +100,7 @@ class CategoryCodes:
     >>> X = np.array([[0.5, 0, 1, 0, 0.5], [1.5, 0, 0, 0, -0.5]], dtype=np.float32)
     >>> CategoryCodes(((1, 3),), ((4, 2.0),))(X)  # codes, then the other columns
     array([[1. , 1. , 0.5],
-           [nan, nan, 1.5]], dtype=float32)
+           [nan, nan, 1.5]])
     """
 
     blocks: tuple[tuple[int, int], ...]
@@ -134,9 +134,10 @@ class CategoryCodes:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Codes ``0..width-1`` (NaN where a block is all zero or a level code negative:
-        a level unseen in training), then the other columns, float32."""
+        a level unseen in training), then the other columns; float64, which gradient
+        boosting reads without a copy of its own (the values stay ``X``'s)."""
         others = self.other_columns(X.shape[1])
-        out = np.empty((X.shape[0], self.n_categorical + len(others)), dtype=np.float32)
+        out = np.empty((X.shape[0], self.n_categorical + len(others)), dtype=np.float64)
         for k, (start, width) in enumerate(self.blocks):
             block = X[:, start : start + width]
             codes = block.argmax(axis=1).astype(np.float32)
@@ -146,7 +147,8 @@ class CategoryCodes:
             codes = np.rint(X[:, column] * np.float32(scale))
             codes[codes < 0] = np.nan
             out[:, k] = codes
-        out[:, self.n_categorical :] = X[:, others]
+        for k, column in enumerate(others, start=self.n_categorical):  # no temporary
+            out[:, k] = X[:, column]
         return out
 
 

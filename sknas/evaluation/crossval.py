@@ -331,6 +331,10 @@ class CrossValEvaluator:
         """The device a trial trains on (see :meth:`Evaluator.device_for`)."""
         return self.evaluators[0].device_for(candidate)
 
+    def probe_rows(self, n: int) -> Any:
+        """A copy of the first fold's first ``n`` training rows, to time predictions on."""
+        return self.evaluators[0].probe_rows(n)
+
     def __call__(self, candidate: Candidate, deadline: float | None = None) -> TrialResult:
         """Train ``candidate`` on each fold in turn; ``deadline`` is a ``time.monotonic()`` value.
 

@@ -147,6 +147,7 @@ def make_split(
     sample_weight: np.ndarray | None = None,
     image_shape: tuple[int, int, int] | None = None,
     category_codes: CategoryCodes | None = None,
+    in_place: bool = False,
 ) -> DataSplit:
     """Hold out validation data: stratified for classification where every class allows it.
 
@@ -167,6 +168,10 @@ def make_split(
         ``(C, H, W)`` when the rows are flattened images.
     category_codes : CategoryCodes or None, default=None
         What gradient boosting splits on natively (see :class:`DataSplit`).
+    in_place : bool, default=False
+        Reorder the rows of ``X`` in place, training rows first, instead of copying
+        them, when ``X`` is a C-contiguous float32 array: for a matrix nothing else
+        reads (the search's own), so that the search holds one copy of it, not two.
 
     Returns
     -------
@@ -191,6 +196,7 @@ def make_split(
         sample_weight=sample_weight,
         image_shape=image_shape,
         category_codes=category_codes,
+        in_place=in_place,
     )
 
 
@@ -204,16 +210,32 @@ def split_at(
     sample_weight: np.ndarray | None = None,
     image_shape: tuple[int, int, int] | None = None,
     category_codes: CategoryCodes | None = None,
+    in_place: bool = False,
 ) -> DataSplit:
     """The :class:`DataSplit` that trains on rows ``train`` and validates on rows ``valid``.
 
-    Regression targets are standardised with the training rows' mean and scale.
+    Regression targets are standardised with the training rows' mean and scale. With
+    ``in_place`` (see :func:`make_split`) and every row either training or validation,
+    a C-contiguous float32 ``X`` is reordered in place: its validation rows, in the
+    order of ``valid``, move to its end, and the training rows they displace fill their
+    places (the training rows' order changes; their set does not).
     """
+    if (
+        in_place
+        and isinstance(X, np.ndarray)
+        and X.dtype == np.float32
+        and X.flags.c_contiguous
+        and len(train) + len(valid) == len(X)
+    ):
+        train = _validation_rows_last(X, valid)
+        valid = np.asarray(valid)
+        X_train, X_valid = X[: len(train)], X[len(train) :]
+    else:
+        X_train, X_valid = _float32_rows(X, train, valid)
     extra: dict[str, Any] = {"image_shape": image_shape, "category_codes": category_codes}
     if sample_weight is not None:
         extra["w_train"] = _mean_one(sample_weight[train], "training")
         extra["w_valid"] = _mean_one(sample_weight[valid], "validation")
-    X_train, X_valid = _float32_rows(X, train), _float32_rows(X, valid)
     y_train, y_valid = y[train], y[valid]
     if task == "classification":
         return DataSplit(
@@ -243,11 +265,34 @@ def split_at(
     )
 
 
-def _float32_rows(X: Any, rows: np.ndarray) -> Any:
-    """Rows ``rows`` of ``X`` as a new float32 array, or CSR matrix when ``X`` is sparse."""
+def _validation_rows_last(X: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Move rows ``valid`` of ``X`` to its end, in place and in their order; the
+    training rows they displace take their places. Returns the training rows' original
+    positions, in their new order (copies of at most ``len(valid)`` rows are made)."""
+    n_train = len(X) - len(valid)
+    is_valid = np.zeros(len(X), dtype=bool)
+    is_valid[valid] = True
+    freed = np.flatnonzero(is_valid[:n_train])  # validation rows among the first n_train
+    displaced = n_train + np.flatnonzero(~is_valid[n_train:])  # training rows after them
+    held = X[valid]
+    X[freed] = X[displaced]
+    X[n_train:] = held
+    train = np.arange(n_train)
+    train[freed] = displaced
+    return train
+
+
+def _float32_rows(X: Any, train: np.ndarray, valid: np.ndarray) -> tuple[Any, Any]:
+    """Rows ``train`` and rows ``valid`` of ``X`` as new float32 arrays, or CSR matrices
+    when ``X`` is sparse. Dense, the two are consecutive rows of one array, which
+    :func:`concat_rows` joins again without a copy."""
     if sp.issparse(X):
-        return sp.csr_matrix(X[rows], dtype=np.float32)
-    return np.ascontiguousarray(X[rows], dtype=np.float32)
+        return sp.csr_matrix(X[train], dtype=np.float32), sp.csr_matrix(X[valid], dtype=np.float32)
+    X = np.asarray(X, dtype=np.float32)  # the search's matrix is float32 already
+    rows = np.empty((len(train) + len(valid), *X.shape[1:]), np.float32)
+    np.take(X, train, axis=0, out=rows[: len(train)], mode="clip")
+    np.take(X, valid, axis=0, out=rows[len(train) :], mode="clip")
+    return rows[: len(train)], rows[len(train) :]
 
 
 def dense_rows(X: Any) -> np.ndarray:
@@ -276,7 +321,36 @@ def concat_rows(*parts: Any) -> Any:
         return torch.cat(parts)
     if any(sp.issparse(part) for part in parts):
         return sp.vstack(parts, format="csr")
-    return np.concatenate(parts)
+    return _adjacent_rows(parts) if len(parts) > 1 else np.concatenate(parts)
+
+
+def _adjacent_rows(parts: tuple[Any, ...]) -> np.ndarray:
+    """``parts`` joined: a view when they lie one after the other in one C-contiguous
+    array (as :func:`split_at` makes training and validation rows), else a new array."""
+    base = parts[0].base
+    if not (
+        isinstance(base, np.ndarray)
+        and base.flags.c_contiguous
+        and base.dtype == parts[0].dtype
+        and base.shape[1:] == parts[0].shape[1:]
+    ):
+        return np.concatenate(parts)
+    end = _address(parts[0])
+    for part in parts:
+        if not (
+            isinstance(part, np.ndarray)
+            and part.base is base
+            and part.flags.c_contiguous
+            and _address(part) == end
+        ):
+            return np.concatenate(parts)
+        end += part.nbytes
+    start = (_address(parts[0]) - _address(base)) // base.strides[0]
+    return base[start : start + sum(len(part) for part in parts)]
+
+
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
 
 
 class SparseRows:

@@ -118,6 +118,10 @@ class Evaluator:
         """Weights of the validation rows (None when ``fit`` got none)."""
         return self.split.w_valid
 
+    def probe_rows(self, n: int) -> Any:
+        """A copy of the first ``n`` training rows, to time predictions on."""
+        return self.split.X_train[:n].copy()
+
     def __getstate__(self) -> dict[str, Any]:
         """Without the tensors made on the device (workers make their own)."""
         return {k: v for k, v in vars(self).items() if k not in ("_cached", "_cached_device")}
@@ -334,7 +338,10 @@ class Evaluator:
                 if fit_before(estimator, X_all, y_all, w_all, deadline) is not None:
                     return None
                 return self._classical_member(estimator, codes)
-            tensors = [concat_rows(*pair) for pair in zip(*self._tensors(self.device), strict=True)]
+            tensors = [  # on CPU sharing the rows' memory: no copy of the training data
+                rows_tensor(concat_rows(split.X_train, split.X_valid), self.device),
+                torch.from_numpy(y_all).to(self.device),
+            ]
             weights = self._training_weights(candidate, y_all, w_all)
             if weights is not None:
                 tensors.append(torch.from_numpy(weights).to(self.device))
