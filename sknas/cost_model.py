@@ -29,7 +29,6 @@ Torch-free.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -261,20 +260,15 @@ class CostModel:
 
     def record(self, result: TrialResult) -> None:
         """Learn from a finished trial: the ratio of its time to the prediction for the
-        work it did (its epochs, or the stages an ensemble grew before its deadline; the
-        first fold only when pruned there). Failed trials teach nothing."""
+        work it did (its epochs, or the share of its stages an ensemble grew before its
+        deadline, ``work_done``; the first fold only when pruned there). Failed trials
+        teach nothing."""
         if result.state is TrialState.FAIL or result.fit_time <= 0:
             return
         candidate = result.candidate
-        grown = 1.0
-        if candidate.genome is None and result.error and "stopped by" in result.error:
-            cut = re.search(r"=(\d+) of (\d+)$", result.error)  # fit_before's note
-            if cut is None:
-                return
-            grown = int(cut[1]) / int(cut[2])
         fits = 1 if result.state is TrialState.PRUNED else self.size.n_fits
         epochs = max(1, result.n_epochs) if candidate.genome is not None else None
-        raw = fits * self._raw(candidate, epochs) * grown
+        raw = fits * self._raw(candidate, epochs) * result.work_done
         if raw > 0:
             self._log_ratios[self.kind(candidate)].append(math.log(result.fit_time / raw))
 

@@ -212,6 +212,9 @@ class TrialResult:
     inherited : float
         Share of the network's parameters that started from its parent's trained
         weights (NaN when it did not inherit).
+    work_done : float
+        Share of its planned stages a boosted or bagged ensemble grew before a deadline
+        cut it (the mean over folds); 1.0 otherwise. The cost model learns from it.
     """
 
     candidate: Candidate
@@ -228,6 +231,7 @@ class TrialResult:
     n_parameters: int | None = None
     finished_at: float = float("nan")
     inherited: float = float("nan")
+    work_done: float = 1.0
 
     @property
     def ok(self) -> bool:

@@ -129,8 +129,9 @@ def test_a_passed_deadline_leaves_a_tenth_of_the_stages(family, params, stages):
     X, y = make_regression(n_samples=200, n_features=5, random_state=0)
     estimator = make_classical_estimator(family, params, task="regression", seed=0)
     planned = params[stages]
-    note = fit_before(estimator, X, y, None, deadline=time.monotonic() - 1)
-    assert note == f"{stages}={planned // 10} of {planned}"
+    cut = fit_before(estimator, X, y, None, deadline=time.monotonic() - 1)
+    assert (cut.grown, cut.planned) == (planned // 10, planned)
+    assert str(cut) == f"{stages}={planned // 10} of {planned}"
     assert estimator.get_params()[stages] == planned // 10 and not estimator.warm_start
     assert np.isfinite(estimator.predict(X)).all()
 
@@ -141,6 +142,7 @@ def test_a_classical_trial_at_its_deadline_stops_growing_and_says_so(task_evalua
     result = evaluator(candidate, deadline=time.monotonic())
     assert result.state is TrialState.COMPLETE
     assert result.error == "stopped by the time budget at n_estimators=30 of 300"
+    assert result.work_done == 0.1  # what the cost model learns from
     assert len(result.member.estimator.estimators_) == 30
     assert evaluator.refit(candidate, n_epochs=1, deadline=time.monotonic()) is None
     timed = Evaluator(evaluator.split, evaluator.scorer, trial_timeout=1e-6)

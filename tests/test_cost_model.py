@@ -66,18 +66,15 @@ def test_calibration_follows_the_trials_of_the_same_kind():
     model.record(_finished(candidate, 3 * model.predict(candidate, epochs=5), epochs=5))
     assert model.calibrated(candidate)
     assert model.predict(candidate) == pytest.approx(3 * prior)
-    # Other kinds keep their own scale; failed trials teach nothing, nor a cut without
-    # the count of stages grown.
+    # Other kinds keep their own scale; failed trials teach nothing.
     forest = Candidate(1, "random_forest", {"n_estimators": 100}, None, 0, 1, "test")
     assert not model.calibrated(forest) and not model.calibrated(_network(genome=CNN))
     model.record(TrialResult(forest, TrialState.FAIL, fit_time=100.0))
-    cut = TrialResult(forest, TrialState.COMPLETE, 0.5, fit_time=100.0, error="stopped by x")
-    model.record(cut)
     assert not model.calibrated(forest)
     # An ensemble the deadline cut at 40 of its 100 stages took 2x its prediction for 40.
     prior = model.predict(forest)
-    error = "stopped by the time budget at n_estimators=40 of 100"
-    model.record(TrialResult(forest, TrialState.COMPLETE, 0.5, fit_time=0.8 * prior, error=error))
+    cut = TrialResult(forest, TrialState.COMPLETE, 0.5, fit_time=0.8 * prior, work_done=0.4)
+    model.record(cut)
     assert model.calibrated(forest) and model.predict(forest) == pytest.approx(2 * prior)
 
 

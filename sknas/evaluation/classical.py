@@ -7,7 +7,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -28,6 +28,7 @@ from .treepack import PackedTrees, pack_forest, pack_hist_gbdt
 __all__ = [
     "CategoryCodes",
     "ClassicalMember",
+    "StagesCut",
     "category_codes_of",
     "early_stopping_rows",
     "fit_before",
@@ -241,8 +242,9 @@ def fit_before(
 
     Returns
     -------
-    note : str or None
-        What was cut (such as ``"max_iter=120 of 500"``), or None when nothing was.
+    StagesCut or None
+        What was cut (its ``str``: such as ``"max_iter=120 of 500"``), or None when
+        nothing was.
     """
     stages = _STAGES.get(type(estimator))
     if deadline is None or stages is None:
@@ -269,7 +271,18 @@ def fit_before(
                 estimator.set_params(**{stages: target})
                 estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
     estimator.set_params(warm_start=False, **{stages: target})
-    return None if target == planned else f"{stages}={target} of {planned}"
+    return None if target == planned else StagesCut(stages, target, planned)
+
+
+class StagesCut(NamedTuple):
+    """The stages an ensemble grew of those planned, as :func:`fit_before` cut it."""
+
+    parameter: str
+    grown: int
+    planned: int
+
+    def __str__(self) -> str:
+        return f"{self.parameter}={self.grown} of {self.planned}"
 
 
 def _fit_costs(seconds: list[float], first: int, probe: int) -> tuple[float, float]:

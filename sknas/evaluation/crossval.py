@@ -400,6 +400,7 @@ class CrossValEvaluator:
             best_epoch=first.best_epoch,
             n_parameters=first.n_parameters,
             inherited=first.inherited,
+            work_done=float(np.mean([r.work_done for r in results])),
         )
 
     @staticmethod

@@ -218,6 +218,7 @@ class Evaluator:
             member=member,
             error=None if cut is None else f"stopped by {reason} at {cut}",
             best_epoch=1,
+            work_done=1.0 if cut is None else cut.grown / cut.planned,
         )
 
     def _evaluate_neural(
