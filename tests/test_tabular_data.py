@@ -169,6 +169,39 @@ def test_fit_transform_stacks_float32_without_a_float64_matrix(monkeypatch):
     assert preprocessor.transform(frame).dtype == np.float64 and stacked == [np.float64]
 
 
+def _strings_value_by_value(X):
+    values = np.asarray(X, dtype=object)
+    return np.where(pd.isna(values), preprocessing._MISSING, values.astype(str))
+
+
+def test_category_strings_from_levels_equal_those_made_value_by_value():
+    n = 60
+    rng = np.random.default_rng(0)
+    words = rng.choice(["a", "bb", "ccc", None], n)
+    frame = pd.DataFrame(
+        {
+            "category": pd.Categorical(words),
+            "numbers_as_category": pd.Categorical(rng.choice([1.5, 2.0, np.nan], n)),
+            "strings": pd.Series(words, dtype=object),
+            "pandas_strings": pd.Series(words, dtype="string"),
+            "integers": pd.Series(rng.integers(0, 3, n), dtype=object),
+            "booleans": pd.Series(rng.random(n) < 0.5, dtype=object),
+            "bool": rng.random(n) < 0.5,
+            "missing": pd.Series([np.nan] * n, dtype=object),
+            # Equal values that print differently: 1 == 1.0 == True, 0.0 == -0.0.
+            "mixed": pd.Series(rng.choice(np.array([1, 1.0, True, "x", pd.NA], object), n)),
+            "signed_zeros": pd.Series(rng.choice([0.0, -0.0, np.nan], n), dtype=object),
+        }
+    )
+    expected = _strings_value_by_value(frame)
+    got = preprocessing._as_category_strings(frame)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    for name in frame:
+        column = preprocessing._as_category_strings(frame[name])
+        assert np.array_equal(column, _strings_value_by_value(frame[name]))
+    assert len(set(got[:, list(frame).index("mixed")])) == 5  # '1', '1.0', 'True', 'x', missing
+
+
 def test_high_cardinality_columns_stay_bounded():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"id": [f"user_{i}" for i in rng.integers(0, 5000, 2000)]})
