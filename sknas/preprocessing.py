@@ -297,8 +297,7 @@ def _as_category_strings(X: Any) -> np.ndarray:
 
     ``category`` and ``object`` columns holding the same values give the same strings.
     A DataFrame's or Series' columns are converted level by level: each distinct value
-    once (``str``, as for an array), then looked up by its code (750,000 rows: about
-    a tenth of the time of converting every value).
+    once (``str``, as for an array), then looked up by its code.
     """
     if isinstance(X, pd.Series):
         return _column_strings(X)
