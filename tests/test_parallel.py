@@ -219,12 +219,15 @@ class TestDask:
 
     def test_trials_go_on_after_every_copy_of_the_evaluator_is_lost(self, dask_client):
         # Trials cancelled for the lost evaluator never started: it is scattered again
-        # and they run; only the trials on the killed workers fail.
+        # and they run; only the trials on (or queued to) the killed workers fail. The
+        # two kills are not atomic: a trial submitted between them may land on the
+        # second worker and die with it, so up to three fail, none after the 4th
+        # (without the new scatter every later trial would be cancelled).
         with joblib.parallel_config(backend="dask"):
             history = run_search(_study(), _kills_every_worker_on_trial_2, n_trials=8, n_jobs=-1)
         assert _ids(history) == list(range(8))
         failed = {r.candidate.trial_id for r in history.results if r.state is TrialState.FAIL}
-        assert 2 in failed and failed <= {1, 2, 3}
+        assert 2 in failed and len(failed) <= 3 and failed <= {1, 2, 3, 4}
         assert all(
             r.error.startswith(WORKER_DIED)
             for r in history.results
