@@ -125,15 +125,57 @@ def _many_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(("family", "params", "stages"), GROWN)
-def test_a_passed_deadline_leaves_a_tenth_of_the_stages(family, params, stages):
+def test_a_passed_deadline_leaves_the_first_step_of_the_probe(family, params, stages):
+    # A fifth of the tenth of the stages that time the rest: the second step of the
+    # probe would end past the deadline, so it is not taken.
     X, y = make_regression(n_samples=200, n_features=5, random_state=0)
     estimator = make_classical_estimator(family, params, task="regression", seed=0)
     planned = params[stages]
+    first = max(1, planned // 10 // 5)
     cut = fit_before(estimator, X, y, None, deadline=time.monotonic() - 1)
-    assert (cut.grown, cut.planned) == (planned // 10, planned)
-    assert str(cut) == f"{stages}={planned // 10} of {planned}"
-    assert estimator.get_params()[stages] == planned // 10 and not estimator.warm_start
+    assert (cut.grown, cut.planned) == (first, planned)
+    assert str(cut) == f"{stages}={first} of {planned}"
+    assert estimator.get_params()[stages] == first and not estimator.warm_start
     assert np.isfinite(estimator.predict(X)).all()
+
+
+class _TreeClock:
+    """A fake ``time`` for :func:`fit_before`: each tree a forest grows takes one second."""
+
+    def __init__(self, forest: RandomForestClassifier) -> None:
+        self.now = 0.0
+        fit = forest.fit
+
+        def timed_fit(*args, **kwargs):
+            before = len(getattr(forest, "estimators_", []))
+            fitted = fit(*args, **kwargs)
+            self.now += len(forest.estimators_) - before
+            return fitted
+
+        forest.fit = timed_fit
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("deadline", "grown"), [(9.0, 9), (50.0, 50)])
+def test_the_probe_takes_its_second_step_only_when_it_ends_before_the_deadline(
+    monkeypatch, deadline, grown
+):
+    # 100 trees, 1 s each: the probe grows 2, then 8 more if they end by the deadline
+    # (at 10 s: not by 9 s), then as many more as fit (before, the probe's 10 trees
+    # ended 1 s past a 9 s deadline).
+    import sknas.evaluation.classical as classical
+
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    forest = make_classical_estimator(
+        "random_forest", {"n_estimators": 100}, task="classification", seed=0
+    )
+    clock = _TreeClock(forest)
+    monkeypatch.setattr(classical, "time", clock)
+    cut = fit_before(forest, X, y, None, deadline=deadline)
+    assert (cut.grown, cut.planned) == (grown, 100)
+    assert len(forest.estimators_) == grown and clock.now <= deadline
 
 
 def test_a_classical_trial_at_its_deadline_stops_growing_and_says_so(task_evaluator):
@@ -141,13 +183,14 @@ def test_a_classical_trial_at_its_deadline_stops_growing_and_says_so(task_evalua
     candidate = _classical_candidate(task, "random_forest", n_estimators=300)
     result = evaluator(candidate, deadline=time.monotonic())
     assert result.state is TrialState.COMPLETE
-    assert result.error == "stopped by the time budget at n_estimators=30 of 300"
-    assert result.work_done == 0.1  # what the cost model learns from
-    assert len(result.member.estimator.estimators_) == 30
+    # The first step of the probe (a fifth of a tenth), the second would pass the deadline
+    assert result.error == "stopped by the time budget at n_estimators=6 of 300"
+    assert result.work_done == 0.02  # what the cost model learns from
+    assert len(result.member.estimator.estimators_) == 6
     assert evaluator.refit(candidate, n_epochs=1, deadline=time.monotonic()) is None
     timed = Evaluator(evaluator.split, evaluator.scorer, trial_timeout=1e-6)
     result = timed(candidate, deadline=time.monotonic() + 600)
-    assert result.error == "stopped by trial_timeout=1e-06s at n_estimators=30 of 300"
+    assert result.error == "stopped by trial_timeout=1e-06s at n_estimators=6 of 300"
 
 
 def test_a_slow_forest_keeps_fit_within_its_time_budget():

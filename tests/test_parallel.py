@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import TINY
+from sklearn.datasets import make_classification
 from threadpoolctl import threadpool_info
 
 from sknas import NASClassifier
@@ -152,6 +153,18 @@ class TestEstimator:
         assert clf.n_trials_ == 6
         assert sorted(clf.leaderboard_["trial_id"]) == list(range(6))
         assert clf.score(X, y) > 0.9
+
+    @pytest.mark.slow  # starts worker processes
+    def test_networks_train_on_memory_mapped_rows_without_a_warning(self, capfd):
+        # 6,400 x 50 float32 training rows (1.3 MB) reach the workers memory-mapped (read-only);
+        # torch warned about them on every worker's stderr.
+        X, y = make_classification(n_samples=8000, n_features=50, random_state=0)
+        X = X.astype(np.float32)
+        clf = NASClassifier(
+            families=["mlp"], n_trials=2, max_epochs=2, n_jobs=2, portfolio=False, random_state=0
+        ).fit(X, y)
+        assert (clf.leaderboard_["state"] == "COMPLETE").all()
+        assert "not writable" not in capfd.readouterr().err
 
     @pytest.mark.slow  # several seconds of searching: the full suite runs it, not the quick tier
     def test_synchronous_batches_give_the_same_leaderboard_for_any_n_jobs(self, iris):

@@ -237,8 +237,11 @@ def fit_before(
     (gradient boosting bins the data again: 2.0 s of a 10-stage fit's 4.2 s on 600,000
     rows), and the two steps' times tell it apart from a stage's, so that the last step
     grows as many more stages as fit before the ``time.monotonic()`` deadline, up to all
-    of them. The steps give the same model as one ``fit`` when nothing is cut. Other
-    estimators fit in one go. ``fit_params`` go to every ``fit``.
+    of them. The second step runs only if, at the first step's pace, it ends before the
+    deadline: a forest started with 16 s left on 225,000 rows grew its first 2 trees in
+    14 s and then 8 more in 56 s, 54 s past the deadline. The steps give the same model
+    as one ``fit`` when nothing is cut. Other estimators fit in one go. ``fit_params`` go
+    to every ``fit``.
 
     Returns
     -------
@@ -256,13 +259,16 @@ def fit_before(
         # Forests warn that "balanced" class weights may differ between warm starts on
         # different data; every step here fits the same data.
         warnings.filterwarnings("ignore", "class_weight presets", UserWarning)
-        seconds = []
-        for grown in dict.fromkeys((max(1, probe // 5), probe)):  # one step if probe is 1
+        first, seconds = max(1, probe // 5), []
+        for grown in dict.fromkeys((first, probe)):  # one step if probe is 1
+            if seconds and time.monotonic() + seconds[0] * (grown - first) / first > deadline:
+                probe = first  # the second step would end past the deadline
+                break
             started = time.monotonic()
             estimator.set_params(warm_start=True, **{stages: grown})
             estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
             seconds.append(time.monotonic() - started)
-        fixed, per_stage = _fit_costs(seconds, max(1, probe // 5), probe)
+        fixed, per_stage = _fit_costs(seconds, first, probe)
         target = planned
         if _n_stages(estimator) == probe:  # else early stopping ended the boosting
             affordable = probe + int((deadline - time.monotonic() - fixed) / per_stage)

@@ -7,6 +7,7 @@ Rows are a dense float32 array, or a scipy CSR matrix when ``fit`` got sparse
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -403,7 +404,10 @@ def rows_tensor(X: Any, device: str | torch.device) -> torch.Tensor | SparseRows
     array's memory (on CPU), or :class:`SparseRows` for a sparse matrix."""
     if sp.issparse(X):
         return SparseRows(sp.csr_matrix(X), device)
-    return torch.from_numpy(X).to(device)
+    with warnings.catch_warnings():
+        # A worker's rows are memory-mapped read-only (joblib); training only reads them.
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable", UserWarning)
+        return torch.from_numpy(X).to(device)
 
 
 def balanced_weights(y: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
