@@ -7,7 +7,8 @@ A trial's time is its *work* times the seconds one unit of work takes on this ma
   optimizer step adds a fixed overhead.
 - ``hist_gbdt``: rows x features x boosting iterations. ``random_forest`` and
   ``extra_trees``: trees x rows x log2(rows) x features tried per split. ``linear``:
-  rows x features x outputs.
+  rows x stored features x outputs (logistic regression's iterations; ridge on dense
+  rows solves one system in a pass over them, at its own constant).
 
 The seconds per unit start from constants measured on this project's 2-core machine and
 are corrected, kind by kind (convolution networks, other networks, each classical
@@ -15,14 +16,15 @@ estimator), by the median ratio of actual to predicted time of the last
 :data:`CALIBRATION_WINDOW` trials of that kind, so a GPU or a faster CPU calibrates
 itself after one trial; a kind without trials yet borrows the ratios of the other kinds
 of its group (networks, or classical estimators). On this project's slower AMD machine
-every kind took 2-3 times its prediction; the linear baseline and the first network then
-predict from the boosting's ratio instead of being 2-3 times off too. The search uses the
-predictions to plan: a network's epochs shrink to what fits in the time left, no tabular
-trial takes more than a quarter of the
-search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least useful part (a network's
-first successive-halving rung, a boosted or bagged ensemble's first tenth of stages, a
-whole linear model) would not finish in the time left is skipped — before its kind is
-calibrated only when the guess is :data:`UNCALIBRATED_MARGIN` times too slow.
+every kind took 2-3 times its prediction; the linear baseline then predicts from the
+boosting's ratio instead of being 2-3 times off too (the first network does not: it
+borrows only from networks, which may train on a GPU). The search uses the predictions
+to plan: a network's epochs shrink to what fits in the time left, no tabular trial takes
+more than a quarter of the search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least
+useful part (a network's first successive-halving rung, a boosted or bagged ensemble's
+first tenth of stages, a whole linear model) would not finish in the time left is
+skipped — before its kind is calibrated only when the guess is
+:data:`UNCALIBRATED_MARGIN` times too slow.
 Torch-free.
 """
 
@@ -59,6 +61,10 @@ SECONDS_PER_UNIT = {
     "random_forest": 3.8e-8,
     "extra_trees": 1.1e-8,
     "linear": 9e-8,
+    # Ridge on dense rows (Cholesky): 6-7e-9 s per row x feature on 20,000-180,000 rows
+    # of 20-300 features; the logistic regression's constant made a ridge on 180,000
+    # rows predict 1.35 s for 0.10 s.
+    "ridge": 7e-9,
 }
 #: Share of a boosted or bagged ensemble's stages fitted first to time the rest
 #: (:data:`sknas.evaluation.classical.PROBE_SHARE`).
@@ -103,6 +109,8 @@ class DataSize:
     boosting_features : int or None, default=None
         Inputs of gradient boosting, which splits on category codes instead of one-hot
         columns (None: ``n_features``).
+    regression : bool, default=False
+        Whether the linear family is ridge regression (else logistic regression).
     density : float, default=1.0
         Share of the inputs' values that are stored (below 1 for a sparse matrix):
         linear models read only those; networks densify their batches, and
@@ -121,6 +129,7 @@ class DataSize:
     batch_size_for: Callable[[int], int] | None = None
     linear_rows: int | None = None
     boosting_features: int | None = None
+    regression: bool = False
     density: float = 1.0
 
     @property
@@ -317,6 +326,8 @@ class CostModel:
             units = int(params.get("n_estimators", 100)) * rows * math.log2(max(rows, 2)) * tried
         else:
             units = min(rows, size.linear_rows or rows) * features * stored * size.n_outputs
+            if size.regression and stored == 1.0:
+                kind = "ridge"
         return units * SECONDS_PER_UNIT.get(kind, SECONDS_PER_UNIT["linear"])
 
 

@@ -406,6 +406,7 @@ def _cost_model(
             batch_size_for=functools.partial(batch_size_for, n_rows=split.n_rows),
             linear_rows=LINEAR_MAX_ROWS,
             boosting_features=split.n_coded_features,
+            regression=split.task == "regression",
             density=split.density,
         ),
         search_seconds,
