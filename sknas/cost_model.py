@@ -66,6 +66,8 @@ SECONDS_PER_UNIT = {
     # rows predict 1.35 s for 0.10 s.
     "ridge": 7e-9,
 }
+#: The boosted and bagged ensembles, which grow the stages that fit in their time.
+GROWN_KINDS = ("hist_gbdt", "random_forest", "extra_trees")
 #: Share of a boosted or bagged ensemble's stages fitted first to time the rest
 #: (:data:`sknas.evaluation.classical.PROBE_SHARE`).
 PROBE_SHARE = 0.1
@@ -241,7 +243,14 @@ class CostModel:
     def fit_to(self, candidate: Candidate, seconds: float | None) -> Candidate:
         """``candidate`` planned: its predicted time set, a network's epochs cut to what
         fits in ``seconds`` (once calibrated), and a tabular trial's ``time_limit`` and
-        epochs kept within :data:`MAX_TRIAL_SHARE` of the search (not a baseline's)."""
+        epochs kept within :data:`MAX_TRIAL_SHARE` of the search (not a baseline's).
+
+        A boosted or bagged ensemble grows the stages that fit before its time limit or
+        the deadline (:func:`~sknas.evaluation.classical.fit_before`), so its predicted
+        time is at most those seconds: a forest predicted at 117 s for all its trees,
+        planned to stop at 30 s, took 25 s.
+        """
+        time_left = seconds
         if not self.calibrated(candidate):
             seconds = None
         capped = self.kind(candidate) != "cnn" and candidate.proposer != "baseline"
@@ -255,7 +264,10 @@ class CostModel:
             fitting = max(1, int(seconds / per_epoch))
             if fitting < candidate.budget_epochs:
                 candidate = replace(candidate, budget_epochs=fitting)
-        return replace(candidate, predicted_time=self.predict(candidate))
+        predicted = self.predict(candidate)
+        if self.kind(candidate) in GROWN_KINDS:
+            predicted = min(predicted, candidate.time_limit or math.inf, time_left or math.inf)
+        return replace(candidate, predicted_time=predicted)
 
     def refuses(self, candidate: Candidate, seconds: float) -> bool:
         """Whether ``candidate``'s least useful part (:meth:`min_seconds`) would not

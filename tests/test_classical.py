@@ -17,6 +17,7 @@ from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator, make_split
 from sknas.evaluation.classical import (
     _fit_costs,
+    _n_stages,
     early_stopping_rows,
     fit_before,
     make_classical_estimator,
@@ -139,20 +140,21 @@ def test_a_passed_deadline_leaves_the_first_step_of_the_probe(family, params, st
     assert np.isfinite(estimator.predict(X)).all()
 
 
-class _TreeClock:
-    """A fake ``time`` for :func:`fit_before`: each tree a forest grows takes one second."""
+class _StageClock:
+    """A fake ``time`` for :func:`fit_before`: each stage an ensemble grows takes one
+    second, and each ``fit`` ``fixed`` seconds more."""
 
-    def __init__(self, forest: RandomForestClassifier) -> None:
+    def __init__(self, ensemble, fixed: float = 0.0) -> None:
         self.now = 0.0
-        fit = forest.fit
+        fit = ensemble.fit
 
         def timed_fit(*args, **kwargs):
-            before = len(getattr(forest, "estimators_", []))
+            before = _n_stages(ensemble) if hasattr(ensemble, "n_features_in_") else 0
             fitted = fit(*args, **kwargs)
-            self.now += len(forest.estimators_) - before
+            self.now += fixed + _n_stages(ensemble) - before
             return fitted
 
-        forest.fit = timed_fit
+        ensemble.fit = timed_fit
 
     def monotonic(self) -> float:
         return self.now
@@ -171,11 +173,28 @@ def test_the_probe_takes_its_second_step_only_when_it_ends_before_the_deadline(
     forest = make_classical_estimator(
         "random_forest", {"n_estimators": 100}, task="classification", seed=0
     )
-    clock = _TreeClock(forest)
+    clock = _StageClock(forest)
     monkeypatch.setattr(classical, "time", clock)
     cut = fit_before(forest, X, y, None, deadline=deadline)
     assert (cut.grown, cut.planned) == (grown, 100)
     assert len(forest.estimators_) == grown and clock.now <= deadline
+
+
+def test_a_boosting_takes_the_second_step_its_binning_allows(monkeypatch):
+    # Each fit bins the rows again (5 s), each iteration 1 s: 2 iterations take 7 s, the
+    # next 8 take 13 s, then 5 more fit in a 30 s limit. At the first step's pace
+    # (3.5 s an iteration) the second step would have looked 28 s long, and been skipped.
+    import sknas.evaluation.classical as classical
+
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    boosting = make_classical_estimator(
+        "hist_gbdt", {"max_iter": 100, "early_stopping": False}, task="classification", seed=0
+    )
+    clock = _StageClock(boosting, fixed=5.0)
+    monkeypatch.setattr(classical, "time", clock)
+    cut = fit_before(boosting, X, y, None, deadline=30.0)
+    assert (cut.grown, cut.planned) == (15, 100)
+    assert boosting.n_iter_ == 15 and clock.now == 30.0
 
 
 def test_a_classical_trial_at_its_deadline_stops_growing_and_says_so(task_evaluator):

@@ -120,6 +120,19 @@ def test_a_tabular_trial_plans_at_most_a_share_of_the_search():
     assert CostModel(SIZE).fit_to(_network(100), None).time_limit is None  # no budget
 
 
+def test_an_ensemble_is_predicted_to_take_at_most_the_time_it_may_grow_in():
+    # A forest's stages are cut at its time limit or at the deadline (fit_before).
+    forest = Candidate(0, "random_forest", {}, None, 0, 1, "test")
+    whole = CostModel(SIZE).predict(forest)
+    model = CostModel(SIZE, search_seconds=whole)  # the time limit: a quarter of it
+    assert model.fit_to(forest, None).predicted_time == pytest.approx(MAX_TRIAL_SHARE * whole)
+    assert model.fit_to(forest, 0.1 * whole).predicted_time == pytest.approx(0.1 * whole)
+    assert CostModel(SIZE).fit_to(forest, None).predicted_time == pytest.approx(whole)
+    # A linear model is not cut: its prediction stands whatever the time.
+    linear = Candidate(1, "linear", {}, None, 0, 1, "test")
+    assert model.fit_to(linear, 1e-9).predicted_time == CostModel(SIZE).predict(linear)
+
+
 def test_gradient_boosting_costs_by_its_coded_columns():
     """One code per one-hot block: 20 numbers and 5 blocks of 24 cost as 25 columns."""
     one_hot = DataSize(80_000, 20_000, 140, 3)

@@ -129,8 +129,9 @@ def test_packing_is_used_for_few_rows_only(monkeypatch):
     calls = []
     monkeypatch.setattr(treepack.PackedTrees, "leaf_values", lambda *a: calls.append(1))
     member = ClassicalMember(forest, "classification", 3)
-    member.predict(X[: limit + 1])  # scikit-learn's trees
+    member.predict(X[: limit + 1])  # scikit-learn's trees ...
     assert calls == []
+    assert "_packed_cache" not in member.__dict__  # ... and no packed copy kept
 
 
 def test_categorical_splits_are_left_to_sklearn():

@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from ..preprocessing import coded_target_columns, level_code_columns, one_hot_blocks
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
-from .treepack import PackedTrees, pack_forest, pack_hist_gbdt
+from .treepack import PackedTrees, pack_forest, pack_hist_gbdt, packing_suits
 
 __all__ = [
     "CategoryCodes",
@@ -237,11 +237,11 @@ def fit_before(
     (gradient boosting bins the data again: 2.0 s of a 10-stage fit's 4.2 s on 600,000
     rows), and the two steps' times tell it apart from a stage's, so that the last step
     grows as many more stages as fit before the ``time.monotonic()`` deadline, up to all
-    of them. The second step runs only if, at the first step's pace, it ends before the
-    deadline: a forest started with 16 s left on 225,000 rows grew its first 2 trees in
-    14 s and then 8 more in 56 s, 54 s past the deadline. The steps give the same model
-    as one ``fit`` when nothing is cut. Other estimators fit in one go. ``fit_params`` go
-    to every ``fit``.
+    of them. The second step runs only if it is expected to end before the deadline
+    (:func:`_second_step`): a forest started with 16 s left on 225,000 rows grew its
+    first 2 trees in 14 s and then 8 more in 56 s, 54 s past the deadline. The steps give
+    the same model as one ``fit`` when nothing is cut. Other estimators fit in one go.
+    ``fit_params`` go to every ``fit``.
 
     Returns
     -------
@@ -261,7 +261,10 @@ def fit_before(
         warnings.filterwarnings("ignore", "class_weight presets", UserWarning)
         first, seconds = max(1, probe // 5), []
         for grown in dict.fromkeys((first, probe)):  # one step if probe is 1
-            if seconds and time.monotonic() + seconds[0] * (grown - first) / first > deadline:
+            if (
+                seconds
+                and time.monotonic() + _second_step(estimator, seconds[0], first, grown) > deadline
+            ):
                 probe = first  # the second step would end past the deadline
                 break
             started = time.monotonic()
@@ -289,6 +292,20 @@ class StagesCut(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.parameter}={self.grown} of {self.planned}"
+
+
+def _second_step(estimator: BaseEstimator, first_seconds: float, first: int, probe: int) -> float:
+    """Seconds the probe's second step is expected to take, from the first's.
+
+    A forest's steps cost their trees only: ``probe - first`` more trees at the first
+    step's pace. A boosting's repeat the binning of the rows, most of a short step's time
+    on many rows: its second step takes at least the first's time, which is what is
+    expected (at the first step's pace per iteration, binning counted in, a boosting's
+    second step would look up to four times as long as it is, and be skipped).
+    """
+    if isinstance(estimator, _BOOSTED):
+        return first_seconds
+    return first_seconds * (probe - first) / first
 
 
 def _fit_costs(seconds: list[float], first: int, probe: int) -> tuple[float, float]:
@@ -342,16 +359,18 @@ class ClassicalMember:
         """Class probabilities ``(n, n_outputs)`` or target values ``(n,)``, float64.
 
         Forests and histogram gradient boosting predict a few rows through their trees
-        packed into flat arrays (:mod:`sknas.evaluation.treepack`; built on first use and
-        left out of pickles), with the same numbers as scikit-learn's predictions.
+        packed into flat arrays (:mod:`sknas.evaluation.treepack`; built on the first
+        batch small enough to use them, and left out of pickles), with the same numbers
+        as scikit-learn's predictions. A trial's validation rows are too many: the
+        search keeps its forests unpacked (packed trees add 21 MB to the 48 MB of a
+        50-tree forest on 60,000 rows).
         """
         if self.codes is not None:
             X = self.codes(X)
         dense = isinstance(X, np.ndarray)
         forest = dense and isinstance(self.estimator, _FORESTS)
-        packed = self._packed() if dense else None
-        if packed is not None and not packed.suits(len(X)):
-            packed = None
+        sizes = _tree_sizes(self.estimator) if dense else None
+        packed = self._packed() if sizes and packing_suits(len(X), *sizes) else None
         if self.task == "regression":
             if forest:
                 pred = _forest_average(self.estimator, X, packed)[:, 0]
@@ -387,6 +406,18 @@ class ClassicalMember:
         state = dict(self.__dict__)
         state.pop("_packed_cache", None)
         return state
+
+
+def _tree_sizes(estimator: BaseEstimator) -> tuple[int, int] | None:
+    """Internal nodes and trees of a fitted forest or gradient boosting (binary trees:
+    ``(nodes - 1) / 2`` internal nodes each), None for other estimators."""
+    if isinstance(estimator, _FORESTS):
+        nodes = [tree.tree_.node_count for tree in estimator.estimators_]
+    elif isinstance(estimator, _BOOSTED):
+        nodes = [len(tree.nodes) for iteration in estimator._predictors for tree in iteration]
+    else:
+        return None
+    return sum((n - 1) // 2 for n in nodes), len(nodes)
 
 
 _FORESTS = (
