@@ -369,8 +369,7 @@ class ClassicalMember:
             X = self.codes(X)
         dense = isinstance(X, np.ndarray)
         forest = dense and isinstance(self.estimator, _FORESTS)
-        sizes = _tree_sizes(self.estimator) if dense else None
-        packed = self._packed() if sizes and packing_suits(len(X), *sizes) else None
+        packed = self._packed_for(len(X)) if dense else None
         if self.task == "regression":
             if forest:
                 pred = _forest_average(self.estimator, X, packed)[:, 0]
@@ -388,6 +387,16 @@ class ClassicalMember:
         else:
             proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
         return proba
+
+    def _packed_for(self, n_rows: int) -> PackedTrees | None:
+        """The packed trees where they predict ``n_rows`` rows faster than scikit-learn,
+        else None; packed on the first such batch (sized from the trees until then)."""
+        if "_packed_cache" not in self.__dict__:
+            sizes = _tree_sizes(self.estimator)
+            if sizes is None or not packing_suits(n_rows, *sizes):
+                return None
+        packed = self._packed()
+        return packed if packed is not None and packed.suits(n_rows) else None
 
     def _packed(self) -> PackedTrees | None:
         """The estimator's trees packed (None for other estimators), built on first use."""
