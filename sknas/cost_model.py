@@ -74,12 +74,12 @@ PROBE_SHARE = 0.1
 #: Share of a network's epochs it needs to be worth starting, without a pruner.
 MIN_EPOCH_SHARE = 1 / 9
 #: Share of the search's time one tabular trial may take: a network's epochs shrink to fit
-#: it (and it is stopped at twice that share, should the prediction be far off); a
-#: boosted or bagged ensemble grows the stages that fit in it. On 225,000 rows the
-#: portfolio's first MLP took 80 of 120 s and a random forest the 33 s left, and the
-#: search ran six trials. Convolution networks are exempt: the image recipe (issue 17) was
-#: measured with trials that take most of a short budget, and their schedule follows the
-#: deadline. So are the baselines (``proposer="baseline"``): a default gradient boosting
+#: it (planned from the prediction, and again after every epoch from its pace, should the
+#: prediction be far off); a boosted or bagged ensemble grows the stages that fit in it.
+#: On 225,000 rows the portfolio's first MLP took 80 of 120 s and a random forest the 33 s
+#: left, and the search ran six trials. Convolution networks are exempt: the image recipe
+#: (issue 17) was measured with trials that take most of a short budget, and their
+#: schedule follows the deadline. So are the baselines (``proposer="baseline"``): a default gradient boosting
 #: is the model the search must at least match (on 1,000,000 rows its default took 25 s;
 #: cut to 15 s of a 60 s search it scored 0.78 where the default scores 0.91).
 MAX_TRIAL_SHARE = 0.25
@@ -257,8 +257,7 @@ class CostModel:
         if self.search_seconds is not None and capped:
             share = MAX_TRIAL_SHARE * self.search_seconds
             seconds = share if seconds is None else min(seconds, share)
-            limit = share if candidate.genome is None else 2 * share
-            candidate = replace(candidate, time_limit=limit)
+            candidate = replace(candidate, time_limit=share)
         if seconds is not None and candidate.genome is not None:
             per_epoch = self.predict(candidate, epochs=1)
             fitting = max(1, int(seconds / per_epoch))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -108,7 +109,7 @@ def test_a_tabular_trial_plans_at_most_a_share_of_the_search():
     model = CostModel(SIZE, search_seconds=search_seconds)
     planned = model.fit_to(_network(100), None)
     assert planned.budget_epochs == 40
-    assert planned.time_limit == pytest.approx(2 * MAX_TRIAL_SHARE * search_seconds)
+    assert planned.time_limit == pytest.approx(MAX_TRIAL_SHARE * search_seconds)
     assert model.fit_to(_network(30), None).budget_epochs == 30
     forest = model.fit_to(Candidate(0, "random_forest", {}, None, 0, 1, "test"), None)
     assert forest.time_limit == pytest.approx(MAX_TRIAL_SHARE * search_seconds)
@@ -233,6 +234,23 @@ def test_a_trial_stops_at_its_time_limit(rng):
         "stopped by its time limit (0.3s) at n_estimators="
     )
     assert result.fit_time < 3.0
+
+
+def test_a_network_shortens_its_schedule_to_end_within_its_time_limit(rng):
+    X = rng.normal(size=(3000, 10)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    split = make_split(X, y, task="classification", validation_fraction=0.2, seed=0)
+    evaluator = Evaluator(split, get_prediction_scorer("accuracy", "classification"), patience=10**4)
+    # 10,000 epochs: the prediction of a first network can be this far off (57 s for 20 s)
+    slow = replace(_network(10_000), params={"batch_size": 32}, time_limit=3.0)
+    result = evaluator(slow)
+    assert result.ok and result.score > 0.9
+    epochs = result.candidate.budget_epochs  # what it trained under: the shortened schedule
+    assert 1 <= result.n_epochs <= epochs < 10_000
+    assert result.error == f"its schedule shortened to {epochs} epochs to end in time"
+    # A refit follows the shortened schedule to the same end, and is not itself cut.
+    assert evaluator.refit(result.candidate, result.best_epoch, deadline=None) is not None
+    assert evaluator.refit(slow, result.best_epoch, time.monotonic() + 0.2) is None
 
 
 def test_an_epoch_is_a_fresh_sample_of_rows_per_epoch():

@@ -182,3 +182,21 @@ def test_a_cnn_schedule_shrinks_to_the_epochs_that_fit_before_its_deadline(follo
         schedule.on_batch_begin(net, training=True)
     last = net.optimizer_.param_groups[0]["lr"]  # the last step before the deadline
     assert last < 0.01 if follow_deadline else last > 0.5
+    if follow_deadline:  # the shortened schedule has ended: so does the training
+        with pytest.raises(KeyboardInterrupt):
+            schedule.on_epoch_begin(net)
+    else:
+        schedule.on_epoch_begin(net)
+
+
+def test_a_schedule_shortened_by_a_slow_first_epoch_lengthens_again():
+    schedule = LearningRateSchedule(20, "cosine", follow_deadline=True)
+    net = _Net(seconds_left=10.0)
+    schedule.on_train_begin(net)
+    for seconds, span in ((4.0, 3), (0.1, 20)):  # 20 epochs of 0.1 s fit in the ~10 s left
+        schedule.on_epoch_begin(net)
+        for _ in range(10):
+            schedule.on_batch_begin(net, training=True)
+        schedule.epoch_started_ -= seconds
+        schedule.on_epoch_end(net)
+        assert schedule.span_ == span and schedule.shortened_ == (span < 20)

@@ -103,7 +103,11 @@ class LearningRateSchedule(Callback):
     whole epochs that still fit before the net's :class:`TrainingDeadline` s (measured
     from the last epoch, with 5 % to spare), so that training the deadline cuts short
     still ends with the learning rate decayed instead of at its peak, as the hand CNN
-    of ``benchmarks/images.py`` re-plans its one-cycle schedule. It never lengthens.
+    of ``benchmarks/images.py`` re-plans its one-cycle schedule. It is planned again
+    after every epoch, never past ``epochs`` (a first epoch that warms the process up
+    is slower than the rest), and the training stops where the shortened schedule ends
+    (``shortened_`` is then True and ``span_`` its epochs) instead of going on at a
+    learning rate of zero.
 
     Parameters
     ----------
@@ -153,6 +157,7 @@ class LearningRateSchedule(Callback):
         self.step_ = 0
         self.base_lr_ = net.lr
         self.span_ = float(self.epochs)
+        self.shortened_ = False
         deadlines = [
             callback.deadline
             for _, callback in getattr(net, "callbacks_", [])
@@ -161,6 +166,8 @@ class LearningRateSchedule(Callback):
         self.deadline_ = min(deadlines) if self.follow_deadline and deadlines else None
 
     def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        if self.shortened_ and self.step_ >= self.span_ * self.steps_per_epoch_:
+            raise KeyboardInterrupt  # the shortened schedule has ended: skorch stops
         self.epoch_started_ = time.monotonic()
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
@@ -170,7 +177,8 @@ class LearningRateSchedule(Callback):
         seconds = max(now - self.epoch_started_, 1e-6)
         done = self.step_ / self.steps_per_epoch_
         fit = math.floor(0.95 * (self.deadline_ - now) / seconds)
-        self.span_ = min(self.span_, done + max(0, fit))
+        self.span_ = min(float(self.epochs), done + max(0, fit))
+        self.shortened_ = self.span_ < self.epochs
 
     def on_batch_begin(self, net: Any, training: bool = False, **kwargs: Any) -> None:
         if not training:

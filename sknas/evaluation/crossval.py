@@ -341,8 +341,9 @@ class CrossValEvaluator:
         The first fold trains under the candidate's successive-halving fidelity: pruned
         there, the trial is PRUNED with that fold's score and no member. A network's
         first fold early-stops on its validation rows; the other folds train the
-        epochs at which it had its best validation loss, without early stopping, so
-        their out-of-fold predictions were not chosen on the rows they predict (a fold
+        epochs at which it had its best validation loss (on its schedule, shortened to
+        end before the deadline if it was), without early stopping, so their
+        out-of-fold predictions were not chosen on the rows they predict (a fold
         that keeps its best epoch on 7 rows scores them optimistically, and ensemble
         selection then favours networks over models that choose nothing on them). A
         fold that fails fails the trial, and so does the deadline passing before the
@@ -351,6 +352,7 @@ class CrossValEvaluator:
         start = time.perf_counter()
         parent = candidate.parent_model
         epochs = None  # the later folds' epochs, from the first fold
+        schedule_epochs = candidate.budget_epochs
         results = []
         for k, evaluator in enumerate(self.evaluators):
             if k and deadline is not None and time.monotonic() >= deadline:
@@ -359,7 +361,9 @@ class CrossValEvaluator:
                     start,
                     f"stopped by the time budget after {k} of {len(self.evaluators)} folds",
                 )
-            fold = candidate if k == 0 else replace(candidate, fidelity=None)
+            fold = candidate
+            if k:  # on the first fold's schedule, shortened there if it was
+                fold = replace(candidate, fidelity=None, budget_epochs=schedule_epochs)
             if candidate.time_limit is not None:  # shared equally by the folds
                 fold = replace(fold, time_limit=candidate.time_limit / len(self.evaluators))
             if isinstance(parent, BaggedMember):  # each fold inherits from the same fold
@@ -372,7 +376,8 @@ class CrossValEvaluator:
             results.append(result)
             if candidate.genome is not None:
                 epochs = max(1, results[0].best_epoch)
-        return self._combined(candidate, results)
+            schedule_epochs = results[0].candidate.budget_epochs
+        return self._combined(replace(candidate, budget_epochs=schedule_epochs), results)
 
     def _combined(self, candidate: Candidate, results: Sequence[TrialResult]) -> TrialResult:
         first = results[0]

@@ -276,6 +276,10 @@ class Evaluator:
         note = None
         if timeout is not None and timeout.reached_:
             note = f"stopped by {limit_reason} after {n_epochs} epochs"
+        schedule = dict(net.callbacks_)["lr_schedule"]
+        if schedule.shortened_:  # what it trained under, and a refit follows
+            note = f"its schedule shortened to {int(schedule.span_)} epochs to end in time"
+            candidate = replace(candidate, budget_epochs=max(1, int(schedule.span_)))
         return TrialResult(
             candidate,
             TrialState.PRUNED if pruned else TrialState.COMPLETE,
@@ -360,8 +364,8 @@ class Evaluator:
                 net.fit(TensorDataset(*tensors), None)
         except Exception:  # keep the member trained on the training part
             return None
-        if deadline_callback.reached_:
-            return None
+        if deadline_callback.reached_ or dict(net.callbacks_)["lr_schedule"].shortened_:
+            return None  # cut by the deadline, or would have been
         return self._member(candidate, net.module_)
 
     def score_on_all_rows(self, member: Any) -> float:

@@ -149,10 +149,12 @@ def make_net(
     trains on at most :data:`EPOCH_ROWS` rows, drawn afresh each epoch.
     ``lr_schedule`` (default ``"cosine"``) becomes a :class:`LearningRateSchedule`
     over ``candidate.budget_epochs``; ``train_epochs`` (default: the same) stops the
-    training sooner on that schedule, as a refit to a trial's best epoch does. A
-    convolution network's schedule shrinks to the epochs that fit before its deadline
-    (``LearningRateSchedule(follow_deadline=True)``): its trials take most of a short
-    budget, and one cut at its peak learning rate was worth little.
+    training sooner on that schedule, as a refit to a trial's best epoch does. The
+    schedule shrinks to the epochs that fit before the net's deadlines
+    (``LearningRateSchedule(follow_deadline=True)``) and the training ends with it: a
+    CNN trial takes most of a short budget, and one cut at its peak learning rate was
+    worth little; the first MLP on 180,000 rows, predicted at 20 s before any network
+    had calibrated the cost model, took 57 s of a 120 s search.
 
     ``candidate.params`` are skorch parameter paths and go to the net unchanged,
     except ``optimizer`` (a name from :data:`OPTIMIZERS`) and ``max_epochs``
@@ -167,9 +169,7 @@ def make_net(
     params.pop("class_weight", None)  # applied to the sample weights by the evaluator
     convolutional = any(layer.is_conv for layer in candidate.genome.layers)
     schedule = LearningRateSchedule(
-        candidate.budget_epochs,
-        params.pop("lr_schedule", "cosine"),
-        follow_deadline=convolutional,
+        candidate.budget_epochs, params.pop("lr_schedule", "cosine"), follow_deadline=True
     )
     if n_rows is not None and "batch_size" in params:
         params["batch_size"] = batch_size_for(params["batch_size"], n_rows)
