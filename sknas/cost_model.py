@@ -5,7 +5,8 @@ A trial's time is its *work* times the seconds one unit of work takes on this ma
 - Networks: multiply-adds. Each epoch trains on ``rows_per_epoch`` rows (forward and
   backward: three times a forward pass) and validates on every validation row, and each
   optimizer step adds a fixed overhead.
-- ``hist_gbdt``: rows x features x boosting iterations. ``random_forest`` and
+- ``hist_gbdt``: rows x features x boosting iterations, and on weighted rows the
+  binning every fit repeats (:data:`SECONDS_PER_WEIGHTED_BIN_UNIT`). ``random_forest`` and
   ``extra_trees``: trees x rows x log2(rows) x features tried per split. ``linear``:
   rows x stored features x outputs (logistic regression's iterations; ridge on dense
   rows solves one system in a pass over them, at its own constant).
@@ -66,6 +67,19 @@ SECONDS_PER_UNIT = {
     # rows predict 1.35 s for 0.10 s.
     "ridge": 7e-9,
 }
+#: Seconds per unit of gradient boosting's binning of weighted rows (``class_weight`` or
+#: ``sample_weight``), per column: 254 thresholds x rows x log2(rows). On at most
+#: :data:`WEIGHTED_BINNING_ROWS` rows scikit-learn 1.9 finds every threshold with a
+#: weighted percentile that sorts the column again (scikit-learn issue #34304, fixed after
+#: 1.9): on 180,000 rows x 30 columns one iteration with ``class_weight="balanced"`` took
+#: 13-14 s (0.6 s without). Every fit bins again, and a boosting fits up to
+#: :data:`GROWN_FITS` times. Unmodelled, a boosting predicted at 0.8 s started with 0.8 s
+#: left and ended 15 s past the deadline.
+SECONDS_PER_WEIGHTED_BIN_UNIT = 6e-10
+#: Rows above which scikit-learn draws its binning sample by the weights and bins it unweighted.
+WEIGHTED_BINNING_ROWS = 200_000
+#: Fits of a boosted or bagged ensemble grown to a deadline: the probe's two steps, the rest.
+GROWN_FITS = 3
 #: The boosted and bagged ensembles, which grow the stages that fit in their time.
 GROWN_KINDS = ("hist_gbdt", "random_forest", "extra_trees")
 #: Share of a boosted or bagged ensemble's stages fitted first to time the rest
@@ -119,6 +133,9 @@ class DataSize:
         scikit-learn's sparse tree splitter is no faster than the dense one (one tree
         of a forest on 80,000 x 50,000 rows at 0.1 % did not finish in 150 s), so
         both cost as on dense rows.
+    weighted : bool, default=False
+        Whether the rows carry sample weights (gradient boosting then bins them slowly:
+        :data:`SECONDS_PER_WEIGHTED_BIN_UNIT`).
     """
 
     n_train: int
@@ -133,6 +150,7 @@ class DataSize:
     boosting_features: int | None = None
     regression: bool = False
     density: float = 1.0
+    weighted: bool = False
 
     @property
     def epoch_rows(self) -> int:
@@ -226,7 +244,8 @@ class CostModel:
         """Seconds ``candidate`` takes to train and validate (a network: ``epochs``,
         default its budget; ``fits``: default every fold)."""
         fits = self.size.n_fits if fits is None else fits
-        return fits * self._raw(candidate, epochs) * self._correction(candidate)
+        raw = self._raw(candidate, epochs) + GROWN_FITS * self._binning(candidate)
+        return fits * raw * self._correction(candidate)
 
     def min_seconds(self, candidate: Candidate) -> float:
         """Seconds of the least of ``candidate`` worth starting: a network's first rung
@@ -237,8 +256,10 @@ class CostModel:
             else:
                 first = max(1, math.ceil(candidate.budget_epochs * MIN_EPOCH_SHARE))
             return self.predict(candidate, epochs=first, fits=1)
-        share = 1.0 if candidate.family == "linear" else PROBE_SHARE
-        return share * self.predict(candidate, fits=1)
+        if candidate.family == "linear":
+            return self.predict(candidate, fits=1)
+        probe = PROBE_SHARE * self._raw(candidate, None) + self._binning(candidate)
+        return probe * self._correction(candidate)  # its first step bins the rows
 
     def fit_to(self, candidate: Candidate, seconds: float | None) -> Candidate:
         """``candidate`` planned: its predicted time set, a network's epochs cut to what
@@ -288,7 +309,8 @@ class CostModel:
         candidate = result.candidate
         fits = 1 if result.state is TrialState.PRUNED else self.size.n_fits
         epochs = max(1, result.n_epochs) if candidate.genome is not None else None
-        raw = fits * self._raw(candidate, epochs) * result.work_done
+        binning = GROWN_FITS * self._binning(candidate)
+        raw = fits * (self._raw(candidate, epochs) * result.work_done + binning)
         if raw > 0:
             self._log_ratios[self.kind(candidate)].append(math.log(result.fit_time / raw))
 
@@ -308,6 +330,17 @@ class CostModel:
                 for ratio in kept
             ]
         return float(np.exp(np.median(ratios))) if ratios else 1.0
+
+    def _binning(self, candidate: Candidate) -> float:
+        """Uncalibrated seconds of one binning of weighted rows by a gradient boosting
+        (:data:`SECONDS_PER_WEIGHTED_BIN_UNIT`); 0 for anything else."""
+        size = self.size
+        weighted = size.weighted or candidate.params.get("class_weight") is not None
+        rows = size.n_train
+        if self.kind(candidate) != "hist_gbdt" or not weighted or rows > WEIGHTED_BINNING_ROWS:
+            return 0.0
+        columns = size.boosting_features or size.n_features
+        return columns * 254 * rows * math.log2(max(rows, 2)) * SECONDS_PER_WEIGHTED_BIN_UNIT
 
     def _raw(self, candidate: Candidate, epochs: float | None) -> float:
         """Uncalibrated seconds of one fit."""

@@ -408,6 +408,7 @@ def _cost_model(
             boosting_features=split.n_coded_features,
             regression=split.task == "regression",
             density=split.density,
+            weighted=split.w_train is not None,
         ),
         search_seconds,
     )
