@@ -269,7 +269,7 @@ def test_a_network_shortens_its_schedule_to_end_within_its_time_limit(rng):
     assert result.error == f"its schedule shortened to {epochs} epochs to end in time"
     # A refit follows the shortened schedule to the same end, and is not itself cut.
     assert evaluator.refit(result.candidate, result.best_epoch, deadline=None) is not None
-    assert evaluator.refit(slow, result.best_epoch, time.monotonic() + 0.2) is None
+    assert evaluator.refit(slow, result.best_epoch, time.monotonic()) is None  # cut
 
 
 def test_an_epoch_is_a_fresh_sample_of_rows_per_epoch():

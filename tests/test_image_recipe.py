@@ -189,6 +189,27 @@ def test_a_cnn_schedule_shrinks_to_the_epochs_that_fit_before_its_deadline(follo
         schedule.on_epoch_begin(net)
 
 
+def test_a_refit_keeps_its_trials_schedule_while_the_epochs_it_trains_fit():
+    schedule = LearningRateSchedule(20, "cosine", follow_deadline=True)
+    net = _Net(seconds_left=10.0)
+    net.max_epochs = 3  # the trial's best epoch: the refit trains 3 epochs of its 20
+    schedule.on_train_begin(net)
+    schedule.on_epoch_begin(net)
+    for _ in range(10):
+        schedule.on_batch_begin(net, training=True)
+    schedule.epoch_started_ -= 4.0  # 2 more epochs of 4 s fit in the 10 s left: enough
+    schedule.on_epoch_end(net)
+    assert schedule.span_ == 20 and not schedule.shortened_
+    net.max_epochs = 4  # 3 more would not fit: the schedule ends with the training
+    schedule.on_train_begin(net)
+    schedule.on_epoch_begin(net)
+    for _ in range(10):
+        schedule.on_batch_begin(net, training=True)
+    schedule.epoch_started_ -= 4.0
+    schedule.on_epoch_end(net)
+    assert schedule.span_ == 3 and schedule.shortened_
+
+
 def test_a_schedule_shortened_by_a_slow_first_epoch_lengthens_again():
     schedule = LearningRateSchedule(20, "cosine", follow_deadline=True)
     net = _Net(seconds_left=10.0)

@@ -107,7 +107,8 @@ class LearningRateSchedule(Callback):
     after every epoch, never past ``epochs`` (a first epoch that warms the process up
     is slower than the rest), and the training stops where the shortened schedule ends
     (``shortened_`` is then True and ``span_`` its epochs) instead of going on at a
-    learning rate of zero.
+    learning rate of zero. A net that trains fewer epochs than the schedule spans (a
+    refit to a trial's best epoch) keeps the whole schedule while those epochs fit.
 
     Parameters
     ----------
@@ -158,6 +159,7 @@ class LearningRateSchedule(Callback):
         self.base_lr_ = net.lr
         self.span_ = float(self.epochs)
         self.shortened_ = False
+        self.train_epochs_ = min(self.epochs, getattr(net, "max_epochs", self.epochs))
         deadlines = [
             callback.deadline
             for _, callback in getattr(net, "callbacks_", [])
@@ -176,8 +178,9 @@ class LearningRateSchedule(Callback):
         now = time.monotonic()
         seconds = max(now - self.epoch_started_, 1e-6)
         done = self.step_ / self.steps_per_epoch_
-        fit = math.floor(0.95 * (self.deadline_ - now) / seconds)
-        self.span_ = min(float(self.epochs), done + max(0, fit))
+        end = done + max(0, math.floor(0.95 * (self.deadline_ - now) / seconds))
+        # A refit trains fewer epochs than its schedule spans: only what it trains must fit.
+        self.span_ = float(self.epochs) if end >= self.train_epochs_ else end
         self.shortened_ = self.span_ < self.epochs
 
     def on_batch_begin(self, net: Any, training: bool = False, **kwargs: Any) -> None:
