@@ -93,9 +93,10 @@ MIN_EPOCH_SHARE = 1 / 9
 #: On 225,000 rows the portfolio's first MLP took 80 of 120 s and a random forest the 33 s
 #: left, and the search ran six trials. Convolution networks are exempt: the image recipe
 #: (issue 17) was measured with trials that take most of a short budget, and their
-#: schedule follows the deadline. So are the baselines (``proposer="baseline"``): a default gradient boosting
-#: is the model the search must at least match (on 1,000,000 rows its default took 25 s;
-#: cut to 15 s of a 60 s search it scored 0.78 where the default scores 0.91).
+#: schedule follows the deadline. So are the baselines (``proposer="baseline"``): a
+#: default gradient boosting is the model the search must at least match (on 1,000,000
+#: rows its default took 25 s; cut to 15 s of a 60 s search it scored 0.78 where the
+#: default scores 0.91).
 MAX_TRIAL_SHARE = 0.25
 #: How far off an uncalibrated prediction may be before it refuses a candidate.
 UNCALIBRATED_MARGIN = 3.0
