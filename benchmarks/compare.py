@@ -124,6 +124,8 @@ class Fitted:
     predictions: np.ndarray
     fit_wall: float
     extra: dict = field(default_factory=dict)
+    #: sknas's most probable classes where it decides at a tuned threshold (scored too)
+    most_probable: np.ndarray | None = None
 
 
 # -- the systems ---------------------------------------------------------------------------
@@ -173,6 +175,10 @@ def fit_sknas(X: Data, y: np.ndarray, X_test: Data, s: Setting) -> Fitted:
     fitted = _timed_fit(model, X, y, X_test)
     board = getattr(model, "leaderboard_", None)
     fitted.extra = {"sknas": sknas.__version__, "trials": None if board is None else len(board)}
+    threshold = getattr(model, "decision_threshold_", None)
+    if threshold is not None:
+        fitted.extra["decision_threshold"] = threshold
+        fitted.most_probable = model.classes_[model.predict_proba(X_test).argmax(axis=1)]
     return fitted
 
 
@@ -380,6 +386,9 @@ def run_one(
     if system != "sknas":  # sknas takes string, bool and object columns as they are
         X_train, X_test = categorise(X_train, X_test)
     fitted = SYSTEMS[system](X_train, y_train, X_test, setting)
+    if fitted.most_probable is not None:
+        most_probable = score(setting.metric, y_test, fitted.most_probable)
+        fitted.extra["test_score_most_probable_class"] = most_probable
     return {
         "test_score": score(setting.metric, y_test, fitted.predictions),
         "fit_wall": fitted.fit_wall,

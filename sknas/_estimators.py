@@ -26,6 +26,7 @@ from .evaluation.classical import category_codes_of
 from .monitoring import MonitorReport
 from .monitoring import monitor as monitor_batch
 from .preprocessing import fit_preprocessor, serving_transform
+from .scoring import predicted_classes
 from .strategies import Strategy
 from .summary import search_summary, search_summary_html
 from .utils._device import resolve_device
@@ -102,7 +103,16 @@ class _BaseNAS(BaseEstimator):
         """A text account of the fitted search: trials by family and proposer, failures
         and why, the ensemble's members and weights, and where the time went."""
         check_is_fitted(self)
-        return search_summary(type(self).__name__, self.leaderboard_, self.ensemble_, self.timings_)
+        decision = None
+        if getattr(self, "decision_threshold_", None) is not None:
+            decision = (
+                f"Decision: class {self.classes_[1]} where its probability is at least "
+                f"{self.decision_threshold_:g} (tuned for {self.scoring} on the ensemble's "
+                "validation predictions)"
+            )
+        return search_summary(
+            type(self).__name__, self.leaderboard_, self.ensemble_, self.timings_, decision
+        )
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted estimator to ``path`` as a safe model file.
@@ -206,6 +216,8 @@ class _BaseNAS(BaseEstimator):
         self.n_trials_ = outcome.n_trials
         self.device_ = device
         self.timings_ = outcome.timings
+        if self._task == "classification":
+            self.decision_threshold_ = outcome.decision_threshold
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> _BaseNAS:
         """Search, train and keep the best model.
@@ -283,6 +295,11 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    decision_threshold_ : float or None
+        ``predict`` gives the second class where its probability reaches this
+        threshold, tuned on the ensemble's validation predictions for a binary task
+        scored by balanced accuracy or an F1 score (when it beats 0.5 there); None:
+        the most probable class.
 {ATTRIBUTES}
     Examples
     --------
@@ -313,9 +330,10 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         return self._predict_raw(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
+        """Most probable class, or the class ``decision_threshold_`` decides."""
         proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        threshold = getattr(self, "decision_threshold_", None)  # None in older model files
+        return self.classes_[predicted_classes(proba, threshold)]
 
 
 class NASRegressor(RegressorMixin, _BaseNAS):

@@ -158,7 +158,9 @@ PARAMETERS = """\
         what became of each member's refit).
     scoring : str, default=None
         Metric the search and the ensemble selection maximise, from
-        :data:`sknas.scoring.SCORINGS`; None means accuracy.
+        :data:`sknas.scoring.SCORINGS`; None means accuracy. A binary classifier
+        scored by balanced accuracy or an F1 score also tunes its decision threshold
+        for it (``decision_threshold_``).
     device : {"auto", "cpu", "cuda"}, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present; with several GPUs, trials
         go to them in turn.

@@ -15,7 +15,7 @@ import copy
 import functools
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral
 from typing import Any
 
@@ -47,7 +47,7 @@ from .exceptions import SearchFailedError
 from .fidelity import make_pruner
 from .history import SearchHistory
 from .monitoring import ensemble_validation_predictions, reference_statistics
-from .scoring import PredictionScorer, get_prediction_scorer
+from .scoring import PredictionScorer, fit_decision_threshold, get_prediction_scorer
 from .space import default_search_space
 from .strategies import (
     Configuration,
@@ -125,6 +125,7 @@ class FitOutcome:
     reference: dict[str, Any]
     timings: dict[str, float]
     warm_journal: MemoryJournal | None
+    decision_threshold: float | None = None
 
 
 def search_and_ensemble(
@@ -207,7 +208,11 @@ def search_and_ensemble(
         est, history, evaluator, deadline, probe[:1]
     )
     valid_pred = ensemble_validation_predictions(history, ensemble)
-    reference = reference_statistics(est, X, valid_pred, evaluator.y_valid_true, evaluator.scorer)
+    scorer = evaluator.scorer  # weighted as the validation rows are
+    if valid_pred is not None:
+        threshold = fit_decision_threshold(scorer, evaluator.y_valid_true, valid_pred)
+        scorer = replace(scorer, threshold=threshold)
+    reference = reference_statistics(est, X, valid_pred, evaluator.y_valid_true, scorer)
     refit_done = time.monotonic()
     costs = member_costs(ensemble, probe, None if deadline is None else deadline + 1.0)
     finished = time.monotonic()
@@ -227,6 +232,7 @@ def search_and_ensemble(
         reference=reference,
         timings=timings,
         warm_journal=journal if isinstance(journal, MemoryJournal) else None,
+        decision_threshold=scorer.threshold,
     )
 
 

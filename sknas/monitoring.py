@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import Any
 
@@ -47,7 +47,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .preprocessing import categorical_columns
-from .scoring import PredictionScorer, get_prediction_scorer
+from .scoring import PredictionScorer, get_prediction_scorer, predicted_classes
 
 __all__ = [
     "ALPHA",
@@ -154,7 +154,8 @@ def reference_statistics(
     y_valid : ndarray
         Their targets (class codes, or values).
     scorer : PredictionScorer
-        The search's metric, weighted as in the search.
+        The search's metric, weighted as in the search, at the fitted decision
+        threshold (which the predicted classes are summarised at too).
 
     Returns
     -------
@@ -182,7 +183,7 @@ def reference_statistics(
     if valid_pred is not None:
         reference["predictions"] = [
             _summary(name, values, kind)
-            for name, values, kind in _prediction_columns(estimator, valid_pred)
+            for name, values, kind in _prediction_columns(estimator, valid_pred, scorer.threshold)
         ]
         value = float(scorer(y_valid, valid_pred))
         reference["score"] = {
@@ -345,13 +346,14 @@ def monitor(estimator: Any, X: Any, y: Any = None) -> MonitorReport:
 
     _, columns, _ = _feature_columns(estimator, X)
     features = _compare_all(reference["features"], columns)
-    predicted = [values for _, values, _ in _prediction_columns(estimator, pred)]
+    threshold = getattr(estimator, "decision_threshold_", None)  # None in older model files
+    predicted = [values for _, values, _ in _prediction_columns(estimator, pred, threshold)]
     predictions = _compare_all(
         reference["predictions"], predicted if reference["predictions"] else []
     )
     score = None
     if y is not None:
-        score = _batch_score(estimator, reference["score"], y, pred)
+        score = _batch_score(estimator, reference["score"], y, pred, threshold)
     return MonitorReport(features, predictions, score, int(X.shape[0]), reference["n_rows"])
 
 
@@ -396,11 +398,14 @@ def _feature_columns(estimator: Any, X: Any) -> tuple[list[str], list[np.ndarray
     return names, columns, kinds
 
 
-def _prediction_columns(estimator: Any, pred: np.ndarray) -> list[tuple[str, np.ndarray, str]]:
-    """The summarised predictions: predicted class and confidence, or predicted value."""
+def _prediction_columns(
+    estimator: Any, pred: np.ndarray, threshold: float | None
+) -> list[tuple[str, np.ndarray, str]]:
+    """The summarised predictions: predicted class (at the decision ``threshold``) and
+    confidence, or predicted value."""
     if estimator._task == "regression":
         return [("predicted value", np.asarray(pred, dtype=np.float64).ravel(), "numeric")]
-    labels = np.asarray(estimator.classes_)[np.argmax(pred, axis=1)]
+    labels = np.asarray(estimator.classes_)[predicted_classes(pred, threshold)]
     return [
         ("predicted class", labels.astype(object), "categorical"),
         ("confidence", np.max(pred, axis=1).astype(np.float64), "numeric"),
@@ -608,10 +613,15 @@ def _validated_targets(estimator: Any, X: Any, y: Any) -> np.ndarray:
 
 
 def _batch_score(
-    estimator: Any, reference: dict[str, Any] | None, y: np.ndarray, pred: np.ndarray
+    estimator: Any,
+    reference: dict[str, Any] | None,
+    y: np.ndarray,
+    pred: np.ndarray,
+    threshold: float | None,
 ) -> dict[str, Any]:
-    """The score on the batch, its percentile bootstrap interval and the validation score."""
-    scorer = get_prediction_scorer(estimator.scoring, estimator._task)
+    """The score on the batch (labels at the decision ``threshold``), its percentile
+    bootstrap interval and the validation score."""
+    scorer = replace(get_prediction_scorer(estimator.scoring, estimator._task), threshold=threshold)
     value = scorer(y, pred)
     rng = np.random.default_rng(0)
     size = min(len(y), BOOTSTRAP_ROWS)

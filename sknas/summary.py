@@ -17,7 +17,11 @@ HTML_COLUMNS = ["trial_id", "family", "proposer", "state", "score", "n_epochs", 
 
 
 def search_summary(
-    name: str, leaderboard: pd.DataFrame, ensemble: FittedEnsemble, timings: Mapping[str, float]
+    name: str,
+    leaderboard: pd.DataFrame,
+    ensemble: FittedEnsemble,
+    timings: Mapping[str, float],
+    decision: str | None = None,
 ) -> str:
     """Trials by family and proposer, failures and why, the ensemble, and the time split.
 
@@ -30,6 +34,8 @@ def search_summary(
     ensemble : FittedEnsemble
     timings : mapping
         ``timings_`` of a fitted estimator.
+    decision : str or None, default=None
+        How a classifier decides its class, when not by the most probable one.
 
     Returns
     -------
@@ -60,6 +66,8 @@ def search_summary(
             + (f"\n      {refit}" if isinstance(refit, str) and refit != "refit" else "")
             + _serving_cost(trial)
         )
+    if decision is not None:
+        lines.append(decision)
     return "\n".join(lines)
 
 

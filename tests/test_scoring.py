@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from sklearn import metrics
 
-from sknas.scoring import SCORINGS, get_prediction_scorer
+from sknas.scoring import (
+    SCORINGS,
+    THRESHOLD_GRID,
+    THRESHOLD_METRICS,
+    fit_decision_threshold,
+    get_prediction_scorer,
+    predicted_classes,
+)
 
 
 @pytest.fixture
@@ -88,3 +97,51 @@ def test_unknown_or_wrong_task_scoring_is_a_clear_error():
     with pytest.raises(ValueError, match="not supported for regression"):
         get_prediction_scorer("accuracy", "regression")
     assert set(SCORINGS) == {"classification", "regression"}
+
+
+SKLEARN_LABEL_METRICS = {
+    "balanced_accuracy": metrics.balanced_accuracy_score,
+    "f1_macro": lambda y, p, **k: metrics.f1_score(y, p, average="macro", **k),
+    "f1_weighted": lambda y, p, **k: metrics.f1_score(y, p, average="weighted", **k),
+}
+
+
+@pytest.fixture
+def imbalanced(rng):
+    """Binary labels, 10 % positive, with probabilities that rank them but sit below 0.5."""
+    y = (rng.random(200) < 0.1).astype(int)
+    p = np.clip(0.08 + 0.3 * y + rng.normal(scale=0.1, size=200), 0.0, 1.0)
+    return y, np.column_stack([1 - p, p])
+
+
+@pytest.mark.parametrize("name", THRESHOLD_METRICS)
+def test_decision_threshold_is_the_best_of_the_grid_by_sklearns_metric(imbalanced, weights, name):
+    y, proba = imbalanced
+    scorer = get_prediction_scorer(name, "classification").weighted(weights)
+    threshold = fit_decision_threshold(scorer, y, proba)
+    sk = SKLEARN_LABEL_METRICS[name]
+    by_threshold = {
+        t: sk(y, (proba[:, 1] >= t).astype(int), sample_weight=weights) for t in THRESHOLD_GRID
+    }
+    at_argmax = sk(y, proba.argmax(1), sample_weight=weights)
+    assert threshold is not None and threshold < 0.5
+    best = sk(y, (proba[:, 1] >= threshold).astype(int), sample_weight=weights)
+    assert best == pytest.approx(max(by_threshold.values())) and best > at_argmax
+    assert replace(scorer, threshold=threshold)(y, proba) == pytest.approx(best)
+
+
+def test_no_decision_threshold_where_it_does_not_apply_or_does_not_help(imbalanced, rng):
+    y, proba = imbalanced
+    accuracy = get_prediction_scorer("accuracy", "classification")
+    assert fit_decision_threshold(accuracy, y, proba) is None  # 0.5 suits calibrated accuracy
+    balanced = get_prediction_scorer("balanced_accuracy", "classification")
+    three = rng.dirichlet(np.ones(3), 200)
+    assert fit_decision_threshold(balanced, rng.integers(0, 3, 200), three) is None
+    separated = np.column_stack([1 - y, y]).astype(float)  # perfect at 0.5: nothing to gain
+    assert fit_decision_threshold(balanced, y, separated) is None
+
+
+def test_predicted_classes_at_a_threshold():
+    proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8]])
+    np.testing.assert_array_equal(predicted_classes(proba), [0, 0, 1])
+    np.testing.assert_array_equal(predicted_classes(proba, 0.3), [0, 1, 1])

@@ -49,8 +49,9 @@ def to_onnx(estimator: Any, path: str | os.PathLike | None = None) -> Any:
         columns (NaN for missing values), strings for the others, each value as
         ``str(value)`` and missing values as ``"__missing__"``. :func:`onnx_inputs`
         builds these from what ``predict`` takes. Outputs: ``"label"`` (the
-        ``classes_``) and ``"probabilities"`` (float64, ordered as ``classes_``)
-        for a classifier; ``"values"`` (float64, shape ``(n,)``) for a regressor.
+        ``classes_``, decided at ``decision_threshold_`` when the classifier has one)
+        and ``"probabilities"`` (float64, ordered as ``classes_``) for a classifier;
+        ``"values"`` (float64, shape ``(n,)``) for a regressor.
 
     Raises
     ------
@@ -88,7 +89,7 @@ def to_onnx(estimator: Any, path: str | os.PathLike | None = None) -> Any:
     total = _ensemble(g, estimator.ensemble_, features)
     if is_classifier(estimator):
         classes, elem_type = _classes(estimator.classes_)
-        index = g.op("ArgMax", total, axis=1, keepdims=0)
+        index = _decision(g, total, getattr(estimator, "decision_threshold_", None))
         g.nodes.append(onnx.helper.make_node("Gather", [g.const(classes), index], ["label"]))
         g.nodes.append(onnx.helper.make_node("Identity", [total], ["probabilities"]))
         n_classes = len(classes)
@@ -110,6 +111,16 @@ def to_onnx(estimator: Any, path: str | os.PathLike | None = None) -> Any:
     if path is not None:
         onnx.save_model(model, os.fspath(path))
     return model
+
+
+def _decision(g: _Graph, proba: str, threshold: float | None) -> str:
+    """The predicted class indices (int64): the most probable class, or the second
+    where its probability reaches the decision ``threshold``."""
+    if threshold is None:
+        return g.op("ArgMax", proba, axis=1, keepdims=0)
+    second = g.op("Gather", proba, g.const(np.array(1, np.int64)), axis=1)
+    reached = g.op("GreaterOrEqual", second, g.const(np.array(threshold, np.float64)))
+    return g.op("Cast", reached, to=g.onnx.TensorProto.INT64)
 
 
 def _classes(classes: np.ndarray) -> tuple[np.ndarray, int]:
