@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 
 from threadpoolctl import threadpool_limits
@@ -18,6 +18,7 @@ from .history import SearchHistory
 from .parallel import TrialPool, caller_thread_settings_kept, threads_per_trial
 from .study import Study
 from .trial import Candidate, TrialResult, TrialState
+from .utils._cores import FreeCores
 
 __all__ = ["INTERRUPTED", "MAX_SKIPPED_IN_A_ROW", "SearchAborted", "run_search"]
 
@@ -119,7 +120,9 @@ def run_search(
         Called as ``callback(result, history)`` after every trial.
     n_jobs : int, default=1
         Trials run at once, on the workers of the active joblib backend
-        (:class:`~sknas.parallel.TrialPool`); 1 runs them here, one after another.
+        (:class:`~sknas.parallel.TrialPool`); 1 runs them here, one after another,
+        each (with a ``deadline``) on the cores other processes left free since the
+        one before (:class:`~sknas.utils._cores.FreeCores`).
     synchronous_batch : int or None, default=None
         None: a new trial is proposed whenever a worker is free, from the results
         so far. An int ``k``: trials are proposed ``k`` at a time and all of a batch
@@ -143,8 +146,8 @@ def run_search(
                 loop.run_batches(evaluate, pool, synchronous_batch, n_threads)
             elif pool is not None:
                 pool.run(loop.propose, loop.record, loop.wall_deadline)
-            else:
-                loop.run_sequential(evaluate)
+            else:  # on the clock, where the trial count depends on timing anyway
+                loop.run_sequential(evaluate, None if deadline is None else FreeCores())
         except KeyboardInterrupt:  # outside a trial: while asking, telling or in a callback
             loop.interrupted.set()
         except SearchAborted:
@@ -230,10 +233,14 @@ class _SearchLoop:
         for callback in self.callbacks:
             callback(result, self.study.history)
 
-    def run_sequential(self, evaluate: Evaluate) -> None:
-        """One trial at a time, in this process."""
+    def run_sequential(self, evaluate: Evaluate, cores: FreeCores | None) -> None:
+        """One trial at a time, in this process (on the ``cores`` other processes leave
+        free, when given)."""
         while (candidate := self.propose()) is not None:
-            self.record(_evaluate_one(evaluate, candidate, self.stop_at(), self.interrupted))
+            threads = nullcontext() if cores is None else threadpool_limits(cores.threads())
+            with threads:
+                result = _evaluate_one(evaluate, candidate, self.stop_at(), self.interrupted)
+            self.record(result)
 
     def run_batches(
         self, evaluate: Evaluate, pool: TrialPool | None, size: int, n_threads: int
