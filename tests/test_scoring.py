@@ -12,6 +12,7 @@ from sknas.scoring import (
     SCORINGS,
     THRESHOLD_GRID,
     THRESHOLD_METRICS,
+    _best_threshold,
     fit_decision_threshold,
     get_prediction_scorer,
     predicted_classes,
@@ -115,7 +116,10 @@ def imbalanced(rng):
 
 
 @pytest.mark.parametrize("name", THRESHOLD_METRICS)
-def test_decision_threshold_is_the_best_of_the_grid_by_sklearns_metric(imbalanced, weights, name):
+def test_decision_threshold_beats_the_most_probable_class_by_sklearns_metric(
+    imbalanced, weights, name
+):
+    """Balanced accuracy cuts at the positives' share; the F1 scores at the grid's best."""
     y, proba = imbalanced
     scorer = get_prediction_scorer(name, "classification").weighted(weights)
     threshold = fit_decision_threshold(scorer, y, proba)
@@ -125,9 +129,13 @@ def test_decision_threshold_is_the_best_of_the_grid_by_sklearns_metric(imbalance
     }
     at_argmax = sk(y, proba.argmax(1), sample_weight=weights)
     assert threshold is not None and threshold < 0.5
-    best = sk(y, (proba[:, 1] >= threshold).astype(int), sample_weight=weights)
-    assert best == pytest.approx(max(by_threshold.values())) and best > at_argmax
-    assert replace(scorer, threshold=threshold)(y, proba) == pytest.approx(best)
+    chosen = sk(y, (proba[:, 1] >= threshold).astype(int), sample_weight=weights)
+    assert chosen > at_argmax
+    assert replace(scorer, threshold=threshold)(y, proba) == pytest.approx(chosen)
+    if name == "balanced_accuracy":
+        assert threshold == pytest.approx(np.average(y, weights=weights))
+    else:
+        assert chosen == pytest.approx(max(by_threshold.values()))
 
 
 def test_no_decision_threshold_where_it_does_not_apply_or_does_not_help(imbalanced, rng):
@@ -139,6 +147,19 @@ def test_no_decision_threshold_where_it_does_not_apply_or_does_not_help(imbalanc
     assert fit_decision_threshold(balanced, rng.integers(0, 3, 200), three) is None
     separated = np.column_stack([1 - y, y]).astype(float)  # perfect at 0.5: nothing to gain
     assert fit_decision_threshold(balanced, y, separated) is None
+    few = y.copy()
+    few[np.flatnonzero(y)[4:]] = 0  # four positives: fewer than the folds
+    assert fit_decision_threshold(balanced, few, proba) is None
+
+
+def test_a_threshold_that_only_fits_noise_is_refused(rng):
+    """On labels the probabilities know nothing of, some cut scores better than 0.5 on
+    all rows, but not on rows it was not chosen on."""
+    y, p = rng.integers(0, 2, 200), rng.random(200)
+    proba = np.column_stack([1 - p, p])
+    balanced = get_prediction_scorer("balanced_accuracy", "classification")
+    assert _best_threshold(balanced, y, proba) is not None
+    assert fit_decision_threshold(balanced, y, proba) is None
 
 
 def test_predicted_classes_at_a_threshold():
