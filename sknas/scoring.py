@@ -6,11 +6,11 @@ supported ``scoring`` name maps to a metric on predictions. Scores are
 "greater is better", as in sklearn (losses are negated).
 
 Ensemble selection scores thousands of candidate averages, where sklearn's input
-validation (a fraction of a millisecond a call) dominates; the metrics it uses most
-(accuracy, balanced accuracy, log loss, R², squared error) are therefore computed in
-numpy here, and tests check them against sklearn's. (With scikit-learn's balanced
-accuracy, ensemble selection and its baseline check took 5-7 s after the deadline of a
-60 s search on 564-654 rows of carData's Mroz and AER's SwissLabor.)
+validation (a fraction of a millisecond a call) dominates; so accuracy, balanced
+accuracy, the F1 scores, log loss, R² and squared error are computed in numpy here, and
+tests check them against sklearn's. (With scikit-learn's balanced accuracy, ensemble
+selection and its baseline check took 7-10 s after the deadline of a 60 s search on
+564-654 rows of carData's Mroz and AER's SwissLabor.)
 """
 
 from __future__ import annotations
@@ -96,12 +96,30 @@ def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
     return float(np.mean(hits[present] / support[present]))
 
 
+def _f1_by_class(y: np.ndarray, proba: np.ndarray, w: Weights) -> tuple[np.ndarray, ...]:
+    """Each class's F1 score, its weighted support, and whether it is one of the labels
+    scikit-learn averages over (those in ``y`` or predicted, whatever their weights)."""
+    n_classes = proba.shape[1]
+    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
+    predicted = _labels(proba)
+    support = np.bincount(y, weights=w, minlength=n_classes)
+    hits = np.bincount(y, weights=w * (predicted == y), minlength=n_classes)
+    claimed = np.bincount(predicted, weights=w, minlength=n_classes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.nan_to_num(2 * hits / (support + claimed))  # 0 where undefined, as sklearn
+    labels = (np.bincount(y, minlength=n_classes) + np.bincount(predicted, minlength=n_classes)) > 0
+    return f1, support, labels
+
+
 def _f1_macro(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
-    return metrics.f1_score(y, _labels(proba), average="macro", sample_weight=w)
+    f1, _, labels = _f1_by_class(y, proba, w)
+    return float(np.mean(f1[labels]))
 
 
 def _f1_weighted(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
-    return metrics.f1_score(y, _labels(proba), average="weighted", sample_weight=w)
+    f1, support, labels = _f1_by_class(y, proba, w)
+    total = support[labels].sum()
+    return float(np.dot(f1[labels], support[labels]) / total) if total > 0 else 0.0
 
 
 def _neg_log_loss(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:

@@ -50,6 +50,10 @@ def weights(request, rng):
             lambda y, p, w: metrics.f1_score(y, p.argmax(1), average="macro", sample_weight=w),
         ),
         (
+            "f1_weighted",
+            lambda y, p, w: metrics.f1_score(y, p.argmax(1), average="weighted", sample_weight=w),
+        ),
+        (
             "roc_auc",
             lambda y, p, w: metrics.roc_auc_score(y, p, multi_class="ovr", sample_weight=w),
         ),
