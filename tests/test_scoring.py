@@ -169,3 +169,13 @@ def test_predicted_classes_at_a_threshold():
     proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8]])
     np.testing.assert_array_equal(predicted_classes(proba), [0, 0, 1])
     np.testing.assert_array_equal(predicted_classes(proba, 0.3), [0, 1, 1])
+
+
+def test_binary_roc_auc_with_tied_scores_matches_sklearn(rng, weights):
+    y = rng.integers(0, 2, 200)
+    p = np.round(rng.random(200), 1)  # eleven distinct scores: many ties
+    proba = np.column_stack([1 - p, p])
+    scorer = get_prediction_scorer("roc_auc", "classification").weighted(weights)
+    assert scorer(y, proba) == pytest.approx(metrics.roc_auc_score(y, p, sample_weight=weights))
+    with pytest.raises(ValueError, match="Only one class"):
+        scorer(np.ones(200, dtype=int), proba)
