@@ -1,1 +1,1 @@
-"""Small helpers: the sklearn private-API import site, devices, logging."""
+"""Small helpers: the sklearn private-API import site, devices, free cores, logging."""
