@@ -101,7 +101,7 @@ class CategoryCodes:
     >>> X = np.array([[0.5, 0, 1, 0, 0.5], [1.5, 0, 0, 0, -0.5]], dtype=np.float32)
     >>> CategoryCodes(((1, 3),), ((4, 2.0),))(X)  # codes, then the other columns
     array([[1. , 1. , 0.5],
-           [nan, nan, 1.5]])
+           [nan, nan, 1.5]], dtype=float32)
     """
 
     blocks: tuple[tuple[int, int], ...]
@@ -135,10 +135,12 @@ class CategoryCodes:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Codes ``0..width-1`` (NaN where a block is all zero or a level code negative:
-        a level unseen in training), then the other columns; float64, which gradient
-        boosting reads without a copy of its own (the values stay ``X``'s)."""
+        a level unseen in training), then the other columns; float32, as ``X`` is.
+        Gradient boosting with categorical features makes its own float64 matrix from
+        its input in any case (its ordinal encoding), so a float64 input only doubled
+        what it holds besides: 177 MB instead of 88 MB on 750,000 rows x 30 columns."""
         others = self.other_columns(X.shape[1])
-        out = np.empty((X.shape[0], self.n_categorical + len(others)), dtype=np.float64)
+        out = np.empty((X.shape[0], self.n_categorical + len(others)), dtype=np.float32)
         for k, (start, width) in enumerate(self.blocks):
             block = X[:, start : start + width]
             codes = block.argmax(axis=1).astype(np.float32)
