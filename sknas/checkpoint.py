@@ -47,8 +47,8 @@ from .trial import TrialResult
 __all__ = ["FORMAT_VERSION", "MemoryJournal", "SearchJournal", "fingerprint"]
 
 #: Version of the layout of ``checkpoint_dir``; a directory of a newer one is refused.
-FORMAT_VERSION = 3  # 2: the study's state (trial ids, seeds, queue) beside the strategy's;
-# 3: trials carry the cost model's predicted time
+FORMAT_VERSION = 4  # 2: the study's state (trial ids, seeds, queue) beside the strategy's;
+# 3: trials carry the cost model's predicted time; 4: evolution remembers a seeded population
 
 _FORMAT = "sknas-checkpoint"
 _MANIFEST = "manifest.json"

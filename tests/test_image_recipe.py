@@ -1,6 +1,7 @@
 """The CNN recipe of image searches (issue 17): the hand-written CNN is the default point,
-trials on images start from known-good designs, train in bfloat16 where the CPU computes
-it natively while keeping float32 weights, and are not judged before they have warmed up."""
+trials on images start from known-good designs and evolve from them, train in bfloat16
+where the CPU computes it natively while keeping float32 weights, and are not judged
+before they have warmed up."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
 from sknas import NASClassifier
+from sknas.engine import IMAGE_TPE_TRIALS, _make_strategy
 from sknas.evaluation.callbacks import LearningRateSchedule, TrainingDeadline
 from sknas.evaluation.members import NeuralMember
 from sknas.evaluation.nets import cpu_bf16_is_fast, make_net, training_precision
 from sknas.fidelity import SuccessiveHalving
 from sknas.space import Genome, default_search_space
+from sknas.strategies import FusedStrategy
 from sknas.transfer import load_portfolio
 from sknas.trial import Candidate
 
@@ -90,6 +93,16 @@ def test_image_searches_start_from_known_good_cnns(image_shape, task):
         assert genome == configuration.genome
         assert family.encode(params, genome) is not None
     assert {c.family for c in load_portfolio(task)} != {"cnn"}  # tables keep theirs
+
+
+def test_image_searches_evolve_from_the_portfolios_cnns():
+    strategy = _make_strategy("auto", (1, 28, 28))
+    assert isinstance(strategy, FusedStrategy) and strategy.n_tpe_trials == IMAGE_TPE_TRIALS
+    assert IMAGE_TPE_TRIALS == len(load_portfolio("classification", image_shape=(1, 28, 28)))
+    for name, shape in [("auto", None), ("auto", (3, 100)), ("fused", (1, 28, 28))]:
+        assert _make_strategy(name, shape).n_tpe_trials == FusedStrategy().n_tpe_trials
+    mine = FusedStrategy(n_tpe_trials=1)
+    assert _make_strategy(mine, (1, 28, 28)) is not mine  # a copy, never the user's
 
 
 def test_cnn_trials_are_first_judged_at_a_third_of_their_epochs():

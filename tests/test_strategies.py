@@ -21,6 +21,7 @@ from sknas.strategies import (
     RegularizedEvolutionStrategy,
 )
 from sknas.strategies.base import candidate_key
+from sknas.strategies.evolution import ScoredConfiguration
 from sknas.strategies.hyperopt import PRUNED_LOSS_OFFSET
 from sknas.study import Study
 from sknas.trial import TrialResult, TrialState
@@ -288,6 +289,36 @@ class TestRegularizedEvolutionStrategy(StrategyContract):
         assert children and all(c.parent_id == 1 for c in children[:1])
 
 
+def _seeded(strategy, n_members, seed=0):
+    """``strategy`` reset and seeded with ``n_members`` scored default networks."""
+    space = _space()
+    strategy.reset(space, np.random.default_rng(seed))
+    params, genome = space["mlp"].decode(space["mlp"].default_point())
+    members = [
+        ScoredConfiguration(i, "mlp", params | {"lr": 10.0 ** -(i + 2)}, genome, -float(i))
+        for i in range(n_members)
+    ]
+    strategy.seed_population(members)
+    return strategy
+
+
+def test_a_seeded_population_mutates_at_once_even_below_the_tournament_size():
+    strategy = _seeded(RegularizedEvolutionStrategy(sample_size=4), 2)
+    proposals = [strategy.propose(10 + i) for i in range(5)]
+    assert {p.proposer for p in proposals} == {"evolution"}
+    assert {p.parent_id for p in proposals} <= {0, 1}
+    resumed = RegularizedEvolutionStrategy(sample_size=4)
+    resumed.reset(_space(), np.random.default_rng(0))
+    resumed.load_state_dict(strategy.state_dict())
+    assert resumed.seeded_ and resumed.propose(20).proposer == "evolution"
+    # without seeding, two members are too few: random networks until a tournament fills
+    unseeded = RegularizedEvolutionStrategy(sample_size=4)
+    unseeded.reset(_space(), np.random.default_rng(0))
+    for member in _seeded(RegularizedEvolutionStrategy(), 2).population_:
+        unseeded._join(member)
+    assert unseeded.propose(10).proposer == "evolution:init"
+
+
 class TestFusedStrategy(StrategyContract):
     def make(self):
         return FusedStrategy(n_tpe_trials=6, n_startup_trials=4)
@@ -314,6 +345,12 @@ class TestFusedStrategy(StrategyContract):
         best = sorted(candidates[:6], key=_fake_score)[-1]
         parents = [c.parent_id for c in _steps(study, 10) if c.parent_id is not None]
         assert parents and best.trial_id in {m.trial_id for m in strategy.evolution_.population_}
+
+    def test_evolution_starts_after_as_few_trials_as_asked(self):
+        candidates = _run(FusedStrategy(n_tpe_trials=3), 12, seed=0)
+        assert all(not c.proposer.startswith("evolution") for c in candidates[:3])
+        children = [c for c in candidates[3:] if c.proposer == "evolution"]
+        assert children and all(c.parent_id < c.trial_id for c in children)
 
     def test_a_pruned_trial_is_never_a_success_of_its_proposer(self):
         strategy = self.make()

@@ -82,8 +82,9 @@ class RegularizedEvolutionStrategy(Strategy):
         Most members alive at once; the oldest dies when a new one joins.
     sample_size : int, default=4
         Tournament size: the best of this many random members is the parent.
-        Evolution starts once this many trials joined the population; before, it
-        proposes random networks.
+        Evolution starts once this many trials joined the population, or at once when
+        another strategy seeded it (:meth:`seed_population`); before, it proposes random
+        networks.
     max_retries : int, default=25
         Mutations tried per child before accepting a configuration seen before.
 
@@ -109,18 +110,23 @@ class RegularizedEvolutionStrategy(Strategy):
         super().reset(space, rng)
         self.population_: deque[ScoredConfiguration] = deque()
         self.seen_: set[str] = set()
+        self.seeded_ = False
 
     def seed_population(self, configurations: Sequence[ScoredConfiguration]) -> None:
         """Replace the population (e.g. with another strategy's best trials).
 
-        The best configuration joins last, so it lives longest.
+        The best configuration joins last, so it lives longest. Mutation starts with the
+        next proposal, even from fewer members than a tournament samples: they are
+        trials chosen as the best, not random networks.
         """
         self.population_.clear()
         for configuration in sorted(configurations, key=ScoredConfiguration.rank):
             self._join(configuration)
+        self.seeded_ = bool(self.population_)
 
     def propose(self, trial_id: int) -> Proposal:
-        if len(self.population_) < min(self.sample_size, self.population_size):
+        started = min(self.sample_size, self.population_size)
+        if len(self.population_) < (1 if self.seeded_ else started):
             neural = [f for f in self.space_.families if f.is_neural] or self.space_.families
             family = neural[int(self.rng_.integers(len(neural)))]
             proposal = self._proposal(
@@ -163,9 +169,11 @@ class RegularizedEvolutionStrategy(Strategy):
         return super().state_dict() | {
             "population": [member.to_dict() for member in self.population_],
             "seen": sorted(self.seen_),
+            "seeded": self.seeded_,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.population_ = deque(ScoredConfiguration.from_dict(m) for m in state["population"])
         self.seen_ = set(state["seen"])
+        self.seeded_ = bool(state["seeded"])
