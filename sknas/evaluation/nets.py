@@ -223,12 +223,16 @@ def training_precision(device: str, *, convolutional: bool) -> dict[str, object]
     """``autocast_dtype`` and ``channels_last`` of :class:`SearchNet` on ``device``.
 
     bfloat16 autocast on CUDA devices that support it (every network, as before), and
-    for convolution networks on CPUs where bfloat16 is native (:func:`cpu_bf16_is_fast`);
-    convolution networks in bfloat16 keep their weights channels-last. Weights, gradients
-    and the optimizer stay float32. Measured on this project's Xeon (AMX), one thread,
-    batches of 128 28x28 images through the hand CNN of ``benchmarks/images.py``:
-    float32 NCHW 286 ms a step, bfloat16 NCHW 148, bfloat16 channels-last 107 (NHWC
-    inputs alone gain nothing: the weights' layout decides). Tabular networks and 1-d
+    for convolution networks on CPUs where bfloat16 is native (:func:`cpu_bf16_is_fast`).
+    Convolution networks keep their weights channels-last on every CPU, and on CUDA in
+    bfloat16. Weights, gradients and the optimizer stay float32. Measured on this
+    project's Xeon (AMX), one thread, batches of 128 28x28 images through the hand CNN of
+    ``benchmarks/images.py``: float32 NCHW 286 ms a step, bfloat16 NCHW 148, bfloat16
+    channels-last 107 (NHWC inputs alone gain nothing: the weights' layout decides). On a
+    Xeon without bfloat16 (AVX-512, two threads), float32: NCHW 210-219 ms a step,
+    channels-last 138-140 (1.5x; 3x32x32 images 1.6x, 8x8 1.3x); float32 trials had been
+    NCHW, so the search trained the hand CNN at 6.0 s an epoch where the benchmark's own
+    loop took 3.3-3.6 s. Tabular networks and 1-d
     convolution networks (sequences: ``make_net`` passes ``convolutional=False``) on a
     CPU stay float32: the default sequence network's 5-fold trial on GunPoint took 7.2 s
     in bfloat16 and 7.6 s in float32, but 73-90 s in bfloat16 once another network's
@@ -241,4 +245,7 @@ def training_precision(device: str, *, convolutional: bool) -> dict[str, object]
         dtype = torch.bfloat16
     else:
         dtype = None
-    return {"autocast_dtype": dtype, "channels_last": convolutional and dtype is not None}
+    return {
+        "autocast_dtype": dtype,
+        "channels_last": convolutional and (not cuda or dtype is not None),
+    }
