@@ -232,11 +232,11 @@ def training_precision(device: str, *, convolutional: bool) -> dict[str, object]
     Xeon without bfloat16 (AVX-512, two threads), float32: NCHW 210-219 ms a step,
     channels-last 138-140 (1.5x; 3x32x32 images 1.6x, 8x8 1.3x); float32 trials had been
     NCHW, so the search trained the hand CNN at 6.0 s an epoch where the benchmark's own
-    loop took 3.3-3.6 s. Tabular networks and 1-d
-    convolution networks (sequences: ``make_net`` passes ``convolutional=False``) on a
-    CPU stay float32: the default sequence network's 5-fold trial on GunPoint took 7.2 s
-    in bfloat16 and 7.6 s in float32, but 73-90 s in bfloat16 once another network's
-    1-d convolutions had run in the process.
+    loop took 3.3-3.6 s. Tabular networks and 1-d convolution networks (sequences:
+    ``make_net`` passes ``convolutional=False``) on a CPU stay float32: the default
+    sequence network's 5-fold trial on GunPoint took 7.2 s in bfloat16 and 7.6 s in
+    float32, but 73-90 s in bfloat16 once another network's 1-d convolutions had run in
+    the process.
     """
     cuda = device.startswith("cuda")
     if cuda and torch.cuda.is_bf16_supported():
