@@ -103,13 +103,22 @@ def _accuracy(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
     return float(np.average(_labels(proba) == y, weights=w))
 
 
+def _class_counts(y: np.ndarray, proba: np.ndarray, w: Weights) -> tuple[np.ndarray, ...]:
+    """The predicted labels and, per class, the weight of its rows (support), of those
+    predicted as it (hits) and of all rows predicted as it (claimed)."""
+    n_classes = proba.shape[1]
+    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
+    predicted = _labels(proba)
+    support = np.bincount(y, weights=w, minlength=n_classes)
+    hits = np.bincount(y, weights=w * (predicted == y), minlength=n_classes)
+    claimed = np.bincount(predicted, weights=w, minlength=n_classes)
+    return predicted, support, hits, claimed
+
+
 def _balanced_accuracy(y: np.ndarray, proba: np.ndarray, w: Weights) -> float:
     """The mean recall over the classes of ``y`` (of positive weight), as scikit-learn's
     ``balanced_accuracy_score``."""
-    n_classes = proba.shape[1]
-    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
-    support = np.bincount(y, weights=w, minlength=n_classes)
-    hits = np.bincount(y, weights=w * (_labels(proba) == y), minlength=n_classes)
+    _, support, hits, _ = _class_counts(y, proba, w)
     present = support > 0
     return float(np.mean(hits[present] / support[present]))
 
@@ -118,11 +127,7 @@ def _f1_by_class(y: np.ndarray, proba: np.ndarray, w: Weights) -> tuple[np.ndarr
     """Each class's F1 score, its weighted support, and whether it is one of the labels
     scikit-learn averages over (those in ``y`` or predicted, whatever their weights)."""
     n_classes = proba.shape[1]
-    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
-    predicted = _labels(proba)
-    support = np.bincount(y, weights=w, minlength=n_classes)
-    hits = np.bincount(y, weights=w * (predicted == y), minlength=n_classes)
-    claimed = np.bincount(predicted, weights=w, minlength=n_classes)
+    predicted, support, hits, claimed = _class_counts(y, proba, w)
     with np.errstate(divide="ignore", invalid="ignore"):
         f1 = np.nan_to_num(2 * hits / (support + claimed))  # 0 where undefined, as sklearn
     labels = (np.bincount(y, minlength=n_classes) + np.bincount(predicted, minlength=n_classes)) > 0
