@@ -356,6 +356,7 @@ def _run_study(
         n_rows=evaluator.split.n_rows,
         sparse=evaluator.split.sparse,
         n_features=evaluator.split.n_features,
+        time_budget=None if deadline is None else time_budget,
     )
     study = Study(
         _make_strategy(est.strategy, evaluator.split.image_shape),

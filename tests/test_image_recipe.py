@@ -22,6 +22,7 @@ from sknas.evaluation.members import NeuralMember
 from sknas.evaluation.nets import cpu_bf16_is_fast, make_net, training_precision
 from sknas.fidelity import SuccessiveHalving
 from sknas.space import Genome, default_search_space
+from sknas.space.families import CNN_EPOCHS, CNN_EPOCHS_BUDGET
 from sknas.strategies import FusedStrategy
 from sknas.transfer import load_portfolio
 from sknas.trial import Candidate
@@ -54,6 +55,22 @@ def test_the_default_cnn_is_the_hand_written_one(image_shape):
     assert params["aug__shift"] == (1 if image_shape[1] < 16 else 2)
     assert params["max_epochs"] == 12
     assert family.encode(params, genome) == family.default_point()  # TPE learns from it
+
+
+def test_longer_budgets_train_the_default_cnn_longer():
+    def default_epochs(family, shape, time_budget, max_epochs=50):
+        space = default_search_space(
+            "classification", max_epochs=max_epochs, image_shape=shape, time_budget=time_budget
+        )
+        return space[family].default_point()["max_epochs"]
+
+    for time_budget in (None, 60, CNN_EPOCHS_BUDGET):
+        assert default_epochs("cnn", (1, 28, 28), time_budget) == CNN_EPOCHS
+    assert default_epochs("cnn", (1, 28, 28), 2 * CNN_EPOCHS_BUDGET) == 2 * CNN_EPOCHS
+    assert default_epochs("cnn", (1, 28, 28), 10 * CNN_EPOCHS_BUDGET, max_epochs=30) == 30
+    # sequences and tables keep theirs
+    assert default_epochs("cnn1d", (1, 64), 600) == default_epochs("cnn1d", (1, 64), None)
+    assert default_epochs("mlp", None, 600) == 50
 
 
 def test_cnn_points_round_trip_and_fit_small_images():
@@ -234,3 +251,21 @@ def test_a_schedule_shortened_by_a_slow_first_epoch_lengthens_again():
         schedule.epoch_started_ -= seconds
         schedule.on_epoch_end(net)
         assert schedule.span_ == span and schedule.shortened_ == (span < 20)
+
+
+def test_the_search_sizes_cnn_epochs_by_its_time_budget(monkeypatch):
+    import sknas.engine
+
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["time_budget"])
+        return default_search_space(*args, **kwargs)
+
+    monkeypatch.setattr(sknas.engine, "default_search_space", recording)
+    X, y = load_digits(return_X_y=True)
+    for time_budget in (None, 300):
+        NASClassifier(
+            n_trials=1, time_budget=time_budget, families=["linear"], cv=None, random_state=0
+        ).fit(X[:200], y[:200])
+    assert seen == [None, 300]
