@@ -73,6 +73,7 @@ from _report import append_row, write_section  # noqa: E402
 from datasets import IMAGE_SETS, split_image  # noqa: E402
 
 from sknas.evaluation.nets import cpu_bf16_is_fast  # noqa: E402
+from sknas.trial import SKIPPED  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results" / "images.jsonl"
@@ -432,7 +433,7 @@ def run(system: str, name: str, seed: int, time_budget: float, members: int = 1)
                 "trials_by_family": board["family"].value_counts().to_dict(),
                 "states": board["state"].value_counts().to_dict(),
                 # FAIL rows the cost model skipped near the stop, not errors:
-                "skipped": int(board["error"].fillna("").str.startswith("skipped").sum()),
+                "skipped": int(board["error"].fillna("").str.startswith(SKIPPED).sum()),
                 "best_family": str(board["family"].iloc[0]),
                 "ensemble_weight_by_family": in_ensemble,
             }

@@ -23,7 +23,7 @@ from .cost_model import CostModel
 from .history import SearchHistory
 from .space import SearchSpace
 from .strategies.base import Configuration, Proposal, Strategy
-from .trial import Candidate, TrialResult
+from .trial import SKIPPED, Candidate, TrialResult
 
 __all__ = ["Study"]
 
@@ -179,7 +179,7 @@ class Study:
         if model is None or time_left is None or not model.refuses(candidate, time_left):
             return None
         needed = model.min_seconds(candidate)
-        return f"skipped: predicted to need {needed:.1f} s to be of use, {time_left:.1f} s left"
+        return f"{SKIPPED}predicted to need {needed:.1f} s to be of use, {time_left:.1f} s left"
 
     def tell(self, result: TrialResult, *, finished_at: float, journal: bool = True) -> TrialResult:
         """Record a finished trial in the history, pruner, strategy and journal.

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .ensemble import FittedEnsemble
 from .history import COST_COLUMNS
+from .trial import SKIPPED
 
 __all__ = ["search_summary", "search_summary_html"]
 
@@ -49,10 +50,16 @@ def search_summary(
         "",
         "States: " + ", ".join(f"{s} {n}" for s, n in leaderboard["state"].value_counts().items()),
     ]
-    failed = leaderboard[leaderboard["state"] == "FAIL"]
-    if len(failed):
+    errors = leaderboard.loc[leaderboard["state"] == "FAIL", "error"].fillna("unknown")
+    skipped = errors.str.startswith(SKIPPED)
+    if skipped.any():  # one line: each says its own seconds
+        lines.append(
+            f"Skipped: {skipped.sum()} candidates the cost model predicted could not finish "
+            "in the time left (state FAIL, error 'skipped: ...')"
+        )
+    if not skipped.all():
         lines.append("Failures:")
-        for error, count in failed["error"].fillna("unknown").value_counts().items():
+        for error, count in errors[~skipped].value_counts().items():
             lines.append(f"  {count} x {error}")
     by_id = leaderboard.set_index("trial_id")
     lines += ["", f"Ensemble ({len(ensemble.members_)} members, validation score of each):"]

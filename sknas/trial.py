@@ -17,6 +17,7 @@ import numpy as np
 from .space.genome import Genome
 
 __all__ = [
+    "SKIPPED",
     "Candidate",
     "Configuration",
     "Fidelity",
@@ -24,6 +25,11 @@ __all__ = [
     "TrialState",
     "candidate_key",
 ]
+
+
+#: How the ``error`` of a FAIL record begins when the trial never started: the cost
+#: model predicted it could not finish, in the time left, enough to be of use.
+SKIPPED = "skipped: "
 
 
 class TrialState(str, Enum):

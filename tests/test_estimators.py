@@ -23,6 +23,8 @@ from sklearn.preprocessing import StandardScaler
 import sknas
 from sknas import NASClassifier, NASRegressor, SearchFailedError
 from sknas.export import onnx_inputs
+from sknas.summary import search_summary
+from sknas.trial import SKIPPED
 
 LEADERBOARD_MUST_HAVE = {
     "trial_id",
@@ -315,6 +317,22 @@ def test_summary_tells_what_ran_failed_and_serves(iris):
     for trial_id, weight in zip(clf.ensemble_.trial_ids_, clf.ensemble_.weights_, strict=True):
         assert f"weight {weight:.2f}  trial {trial_id}  " in text
     assert "linear" in text.split("Trials by family and proposer:")[1]
+
+
+def test_summary_counts_skipped_candidates_on_one_line(iris):
+    X, y = iris
+    clf = NASClassifier(n_trials=1, families=["linear"], portfolio=False, random_state=0)
+    clf.fit(X, y)
+    skipped = [
+        {"trial_id": 10 + i, "state": "FAIL", "error": f"{SKIPPED}predicted to need {i}.0 s"}
+        for i in range(5)
+    ]
+    failed = {"trial_id": 20, "state": "FAIL", "error": "ValueError: bad"}
+    board = pd.concat([clf.leaderboard_, pd.DataFrame([*skipped, failed])], ignore_index=True)
+    text = search_summary("NASClassifier", board, clf.ensemble_, clf.timings_)
+    assert "Skipped: 5 candidates the cost model predicted could not finish" in text
+    assert "Failures:\n  1 x ValueError: bad" in text and "predicted to need" not in text
+    assert "Failures" not in search_summary("X", board.iloc[:-1], clf.ensemble_, clf.timings_)
 
 
 def test_leaderboard_and_summary_show_what_each_member_costs_to_serve(iris):
