@@ -352,6 +352,15 @@ class TestFusedStrategy(StrategyContract):
         children = [c for c in candidates[3:] if c.proposer == "evolution"]
         assert children and all(c.parent_id < c.trial_id for c in children)
 
+    def test_evolution_alone_until_tpe_is_past_its_random_start_up(self):
+        strategy = FusedStrategy(n_tpe_trials=3, n_startup_trials=8)
+        proposers = [c.proposer for c in _run(strategy, 30, seed=0)]
+        assert proposers[:5] == ["default"] * 5  # the study's queue, then evolution at once
+        assert proposers[5] == "evolution" and "tpe:startup" not in proposers
+        # every scored trial that a point encodes counts towards TPE's start-up; once
+        # past it, TPE takes its share again
+        assert not strategy.tpe_.in_startup and "tpe" in proposers
+
     def test_a_pruned_trial_is_never_a_success_of_its_proposer(self):
         strategy = self.make()
         study = _study(strategy, 0)

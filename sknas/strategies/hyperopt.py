@@ -184,9 +184,15 @@ class HyperoptStrategy(Strategy):
         self.tid_of_trial_: dict[int, int] = {}
         self._tpe = _TPEProposer(self.domain_, self.gamma, self.n_ei_candidates)
 
+    @property
+    def in_startup(self) -> bool:
+        """Whether the next proposal is a random start-up point: fewer than
+        ``n_startup_trials`` trials (proposed here, or observed and encodable) so far."""
+        return len(self.trials_.trials) < self.n_startup_trials
+
     def propose(self, trial_id: int) -> Proposal:
         tid = self.trials_.new_trial_ids(1)[0]
-        startup = len(self.trials_.trials) < self.n_startup_trials
+        startup = self.in_startup
         seed = int(self.rng_.integers(2**31 - 1))
         if startup:  # what tpe.suggest itself does before n_startup_jobs
             doc = rand.suggest([tid], self.domain_, self.trials_, seed)[0]
