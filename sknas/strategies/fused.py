@@ -107,7 +107,7 @@ class FusedStrategy(Strategy):
             self.evolution_.seed_population(best)
             self.evolving_ = True
         use_tpe = not self.evolving_
-        if self.evolving_:  # a draw each time, as before TPE's start-up counted here
+        if self.evolving_:  # one draw per phase-2 proposal, as before: the same stream
             use_tpe = self.rng_.random() < self.tpe_share and not self.tpe_.in_startup
         return (self.tpe_ if use_tpe else self.evolution_).propose(trial_id)
 
