@@ -34,6 +34,11 @@ sees a test image:
   all in training or all in test: 4,041 training and 1,350 test images.
 - ``shapes32``: 2,000 noisy colour 3x32x32 images of four shapes (horizontal or vertical
   bar, square, cross) at a random place and colour (:func:`shapes32`, seed 0); 25 % test.
+- ``symbols28``: 3,000 28x28 grey line drawings of ten symbols (circle, triangle, square,
+  plus, cross, star, arrow, L, T, zigzag), each rotated, sheared, scaled and placed at random
+  among two to four clutter strokes, plus pixel noise (:func:`symbols28`, seed 0); 25 % test.
+  Added on 2026-12-05 as a development set with headroom: the other development sets are at
+  0.997-1.0 for both the search and the hand CNN, where one test image decides.
 - ``patterns28`` (**held out**): 3,000 28x28 grey "fabric" images of eight texture classes
   (stripes at 0, 45, 90 and 135 degrees, checks, dots, rings, smooth blobs) with random
   frequency, phase, contrast and orientation jitter (+-12 degrees), inside a random
@@ -689,6 +694,82 @@ def _patterns28() -> ImageSplit:
     return _fixed_split(*patterns28(3000, seed=0))
 
 
+#: Outlines of the ten ``symbols28`` classes: polylines in ``[-1, 1]`` coordinates.
+_SYMBOLS: list[list[list[tuple[float, float]]]] = [
+    [[(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 25)]],  # circle
+    [[(0.0, -1.0), (0.9, 0.7), (-0.9, 0.7), (0.0, -1.0)]],  # triangle
+    [[(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8), (-0.8, -0.8)]],  # square
+    [[(0.0, -1.0), (0.0, 1.0)], [(-1.0, 0.0), (1.0, 0.0)]],  # plus
+    [[(-0.8, -0.8), (0.8, 0.8)], [(-0.8, 0.8), (0.8, -0.8)]],  # cross
+    [  # five-pointed star
+        [
+            (r * np.sin(a), -r * np.cos(a))
+            for a, r in zip(np.linspace(0, 2 * np.pi, 11), [1.0, 0.4] * 5 + [1.0], strict=True)
+        ]
+    ],
+    [[(-1.0, 0.0), (1.0, 0.0)], [(0.4, -0.6), (1.0, 0.0), (0.4, 0.6)]],  # arrow
+    [[(-0.6, -1.0), (-0.6, 1.0), (0.7, 1.0)]],  # L
+    [[(-0.9, -0.9), (0.9, -0.9)], [(0.0, -0.9), (0.0, 1.0)]],  # T
+    [[(-1.0, 0.8), (-0.5, -0.8), (0.0, 0.8), (0.5, -0.8), (1.0, 0.8)]],  # zigzag
+]
+
+
+def symbols28(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 grey line drawings of ten symbols, distorted, among clutter and noise.
+
+    Parameters
+    ----------
+    n : int, default=3000
+        Number of images (classes balanced up to rounding).
+    seed : int, default=0
+        Seed of the generator.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 1, 28, 28)
+        float32 images: the symbol's outline (stroke 0.6-1.6 pixels) about 14-22 pixels
+        across, rotated by up to 25 degrees, sheared by up to 0.3, its centre up to 3
+        pixels off the canvas centre, at a random brightness (0.5-1); two to four random
+        straight strokes 4-12 pixels long elsewhere; Gaussian pixel noise (sd 0.2).
+    y : ndarray of shape (n,)
+        0 circle, 1 triangle, 2 square, 3 plus, 4 cross, 5 star, 6 arrow, 7 L, 8 T,
+        9 zigzag.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % len(_SYMBOLS)
+    rng.shuffle(y)
+    grid = np.stack(np.mgrid[0:28, 0:28][::-1], -1).reshape(-1, 2).astype(np.float64)  # (x, y)
+    X = np.empty((n, 1, 28, 28), np.float32)
+    for index, label in enumerate(y):
+        angle = np.deg2rad(rng.uniform(-25, 25))
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        shape = rng.uniform(7, 11) * rotation @ np.array([[1.0, rng.uniform(-0.3, 0.3)], [0, 1]])
+        centre = 13.5 + rng.uniform(-3, 3, 2)
+        segments = []
+        for line in _SYMBOLS[label]:
+            points = np.asarray(line) @ shape.T + centre
+            segments += list(zip(points[:-1], points[1:], strict=True))
+        for _ in range(rng.integers(2, 5)):  # clutter
+            start = rng.uniform(0, 28, 2)
+            direction = rng.normal(size=2)
+            end = start + rng.uniform(4, 12) * direction / np.linalg.norm(direction)
+            segments.append((start, end))
+        a = np.array([s for s, _ in segments])
+        b = np.array([e for _, e in segments])
+        ab = b - a
+        t = np.clip(((grid[:, None] - a) * ab).sum(-1) / np.maximum((ab**2).sum(-1), 1e-9), 0, 1)
+        distance = np.linalg.norm(grid[:, None] - (a + t[..., None] * ab), axis=-1).min(1)
+        ink = np.clip(1.0 - (distance - rng.uniform(0.3, 0.8)), 0, 1) * rng.uniform(0.5, 1.0)
+        image = ink.reshape(28, 28) + rng.normal(0, 0.2, (28, 28))
+        X[index, 0] = np.clip(image, 0, 1)
+    return X, y
+
+
+@cache
+def _symbols28() -> ImageSplit:
+    return _fixed_split(*symbols28(3000, seed=0))
+
+
 #: Every image set, by name; one (``patterns28``) held out.
 IMAGE_SETS: dict[str, ImageSet] = {
     image_set.name: image_set
@@ -726,6 +807,18 @@ IMAGE_SETS: dict[str, ImageSet] = {
             flips=True,
             notes="bar (horizontal or vertical), square or cross in a random colour and "
             "place on noise; 25 % stratified test, seed 0",
+        ),
+        ImageSet(
+            "symbols28",
+            "generated",
+            _symbols28,
+            (1, 28, 28),
+            2250,
+            750,
+            10,
+            notes="10 line symbols (circle, triangle, square, plus, cross, star, arrow, L, T, "
+            "zigzag), rotated (+-25 deg), sheared, scaled and placed at random, among 2-4 "
+            "clutter strokes, plus noise; 25 % stratified test, seed 0",
         ),
         ImageSet(
             "patterns28",

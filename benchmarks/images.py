@@ -1,8 +1,9 @@
 """Image NAS against a strong hand-written CNN at the same wall budget (issue 17).
 
 Two systems on the image sets of the registry (``datasets.IMAGE_SETS``: ``digits`` 8x8,
-``digits28``, ``shapes32``, and the held-out ``patterns28``), each on the set's fixed
-train/test split, each run in its own child process (so that its peak memory is its own):
+``digits28``, ``shapes32``, ``symbols28``, and the held-out ``patterns28``), each on the
+set's fixed train/test split, each run in its own child process (so that its peak memory is
+its own):
 
 - ``sknas``: ``NASClassifier(time_budget=T, random_state=seed)``, defaults otherwise.
 - ``hand``: the hand-written baseline below, plain PyTorch, trained for the same wall
@@ -44,7 +45,7 @@ members, and appended to ``benchmarks/results/images.jsonl``; a failed run is ke
 reason. ``--resume`` skips keys already recorded without failure on the same code version.
 Run it on an otherwise idle machine::
 
-    python benchmarks/images.py [--sets digits digits28 shapes32 patterns28] \\
+    python benchmarks/images.py [--sets digits digits28 shapes32 symbols28 patterns28] \\
         [--seeds 0 1 2] [--time-budget 120] [--systems hand sknas] [--threads N] \\
         [--members 1] [--resume] [--write-doc]
 
