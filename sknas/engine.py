@@ -33,6 +33,7 @@ from .ensemble import (
     PROBE_ROWS,
     FittedEnsemble,
     check_against_baselines,
+    continue_reserve,
     member_costs,
     refit_members,
     refit_reserve,
@@ -71,6 +72,13 @@ DEFAULT_TIME_BUDGET = 60.0
 #: while its best trial could be refit in it (:func:`~sknas.ensemble.refit_reserve`;
 #: k-fold searches keep none: their members are bags, which are not refit).
 REFIT_RESERVE = 0.10
+#: Share of ``time_budget`` an image search (2-d CNNs, holdout) keeps back, at most, to
+#: continue its chosen networks on every row (:func:`~sknas.ensemble.continue_reserve`,
+#: :func:`~sknas.ensemble.refit_members` with ``continue_networks``): on symbols28 the
+#: hand CNN trained 20 epochs on 80 % of the rows scored 0.960, 40 epochs on 80 % or 20
+#: on all rows 0.976, and a 120 s search trained its best CNN 20 epochs on 80 % of the
+#: rows and refit nothing.
+CONTINUE_RESERVE = 1 / 3
 #: Trained models a search keeps: the best ``MAX_CANDIDATES``, ranked as ensemble
 #: selection ranks its library (score, then log loss or squared error), so it keeps
 #: every model selection looks at and no other.
@@ -373,7 +381,11 @@ def _run_study(
     )
     bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
     reserve = None
-    if deadline is not None and est.refit and not bagged:
+    if deadline is not None and est.refit and not bagged and _continues(evaluator):
+        reserve = functools.partial(
+            continue_reserve, most=CONTINUE_RESERVE * time_budget, data_ratio=_data_ratio(evaluator)
+        )
+    elif deadline is not None and est.refit and not bagged:
         reserve = functools.partial(
             refit_reserve, most=REFIT_RESERVE * time_budget, data_ratio=_data_ratio(evaluator)
         )
@@ -463,6 +475,13 @@ def _tie_breaker(est: Any, evaluator: Evaluator) -> PredictionScorer:
     return get_prediction_scorer(smooth, est._task).weighted(evaluator.w_valid)
 
 
+def _continues(evaluator: Evaluator | CrossValEvaluator) -> bool:
+    """Whether a refit continues the chosen networks from their weights: on 2-d images
+    searched on a holdout (:data:`CONTINUE_RESERVE`)."""
+    shape = evaluator.split.image_shape
+    return not isinstance(evaluator, CrossValEvaluator) and shape is not None and len(shape) == 3
+
+
 def _data_ratio(evaluator: Evaluator) -> float:
     """Rows of all data / rows a holdout trial trains on: what a refit scales by."""
     split = evaluator.split
@@ -506,7 +525,11 @@ def _select_and_refit(
         refits = [(result.member, note) for result, _ in selection]
     elif est.refit:
         refits = refit_members(
-            selection, evaluator, data_ratio=_data_ratio(evaluator), deadline=deadline
+            selection,
+            evaluator,
+            data_ratio=_data_ratio(evaluator),
+            deadline=deadline,
+            continue_networks=_continues(evaluator),
         )
     else:
         refits = [(result.member, "kept: refit=False") for result, _ in selection]

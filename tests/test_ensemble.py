@@ -77,7 +77,7 @@ class _Refitter:
     def __init__(self):
         self.calls = []
 
-    def refit(self, candidate, n_epochs, deadline):
+    def refit(self, candidate, n_epochs, deadline, start_from=None):
         self.calls.append((candidate.trial_id, n_epochs))
         return _Member(0.5)
 

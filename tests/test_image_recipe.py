@@ -21,6 +21,7 @@ from sknas.evaluation.callbacks import LearningRateSchedule, TrainingDeadline
 from sknas.evaluation.members import NeuralMember
 from sknas.evaluation.nets import cpu_bf16_is_fast, make_net, training_precision
 from sknas.fidelity import SuccessiveHalving
+from sknas.history import SearchHistory
 from sknas.space import Genome, default_search_space
 from sknas.space.families import CNN_EPOCHS, CNN_EPOCHS_BUDGET
 from sknas.strategies import FusedStrategy
@@ -269,3 +270,34 @@ def test_the_search_sizes_cnn_epochs_by_its_time_budget(monkeypatch):
             n_trials=1, time_budget=time_budget, families=["linear"], cv=None, random_state=0
         ).fit(X[:200], y[:200])
     assert seen == [None, 300]
+
+
+def test_a_timed_image_search_keeps_time_back_to_continue_its_networks(monkeypatch):
+    """On a holdout, a third of the budget goes to continuing the chosen CNNs on every
+    row (tables keep their 10 % refit reserve: tests/test_cv.py)."""
+    import sknas.engine
+
+    searched, refits = [], []
+    run_search, refit_members = sknas.engine.run_search, sknas.engine.refit_members
+
+    def spy_search(*args, reserve, **kwargs):
+        searched.append(reserve)
+        return run_search(*args, reserve=reserve, **kwargs)
+
+    def spy_refit(*args, **kwargs):
+        refits.append(kwargs["continue_networks"])
+        return refit_members(*args, **kwargs)
+
+    monkeypatch.setattr(sknas.engine, "run_search", spy_search)
+    monkeypatch.setattr(sknas.engine, "refit_members", spy_refit)
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X.reshape(-1, 1, 8, 8) / 16, y, train_size=800, stratify=y, random_state=0
+    )
+    clf = NASClassifier(time_budget=8, cv=None, random_state=0).fit(X_train, y_train)
+    assert searched[0](SearchHistory()) == pytest.approx(sknas.engine.CONTINUE_RESERVE * 8)
+    assert refits == [True]
+    notes = clf.leaderboard_.dropna(subset=["refit"])["refit"]
+    assert len(notes) == len(clf.ensemble_.members_)
+    assert all(n.startswith(("continued ", "kept: ")) for n in notes), list(notes)
+    assert clf.score(X_test, y_test) > 0.9

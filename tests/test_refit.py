@@ -4,16 +4,29 @@ went wrong."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_digits, load_iris
 
 from sknas import NASClassifier
-from sknas.ensemble import REFIT_TOLERANCE, refit_members, refit_reserve, refit_seconds
-from sknas.evaluation import Evaluator
+from sknas.ensemble import (
+    CONTINUE_SHARE,
+    MIN_CONTINUE_EPOCHS,
+    REFIT_TOLERANCE,
+    continue_reserve,
+    refit_members,
+    refit_reserve,
+    refit_seconds,
+)
+from sknas.evaluation import Evaluator, make_split
+from sknas.evaluation.callbacks import LearningRateSchedule
+from sknas.evaluation.evaluator import CONTINUE_LR_SCALE
 from sknas.evaluation.nets import MIN_STEPS_PER_EPOCH, batch_size_for
 from sknas.history import SearchHistory
+from sknas.scoring import get_prediction_scorer
+from sknas.space import default_search_space
 from sknas.trial import Candidate, TrialResult, TrialState
 
 
@@ -33,7 +46,7 @@ class _Evaluator:
     def __init__(self, refit_to):
         self.refit_to = refit_to
 
-    def refit(self, candidate, n_epochs, deadline):
+    def refit(self, candidate, n_epochs, deadline, start_from=None):
         return self.refit_to
 
     def score_on_all_rows(self, member):
@@ -82,8 +95,8 @@ def test_a_sabotaged_refit_is_caught_in_a_real_search(monkeypatch):
     X, y = load_iris(return_X_y=True)
     real_refit = Evaluator.refit
 
-    def scrambled_refit(self, candidate, n_epochs, deadline=None):
-        member = real_refit(self, candidate, n_epochs, deadline)
+    def scrambled_refit(self, candidate, n_epochs, deadline=None, start_from=None):
+        member = real_refit(self, candidate, n_epochs, deadline, start_from)
         if member is None or not hasattr(member, "weights"):
             return member
         rng = np.random.default_rng(0)
@@ -141,3 +154,112 @@ def test_refit_notes_in_the_leaderboard():
         assert notes[trial_id] == "refit" or notes[trial_id].startswith("kept:")
     outside = set(notes.index) - set(clf.ensemble_.trial_ids_)
     assert notes[list(outside)].isna().all()
+
+
+class _Continuing(_Evaluator):
+    """Records how each member is refit; the refit scores as well as the original."""
+
+    def __init__(self):
+        super().__init__(_Constant([0.1, 0.9]))
+        self.calls = []
+
+    def refit(self, candidate, n_epochs, deadline, start_from=None):
+        self.calls.append((candidate.trial_id, n_epochs, deadline, start_from))
+        return self.refit_to
+
+
+def _networks(*fit_times):
+    """Two network trials of 20 epochs, weights 0.75 and 0.25."""
+    selection = []
+    for trial_id, (fit_time, weight) in enumerate(zip(fit_times, (0.75, 0.25), strict=True)):
+        candidate = Candidate(trial_id, "cnn", {}, object(), 0, 20, "test")
+        result = TrialResult(
+            candidate,
+            TrialState.COMPLETE,
+            score=0.9,
+            n_epochs=20,
+            best_epoch=12,
+            fit_time=fit_time,
+            member=_Constant([0.1, 0.9]),
+        )
+        selection.append((result, weight))
+    return selection
+
+
+def test_networks_continue_for_the_epochs_their_share_of_the_time_left_allows():
+    """Heaviest first, each continues from its own weights for the epochs that fit in its
+    weight's share of the time left (at most its trial's epochs)."""
+    evaluator = _Continuing()
+    selection = _networks(20.0, 2.0)  # an epoch on all rows: 1.25 s and 0.125 s
+    now = time.monotonic()
+    members = refit_members(
+        selection, evaluator, data_ratio=1.25, deadline=now + 10.0, continue_networks=True
+    )
+    (first, epochs_a, ends_a, from_a), (second, epochs_b, _, from_b) = evaluator.calls
+    assert (first, second) == (0, 1)
+    assert from_a is selection[0][0].member and from_b is selection[1][0].member
+    assert epochs_a == int(CONTINUE_SHARE * 0.75 * 10.0 / 1.25)  # 5 of its 20
+    assert ends_a == pytest.approx(now + CONTINUE_SHARE * 0.75 * 10.0, abs=0.2)
+    assert epochs_b == 20  # 2.5 s of time would allow more than its trial's epochs
+    assert [note for _, note in members] == [
+        f"continued {epochs_a} epochs on all rows",
+        "continued 20 epochs on all rows",
+    ]
+
+
+def test_a_network_without_time_for_its_fewest_epochs_is_kept_as_trained():
+    evaluator = _Continuing()
+    selection = _networks(200.0, 200.0)  # 12.5 s an epoch on all rows
+    deadline = time.monotonic() + 10.0
+    members = refit_members(
+        selection, evaluator, data_ratio=1.25, deadline=deadline, continue_networks=True
+    )
+    assert evaluator.calls == []
+    assert MIN_CONTINUE_EPOCHS >= 2
+    assert [note for _, note in members] == ["kept: no time to continue before the deadline"] * 2
+    assert members[0][0] is selection[0][0].member
+
+
+def test_without_a_deadline_networks_are_refit_afresh():
+    evaluator = _Continuing()
+    refit_members(_networks(2.0, 2.0), evaluator, continue_networks=True)
+    assert [(epochs, start) for _, epochs, _, start in evaluator.calls] == [(12, None)] * 2
+
+
+def test_a_continued_network_starts_from_its_weights_at_a_lower_peak(monkeypatch):
+    """One more epoch from the trial's weights keeps what 20 epochs learnt; one epoch
+    from scratch does not. The restart peaks at CONTINUE_LR_SCALE of the trial's rate."""
+    X, y = load_digits(return_X_y=True)
+    split = make_split(
+        X.astype(np.float32), y, task="classification", validation_fraction=0.2, seed=0
+    )
+    evaluator = Evaluator(split, get_prediction_scorer("accuracy", "classification"))
+    family = default_search_space("classification", max_epochs=20)["mlp"]
+    params, genome = family.decode(family.default_point())
+    params |= {"lr": 1e-3, "max_epochs": 20}
+    trial = evaluator(Candidate(0, "mlp", params, genome, 0, 20, "test"))
+    peaks = []
+    real_begin = LearningRateSchedule.on_train_begin
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        peaks.append(net.lr)
+        return real_begin(self, net, X, **kwargs)
+
+    monkeypatch.setattr(LearningRateSchedule, "on_train_begin", on_train_begin)
+    later = time.monotonic() + 60
+    continued = evaluator.refit(trial.candidate, 1, later, start_from=trial.member)
+    afresh = evaluator.refit(trial.candidate, 1, later)
+    assert peaks == [pytest.approx(1e-3 * CONTINUE_LR_SCALE), pytest.approx(1e-3)]
+    trained = evaluator.score_on_all_rows(trial.member)
+    assert evaluator.score_on_all_rows(continued) >= trained - 0.01
+    assert evaluator.score_on_all_rows(afresh) < trained - 0.05
+
+
+def test_an_image_search_keeps_back_only_what_continuing_its_best_trial_needs():
+    history = SearchHistory()
+    assert continue_reserve(history, most=40.0) == 40.0  # nothing completed yet
+    for trial_id, (score, fit_time) in enumerate([(0.9, 60.0), (0.95, 20.0)]):
+        candidate = Candidate(trial_id, "cnn", {}, None, 0, 10, "test")
+        history.add(TrialResult(candidate, TrialState.COMPLETE, score=score, fit_time=fit_time))
+        expected = 40.0 if trial_id == 0 else 25.0  # 20 s x 1.25 of the rows
+        assert continue_reserve(history, most=40.0, data_ratio=1.25) == pytest.approx(expected)

@@ -14,7 +14,16 @@ from ..trial import TrialResult
 from .costs import one_row_ms
 from .greedy import GreedyEnsembler
 
-__all__ = ["REFIT_TOLERANCE", "refit_members", "refit_reserve", "refit_seconds", "select_members"]
+__all__ = [
+    "CONTINUE_SHARE",
+    "MIN_CONTINUE_EPOCHS",
+    "REFIT_TOLERANCE",
+    "refit_members",
+    "continue_reserve",
+    "refit_reserve",
+    "refit_seconds",
+    "select_members",
+]
 
 
 def select_members(
@@ -83,6 +92,12 @@ def select_members(
 #: A refit member is kept only when its score on every searched row is at most this
 #: share (of the score's magnitude) below the member it would replace.
 REFIT_TOLERANCE = 0.02
+#: Fewest epochs a network continues for on all rows (``continue_networks``): fewer
+#: would spend most of them warming the learning rate up and down again.
+MIN_CONTINUE_EPOCHS = 2
+#: Share of its time a continuing network plans to train (``continue_networks``): the
+#: rest absorbs a first epoch slower than the trial's and scoring the result.
+CONTINUE_SHARE = 0.9
 
 
 def refit_members(
@@ -91,11 +106,17 @@ def refit_members(
     *,
     data_ratio: float = 1.0,
     deadline: float | None = None,
+    continue_networks: bool = False,
 ) -> list[tuple[Any, str]]:
     """Retrain selected members on all data, heaviest first, while the deadline allows.
 
-    Each member trains for the epochs at which it had its best validation loss. A
-    member keeps the model trained on the training part when its predicted refit time
+    Each member trains for the epochs at which it had its best validation loss. With
+    ``continue_networks`` (and a deadline), a network member instead continues from its
+    trained weights on all rows, for the epochs that fit in its share of the time left
+    (shares in proportion to the weights of the members still to go; at most its
+    trial's epochs, at least :data:`MIN_CONTINUE_EPOCHS`): a CNN on a CPU gains from
+    every epoch and row that a budget allows, and a refit from scratch rarely fits.
+    A member keeps the model trained on the training part when its predicted refit time
     (its trial's training time, scaled by epochs and ``data_ratio``) would pass
     ``deadline``, when its refit fails or is cut short, and when the refit scores
     clearly worse on the rows both have seen or held out (every searched row, the
@@ -107,28 +128,44 @@ def refit_members(
     ----------
     selection : sequence of (TrialResult, weight)
     evaluator : object
-        Has ``refit(candidate, n_epochs, deadline) -> member or None`` and
-        ``score_on_all_rows(member) -> float``.
+        Has ``refit(candidate, n_epochs, deadline, start_from=None) -> member or None``
+        and ``score_on_all_rows(member) -> float``.
     data_ratio : float, default=1.0
         Rows of all data / rows of the training part.
     deadline : float or None
         ``time.monotonic()`` value.
+    continue_networks : bool, default=False
+        Continue network members from their weights instead of training them afresh.
 
     Returns
     -------
     list of (member, str)
         One member per selected trial, in order, and what became of its refit
-        (``"refit"``, or why the member trained on the training part was kept).
+        (``"refit"``, ``"continued N epochs on all rows"``, or why the member trained on
+        the training part was kept).
     """
     members = []
-    for result, _ in selection:
+    weight_left = sum(weight for _, weight in selection)
+    for result, weight in selection:
         original = result.member
-        epochs = max(1, result.best_epoch or result.n_epochs)
-        expected = refit_seconds(result, data_ratio)
+        share, weight_left = weight / max(weight_left, 1e-12), weight_left - weight
+        start_from, ends = None, deadline
+        if continue_networks and deadline is not None and result.candidate.genome is not None:
+            now = time.monotonic()
+            ends = now + CONTINUE_SHARE * share * (deadline - now)  # this member's own
+            seconds = result.fit_time / max(1, result.n_epochs) * data_ratio  # an epoch
+            epochs = min(max(1, result.n_epochs), int((ends - now) / max(seconds, 1e-9)))
+            expected, start_from = epochs * seconds, original
+            if epochs < MIN_CONTINUE_EPOCHS:
+                members.append((original, "kept: no time to continue before the deadline"))
+                continue
+        else:
+            epochs = max(1, result.best_epoch or result.n_epochs)
+            expected = refit_seconds(result, data_ratio)
         if deadline is not None and time.monotonic() + expected >= deadline:
             members.append((original, "kept: no time to refit before the deadline"))
             continue
-        refit = evaluator.refit(result.candidate, epochs, deadline)
+        refit = evaluator.refit(result.candidate, epochs, ends, start_from=start_from)
         if refit is None:
             members.append((original, "kept: the refit failed or was cut by the deadline"))
             continue
@@ -137,6 +174,8 @@ def refit_members(
         if not after >= before - REFIT_TOLERANCE * abs(before):  # NaN too
             note = f"kept: the refit scored {after:.4f} on all rows, the original {before:.4f}"
             members.append((original, note))
+        elif start_from is not None:
+            members.append((refit, f"continued {epochs} epochs on all rows"))
         else:
             members.append((refit, "refit"))
     return members
@@ -169,3 +208,23 @@ def refit_reserve(history: SearchHistory, most: float, data_ratio: float = 1.0) 
     if best is None or refit_seconds(best, data_ratio) <= most:
         return most
     return 0.0
+
+
+def continue_reserve(history: SearchHistory, most: float, data_ratio: float = 1.0) -> float:
+    """Seconds an image search keeps back, now, to continue its networks on every row.
+
+    ``most``, or less once the best completed trial could continue for all its epochs on
+    every row in less (its training time scaled by ``data_ratio``): the networks
+    continue for at most their trials' epochs (:func:`refit_members` with
+    ``continue_networks``), and the time they would not use goes to the search.
+
+    Examples
+    --------
+    >>> from sknas.history import SearchHistory
+    >>> continue_reserve(SearchHistory(), most=40.0)
+    40.0
+    """
+    best = history.best()
+    if best is None:
+        return most
+    return min(most, best.fit_time * data_ratio)
