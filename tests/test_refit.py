@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits, load_iris
 
 from sknas import NASClassifier
 from sknas.ensemble import (
+    CONTINUE_EPOCHS_FACTOR,
     CONTINUE_SHARE,
     MIN_CONTINUE_EPOCHS,
     REFIT_TOLERANCE,
@@ -190,7 +191,7 @@ def test_networks_continue_for_the_epochs_their_share_of_the_time_left_allows():
     """Heaviest first, each continues from its own weights for the epochs that fit in its
     weight's share of the time left (at most its trial's epochs)."""
     evaluator = _Continuing()
-    selection = _networks(20.0, 2.0)  # an epoch on all rows: 1.25 s and 0.125 s
+    selection = _networks(20.0, 0.5)  # an epoch on all rows: 1.25 s and 0.03 s
     now = time.monotonic()
     members = refit_members(
         selection, evaluator, data_ratio=1.25, deadline=now + 10.0, continue_networks=True
@@ -200,10 +201,11 @@ def test_networks_continue_for_the_epochs_their_share_of_the_time_left_allows():
     assert from_a is selection[0][0].member and from_b is selection[1][0].member
     assert epochs_a == int(CONTINUE_SHARE * 0.75 * 10.0 / 1.25)  # 5 of its 20
     assert ends_a == pytest.approx(now + CONTINUE_SHARE * 0.75 * 10.0, abs=0.2)
-    assert epochs_b == 20  # 2.5 s of time would allow more than its trial's epochs
+    longest = CONTINUE_EPOCHS_FACTOR * 20  # 2.5 s of time would allow more
+    assert epochs_b == longest
     assert [note for _, note in members] == [
         f"continued {epochs_a} epochs on all rows",
-        "continued 20 epochs on all rows",
+        f"continued {longest} epochs on all rows",
     ]
 
 
@@ -258,8 +260,9 @@ def test_a_continued_network_starts_from_its_weights_at_a_lower_peak(monkeypatch
 def test_an_image_search_keeps_back_only_what_continuing_its_best_trial_needs():
     history = SearchHistory()
     assert continue_reserve(history, most=40.0) == 40.0  # nothing completed yet
-    for trial_id, (score, fit_time) in enumerate([(0.9, 60.0), (0.95, 20.0)]):
+    for trial_id, (score, fit_time, expected) in enumerate([(0.9, 60.0, 40.0), (0.95, 10.0, 25.0)]):
         candidate = Candidate(trial_id, "cnn", {}, None, 0, 10, "test")
         history.add(TrialResult(candidate, TrialState.COMPLETE, score=score, fit_time=fit_time))
-        expected = 40.0 if trial_id == 0 else 25.0  # 20 s x 1.25 of the rows
+        # the best's most epochs on all rows: its time x 1.25 of the rows x 2, at most 40 s
+        assert CONTINUE_EPOCHS_FACTOR == 2
         assert continue_reserve(history, most=40.0, data_ratio=1.25) == pytest.approx(expected)

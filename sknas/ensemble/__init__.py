@@ -2,6 +2,7 @@
 
 from .baselines import CHECK_MAX_ROWS, check_against_baselines
 from .build import (
+    CONTINUE_EPOCHS_FACTOR,
     CONTINUE_SHARE,
     MIN_CONTINUE_EPOCHS,
     REFIT_TOLERANCE,
@@ -17,6 +18,7 @@ from .greedy import MAX_CANDIDATES, GreedyEnsembler
 
 __all__ = [
     "CHECK_MAX_ROWS",
+    "CONTINUE_EPOCHS_FACTOR",
     "CONTINUE_SHARE",
     "MAX_CANDIDATES",
     "MIN_CONTINUE_EPOCHS",
