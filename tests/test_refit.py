@@ -14,7 +14,6 @@ from sknas import NASClassifier
 from sknas.ensemble import (
     CONTINUE_EPOCHS_FACTOR,
     CONTINUE_SHARE,
-    MIN_CONTINUE_EPOCHS,
     REFIT_TOLERANCE,
     continue_reserve,
     refit_members,
@@ -189,7 +188,7 @@ def _networks(*fit_times):
 
 def test_networks_continue_for_the_epochs_their_share_of_the_time_left_allows():
     """Heaviest first, each continues from its own weights for the epochs that fit in its
-    weight's share of the time left (at most its trial's epochs)."""
+    weight's share of the time left (at most CONTINUE_EPOCHS_FACTOR times its trial's)."""
     evaluator = _Continuing()
     selection = _networks(20.0, 0.5)  # an epoch on all rows: 1.25 s and 0.03 s
     now = time.monotonic()
@@ -216,8 +215,7 @@ def test_a_network_without_time_for_its_fewest_epochs_is_kept_as_trained():
     members = refit_members(
         selection, evaluator, data_ratio=1.25, deadline=deadline, continue_networks=True
     )
-    assert evaluator.calls == []
-    assert MIN_CONTINUE_EPOCHS >= 2
+    assert evaluator.calls == []  # 9 s / 12.5 s is fewer than MIN_CONTINUE_EPOCHS
     assert [note for _, note in members] == ["kept: no time to continue before the deadline"] * 2
     assert members[0][0] is selection[0][0].member
 
