@@ -15,6 +15,7 @@ from sknas.ensemble import (
     CONTINUE_EPOCHS_FACTOR,
     CONTINUE_SHARE,
     REFIT_TOLERANCE,
+    continue_epochs,
     continue_reserve,
     refit_members,
     refit_reserve,
@@ -258,9 +259,35 @@ def test_a_continued_network_starts_from_its_weights_at_a_lower_peak(monkeypatch
 def test_an_image_search_keeps_back_only_what_continuing_its_best_trial_needs():
     history = SearchHistory()
     assert continue_reserve(history, most=40.0) == 40.0  # nothing completed yet
-    for trial_id, (score, fit_time, expected) in enumerate([(0.9, 60.0, 40.0), (0.95, 10.0, 25.0)]):
-        candidate = Candidate(trial_id, "cnn", {}, None, 0, 10, "test")
-        history.add(TrialResult(candidate, TrialState.COMPLETE, score=score, fit_time=fit_time))
-        # the best's most epochs on all rows: its time x 1.25 of the rows x 2, at most 40 s
+    trials = [(0.9, 60.0, 10, 40.0), (0.95, 10.0, 10, 25.0), (0.97, 3.5, 7, 12.5)]
+    for trial_id, (score, fit_time, epochs, expected) in enumerate(trials):
+        candidate = Candidate(trial_id, "cnn", {"max_epochs": 10}, None, 0, epochs, "test")
+        history.add(
+            TrialResult(
+                candidate, TrialState.COMPLETE, score=score, fit_time=fit_time, n_epochs=epochs
+            )
+        )
+        # the best's most epochs on all rows (twice its planned 10) at its time per epoch
+        # x 1.25 of the rows, at most 40 s: the last, cut to 7 epochs, 20 x 0.5 s x 1.25
         assert CONTINUE_EPOCHS_FACTOR == 2
         assert continue_reserve(history, most=40.0, data_ratio=1.25) == pytest.approx(expected)
+
+
+def test_a_network_cut_short_continues_for_twice_its_planned_epochs():
+    """An evolved child whose schedule the deadline shortened carries weights trained
+    for its plan's epochs: the cap counts the plan, not the epochs it trained."""
+    evaluator = _Continuing()
+    candidate = Candidate(0, "cnn", {"max_epochs": 24}, object(), 0, 7, "evolution")
+    child = TrialResult(
+        candidate,
+        TrialState.COMPLETE,
+        score=0.9,
+        n_epochs=7,
+        fit_time=0.7,
+        member=_Constant([0.1, 0.9]),
+    )
+    assert continue_epochs(child) == 2 * 24
+    refit_members(
+        [(child, 1.0)], evaluator, deadline=time.monotonic() + 60.0, continue_networks=True
+    )
+    assert [epochs for _, epochs, _, _ in evaluator.calls] == [48]  # 0.1 s each: time for more

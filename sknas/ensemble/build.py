@@ -19,6 +19,7 @@ __all__ = [
     "CONTINUE_SHARE",
     "MIN_CONTINUE_EPOCHS",
     "REFIT_TOLERANCE",
+    "continue_epochs",
     "continue_reserve",
     "refit_members",
     "refit_reserve",
@@ -99,9 +100,10 @@ MIN_CONTINUE_EPOCHS = 2
 #: Share of its time a continuing network plans to train (``continue_networks``): the
 #: rest absorbs a first epoch slower than the trial's and scoring the result.
 CONTINUE_SHARE = 0.9
-#: Most epochs a network continues for, as a multiple of its trial's epochs
-#: (``continue_networks``). With at most its trial's epochs, a 240 s digits28 search
-#: whose selection was its cheapest CNN left 31 s of its reserve unused.
+#: Most epochs a network continues for, as a multiple of its planned epochs
+#: (``continue_networks``, :func:`continue_epochs`). With at most its trial's epochs, a
+#: 240 s digits28 search whose selection was its cheapest CNN left 31 s of its reserve
+#: unused.
 CONTINUE_EPOCHS_FACTOR = 2
 
 
@@ -118,9 +120,8 @@ def refit_members(
     Each member trains for the epochs at which it had its best validation loss. With
     ``continue_networks`` (and a deadline), a network member instead continues from its
     trained weights on all rows, for the epochs that fit in its share of the time left
-    (shares in proportion to the weights of the members still to go; at most its
-    trial's epochs times :data:`CONTINUE_EPOCHS_FACTOR`, at least
-    :data:`MIN_CONTINUE_EPOCHS`): a CNN on a CPU gains from
+    (shares in proportion to the weights of the members still to go; at most
+    :func:`continue_epochs`, at least :data:`MIN_CONTINUE_EPOCHS`): a CNN on a CPU gains from
     every epoch and row that a budget allows, and a refit from scratch rarely fits.
     A member keeps the model trained on the training part when its predicted refit time
     (its trial's training time, scaled by epochs and ``data_ratio``) would pass
@@ -160,8 +161,7 @@ def refit_members(
             now = time.monotonic()
             ends = now + CONTINUE_SHARE * share * (deadline - now)  # this member's own
             seconds = result.fit_time / max(1, result.n_epochs) * data_ratio  # an epoch
-            longest = CONTINUE_EPOCHS_FACTOR * max(1, result.n_epochs)
-            epochs = min(longest, int((ends - now) / max(seconds, 1e-9)))
+            epochs = min(continue_epochs(result), int((ends - now) / max(seconds, 1e-9)))
             expected, start_from = epochs * seconds, original
             if epochs < MIN_CONTINUE_EPOCHS:
                 members.append((original, "kept: no time to continue before the deadline"))
@@ -217,13 +217,33 @@ def refit_reserve(history: SearchHistory, most: float, data_ratio: float = 1.0) 
     return 0.0
 
 
+def continue_epochs(result: TrialResult) -> int:
+    """Most epochs ``result``'s network continues for on every row: its planned epochs
+    (the configuration's ``max_epochs``, or the epochs it trained if more) times
+    :data:`CONTINUE_EPOCHS_FACTOR`.
+
+    The plan, not the epochs trained: an evolved child whose schedule the deadline cut to
+    7 epochs carries weights its parent trained for 24, and a 240 s digits28 search that
+    chose such a child continued it for 14 epochs and ended 53 s early.
+
+    Examples
+    --------
+    >>> from sknas.trial import Candidate, TrialResult, TrialState
+    >>> child = Candidate(3, "cnn", {"max_epochs": 24}, None, 0, 7, "evolution")
+    >>> continue_epochs(TrialResult(child, TrialState.COMPLETE, n_epochs=7))
+    48
+    """
+    planned = int(result.candidate.params.get("max_epochs", 1))
+    return CONTINUE_EPOCHS_FACTOR * max(1, result.n_epochs, planned)
+
+
 def continue_reserve(history: SearchHistory, most: float, data_ratio: float = 1.0) -> float:
     """Seconds an image search keeps back, now, to continue its networks on every row.
 
     ``most``, or less once the best completed trial could continue for the most epochs
-    it may on every row in less (its training time, scaled by ``data_ratio`` and
-    :data:`CONTINUE_EPOCHS_FACTOR`; :func:`refit_members` with ``continue_networks``):
-    the time it would not use goes to the search.
+    it may on every row in less (its time per epoch, scaled by ``data_ratio``, times
+    :func:`continue_epochs`; :func:`refit_members` with ``continue_networks``): the time
+    it would not use goes to the search.
 
     Examples
     --------
@@ -234,4 +254,5 @@ def continue_reserve(history: SearchHistory, most: float, data_ratio: float = 1.
     best = history.best()
     if best is None:
         return most
-    return min(most, CONTINUE_EPOCHS_FACTOR * best.fit_time * data_ratio)
+    epoch = best.fit_time / max(1, best.n_epochs) * data_ratio
+    return min(most, continue_epochs(best) * epoch)
