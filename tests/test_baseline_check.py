@@ -11,10 +11,14 @@ from sknas.scoring import get_prediction_scorer
 from sknas.trial import Candidate, TrialResult, TrialState
 
 R2 = get_prediction_scorer("r2", "regression")
+ACCURACY = get_prediction_scorer("accuracy", "classification")
+LOG_LOSS = get_prediction_scorer("neg_log_loss", "classification")
 MSE = get_prediction_scorer("neg_mean_squared_error", "regression")
 
 
-def _history(y: np.ndarray, predictions: list[np.ndarray], proposers: list[str]) -> SearchHistory:
+def _history(
+    y: np.ndarray, predictions: list[np.ndarray], proposers: list[str], scorer=R2
+) -> SearchHistory:
     history = SearchHistory()
     for i, (pred, proposer) in enumerate(zip(predictions, proposers, strict=True)):
         candidate = Candidate(i, "mlp", {}, None, i, 1, proposer)
@@ -22,7 +26,7 @@ def _history(y: np.ndarray, predictions: list[np.ndarray], proposers: list[str])
             TrialResult(
                 candidate,
                 TrialState.COMPLETE,
-                score=R2(y, pred),
+                score=scorer(y, pred),
                 fit_time=1.0,
                 n_epochs=1,
                 valid_pred=pred,
@@ -88,6 +92,25 @@ def test_a_model_that_knows_more_than_the_baseline_keeps_the_selection(seed):
     selection, (checked, note) = _select(history, y)
     assert note is None and checked == selection
     assert 1 in {r.candidate.trial_id for r, _ in checked}
+
+
+def test_a_tie_held_out_goes_to_the_baseline():
+    """Same labels as the baseline on every one of 40 rows, but calibrated: log loss
+    breaks the tie for the selection; held out it is no better, so the default stands."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=40)
+    right = np.where(rng.uniform(size=40) < 0.8, y, 1 - y)  # about 80 % of the labels right
+    baseline = np.column_stack([1 - right, right]) * 0.4 + 0.3  # probabilities 0.3 / 0.7
+    calibrated = np.column_stack([1 - right, right]) * 0.6 + 0.2  # 0.2 / 0.8
+    history = _history(y, [baseline, calibrated], ["baseline", "tpe"], scorer=ACCURACY)
+    selection = select_members(history, y, ACCURACY, ensemble_size=5, tie_breaker=LOG_LOSS)
+    assert [r.candidate.trial_id for r, _ in selection] == [1]
+    checked, note = check_against_baselines(
+        selection, history, y, ACCURACY, ensemble_size=5, tie_breaker=LOG_LOSS
+    )
+    assert [(r.candidate.trial_id, w) for r, w in checked] == [(0, 1.0)]
+    accuracy = np.mean(right == y)
+    assert f"scored {accuracy:.4f} and the better default baseline {accuracy:.4f}" in note
 
 
 def test_without_baselines_or_on_many_rows_nothing_is_checked():

@@ -8,7 +8,11 @@ linear model and gradient boosting that a timed search starts with (proposer
 procedures honestly by K-fold over the validation rows: on each fold, ensemble weights
 (and, separately, the better of the baselines) are chosen on the other rows and predict
 the rows left out; the two held-out predictions are scored on every row. When the
-baselines score higher, the better baseline alone becomes the ensemble.
+baselines score at least as high, the better baseline alone becomes the ensemble: on a
+tie the untuned default stands. Ties are common with accuracy on a few dozen rows, where
+the selection's tie-breaker (log loss) favours confident networks: on ArrowHead (36
+training series) a tie kept a 1-d CNN bag that scored 0.82 on the test split against the
+default MiniRocket's 0.89.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def check_against_baselines(
     tie_breaker: PredictionScorer | None = None,
     seed: int = 0,
 ) -> tuple[list[tuple[TrialResult, float]], str | None]:
-    """``selection``, or the better baseline alone when it scores higher held out.
+    """``selection``, or the better baseline alone when it scores as high held out.
 
     Parameters
     ----------
@@ -88,7 +92,7 @@ def check_against_baselines(
         better = max(baselines, key=lambda i: on_train(y_valid[train], predictions[i][train]))
         baseline[test] = predictions[better][test]
     selected_score, baseline_score = scorer(y_valid, chosen), scorer(y_valid, baseline)
-    if not baseline_score > selected_score:
+    if not baseline_score >= selected_score:  # NaN: the selection stands
         return selection, None
     best = max(baselines, key=lambda i: scorer(y_valid, predictions[i]))
     note = (
