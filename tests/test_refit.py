@@ -189,7 +189,7 @@ def _networks(*fit_times):
 
 def test_networks_continue_for_the_epochs_their_share_of_the_time_left_allows():
     """Heaviest first, each continues from its own weights for the epochs that fit in its
-    weight's share of the time left (at most CONTINUE_EPOCHS_FACTOR times its trial's)."""
+    weight's share of the time left (at most CONTINUE_EPOCHS_FACTOR times its planned epochs)."""
     evaluator = _Continuing()
     selection = _networks(20.0, 0.5)  # an epoch on all rows: 1.25 s and 0.03 s
     now = time.monotonic()
