@@ -9,7 +9,10 @@ A trial's time is its *work* times the seconds one unit of work takes on this ma
   binning every fit repeats (:data:`SECONDS_PER_WEIGHTED_BIN_UNIT`). ``random_forest`` and
   ``extra_trees``: trees x rows x log2(rows) x features tried per split. ``linear``:
   rows x stored features x outputs (logistic regression's iterations; ridge on dense
-  rows solves one system in a pass over them, at its own constant).
+  rows solves one system in a pass over them, at its own constant). ``minirocket``: the
+  transform, rows x values x kernels, and its head: a ridge, rows x rows x kernels (its
+  leave-one-out solve on fewer rows than features), or a logistic regression, rows x
+  kernels x classes (its iterations), which calibrate as two kinds.
 
 The seconds per unit start from constants measured on this project's 2-core machine and
 are corrected, kind by kind (convolution networks, other networks, each classical
@@ -23,9 +26,10 @@ borrows only from networks, which may train on a GPU). The search uses the predi
 to plan: a network's epochs shrink to what fits in the time left, no tabular trial takes
 more than a quarter of the search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least
 useful part (a network's first successive-halving rung, a boosted or bagged ensemble's
-first tenth of stages, a whole linear model) would not finish in the time left is
-skipped — before its kind is calibrated only when the guess is
-:data:`UNCALIBRATED_MARGIN` times too slow.
+first tenth of stages, a whole fold of a linear model or MiniRocket) would not finish in
+the time left is skipped — before its kind is calibrated only when the guess is
+:data:`UNCALIBRATED_MARGIN` times too slow, unless nothing stops it once started
+(:data:`FITTED_WHOLE`).
 Torch-free.
 """
 
@@ -41,7 +45,14 @@ import numpy as np
 from .space.genome import Genome, inception_kernels
 from .trial import Candidate, TrialResult, TrialState
 
-__all__ = ["CALIBRATION_WINDOW", "CostModel", "DataSize", "MAX_TRIAL_SHARE", "network_macs"]
+__all__ = [
+    "CALIBRATION_WINDOW",
+    "CostModel",
+    "DataSize",
+    "FITTED_WHOLE",
+    "MAX_TRIAL_SHARE",
+    "network_macs",
+]
 
 #: Finished trials per kind whose actual/predicted ratios calibrate the model.
 CALIBRATION_WINDOW = 20
@@ -52,6 +63,12 @@ NETWORK_KINDS = ("cnn", "network")
 # 32-512 came within a factor 1.4 of them; the classical defaults within 1.3.
 #: Seconds per multiply-add of a network ...
 SECONDS_PER_MAC = 8e-12
+#: ... times this on sequences: 1-d convolutions ran at 33-76 x 10^9 multiply-adds a
+#: second for 64-128 channels on the 2-core Xeon (2-d ones of images at 68-78), the
+#: inception blocks of the default ``cnn1d`` (three branches of a quarter of its
+#: channels, kernels up to 39) at 12-13 x 10^9: its first trial on OSULeaf was predicted
+#: at 14.5 s and took 85 s ...
+CONV1D_MAC_FACTOR = {"conv": 3.0, "inception": 8.0}
 #: ... per optimizer step (skorch, the optimizer, batch slicing) ...
 SECONDS_PER_STEP = 3e-4
 #: ... and per layer and step (small batches cost more than their multiply-adds).
@@ -66,7 +83,17 @@ SECONDS_PER_UNIT = {
     # of 20-300 features; the logistic regression's constant made a ridge on 180,000
     # rows predict 1.35 s for 0.10 s.
     "ridge": 7e-9,
+    # MiniRocket's transform per row x value x kernel (1.3-2.8e-10 on aeon's OSULeaf,
+    # ACSF1 and GunPoint, 2,500-10,000 kernels), its ridge head per row x row x kernel
+    # (0.6-2.2e-9 with the temperature's 5 folds) and its logistic head per row x kernel x
+    # class (0.3-2.6e-6 at 10,000 kernels, up to 6e-6 at 2,500: lbfgs runs up to 1,000
+    # iterations; OSULeaf's logistic head took 12 s, its ridge 0.35 s).
+    "minirocket": 2e-10,
+    "minirocket_ridge": 1.5e-9,
+    "minirocket_logistic": 1.5e-6,
 }
+#: The classical families fitted whole on every fold: nothing stops one once it started.
+FITTED_WHOLE = ("linear", "minirocket")
 #: Seconds per unit of gradient boosting's binning of weighted rows (``class_weight`` or
 #: ``sample_weight``), per column: 254 thresholds x rows x log2(rows). On at most
 #: :data:`WEIGHTED_BINNING_ROWS` rows scikit-learn 1.9 finds every threshold with a
@@ -233,6 +260,8 @@ class CostModel:
         """What calibrates together: ``"cnn"``, ``"network"`` or the classical estimator."""
         if candidate.genome is not None:
             return "cnn" if any(g.is_conv for g in candidate.genome.layers) else "network"
+        if candidate.family == "minirocket" and candidate.params.get("head") == "logistic":
+            return "minirocket_logistic"  # 20-50 times its ridge's time
         return str(candidate.params.get("estimator", candidate.family))
 
     def calibrated(self, candidate: Candidate) -> bool:
@@ -250,14 +279,15 @@ class CostModel:
 
     def min_seconds(self, candidate: Candidate) -> float:
         """Seconds of the least of ``candidate`` worth starting: a network's first rung
-        on one fold, a boosted or bagged ensemble's probe, a whole linear model."""
+        on one fold, a boosted or bagged ensemble's probe, one fold of what is fitted
+        whole (:data:`FITTED_WHOLE`)."""
         if candidate.genome is not None:
             if candidate.fidelity is not None:
                 first = candidate.fidelity.rungs[0]
             else:
                 first = max(1, math.ceil(candidate.budget_epochs * MIN_EPOCH_SHARE))
             return self.predict(candidate, epochs=first, fits=1)
-        if candidate.family == "linear":
+        if candidate.family in FITTED_WHOLE:
             return self.predict(candidate, fits=1)
         probe = PROBE_SHARE * self._raw(candidate, None) + self._binning(candidate)
         return probe * self._correction(candidate)  # its first step bins the rows
@@ -294,9 +324,10 @@ class CostModel:
         """Whether ``candidate``'s least useful part (:meth:`min_seconds`) would not
         finish in ``seconds``; an uncalibrated kind only when it is
         :data:`UNCALIBRATED_MARGIN` times too slow, unless nothing can stop it once
-        started (a linear model, fitted whole: on 1,000,000 rows one predicted to take
-        4.2 s started with 4 s left and took 11.7 s)."""
-        stoppable = candidate.family != "linear"
+        started (:data:`FITTED_WHOLE`: on 1,000,000 rows a linear model predicted to take
+        4.2 s started with 4 s left and took 11.7 s; on OSULeaf a MiniRocket with a
+        logistic head, predicted from its ridge's 2 s, ended a 120 s search 10 s late)."""
+        stoppable = candidate.family not in FITTED_WHOLE
         margin = UNCALIBRATED_MARGIN if stoppable and not self.calibrated(candidate) else 1.0
         return self.min_seconds(candidate) > margin * seconds
 
@@ -356,12 +387,17 @@ class CostModel:
             steps = math.ceil(size.epoch_rows / max(1, batch))
             steps += math.ceil(size.n_valid / max(1, batch)) / 3  # forward passes only
             work = macs * (3 * size.epoch_rows + size.n_valid) * SECONDS_PER_MAC
+            convs = {gene.kind for gene in candidate.genome.layers if gene.is_conv}
+            if convs and size.image_shape is not None and len(size.image_shape) == 2:
+                work *= CONV1D_MAC_FACTOR["inception" if "inception" in convs else "conv"]
             per_step = SECONDS_PER_STEP + SECONDS_PER_LAYER_STEP * (
                 len(candidate.genome.layers) + 1
             )
             return epochs * (work + steps * per_step)
         kind = self.kind(candidate)
         rows, features, stored = size.n_train, size.n_features, size.density
+        if candidate.family == "minirocket":
+            return self._minirocket(kind, int(params.get("n_kernels", 10_000)))
         if kind == "hist_gbdt":
             share = float(params.get("max_features", 1.0))
             features = size.boosting_features or features
@@ -374,6 +410,18 @@ class CostModel:
             if size.regression and stored == 1.0:
                 kind = "ridge"
         return units * SECONDS_PER_UNIT.get(kind, SECONDS_PER_UNIT["linear"])
+
+    def _minirocket(self, kind: str, kernels: int) -> float:
+        """Uncalibrated seconds of one MiniRocket fit: the transform of the training rows
+        and validation rows, and its head (``kind``)."""
+        size = self.size
+        rows = size.n_train
+        transform = (rows + size.n_valid) * size.n_features * kernels
+        if kind == "minirocket_logistic":
+            head = rows * kernels * max(2, size.n_outputs)
+        else:
+            kind, head = "minirocket_ridge", rows * rows * kernels
+        return transform * SECONDS_PER_UNIT["minirocket"] + head * SECONDS_PER_UNIT[kind]
 
 
 def _features_tried(max_features: object, n_features: int) -> float:
