@@ -4,6 +4,7 @@ augmentation, and fitted models that predict, pickle, save and export."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from helpers import ScriptedStrategy
 from torch.utils.data import TensorDataset
 
 from sknas import NASClassifier, NASRegressor
+from sknas.cost_model import network_macs
 from sknas.engine import starting_configurations
 from sknas.evaluation import TensorBatchIterator
 from sknas.evaluation.augmentation import Augmentation
@@ -21,6 +23,7 @@ from sknas.exceptions import ModelFileError
 from sknas.preprocessing import input_rows
 from sknas.space import Genome, LayerGene, default_search_space
 from sknas.space import families as families_module
+from sknas.space.families import LONG_SEQUENCE
 from sknas.space.genome import max_pools
 from sknas.space.modules import GenomeNet
 from sknas.space.mutations import mutate
@@ -148,6 +151,21 @@ def test_sequence_searches_default_to_minirocket_then_cnn1d():
     assert {"aug__jitter", "aug__scale", "aug__shift", "aug__crop"} <= set(params)
     regression = default_search_space("regression", max_epochs=20, image_shape=(1, 50))
     assert set(regression["minirocket"].dimensions) == {"n_channels", "n_kernels"}
+
+
+@pytest.mark.parametrize("length", [LONG_SEQUENCE, LONG_SEQUENCE + 1])
+def test_the_default_cnn1d_pools_only_long_series(length):
+    space = default_search_space("classification", max_epochs=20, image_shape=(1, length))
+    _, genome = space["cnn1d"].decode(space["cnn1d"].default_point())
+    assert [layer.pool for layer in genome.layers] == [length > LONG_SEQUENCE] * 3
+    macs = network_macs(genome, length, 2, (1, length))
+    unpooled = network_macs(
+        replace(genome, layers=tuple(replace(layer, pool=False) for layer in genome.layers)),
+        length,
+        2,
+        (1, length),
+    )
+    assert macs < unpooled / 2 if length > LONG_SEQUENCE else macs == unpooled
 
 
 def test_timed_sequence_searches_start_with_minirocket_as_their_baseline():

@@ -34,6 +34,7 @@ __all__ = [
     "DENSE_ONLY_FAMILIES",
     "FIRST_LAYER_WEIGHTS",
     "IMAGE_FAMILIES",
+    "LONG_SEQUENCE",
     "MAX_CNN_WIDTH",
     "SEQUENCE_FAMILIES",
     "SearchSpace",
@@ -488,6 +489,15 @@ def _cnn_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
     )
 
 
+#: Steps above which the default ``cnn1d`` halves the length after every block: a 3-step
+#: 39-kernel block sees under a tenth of a longer series, and the unpooled blocks cost
+#: 2-3 times as much (on OSULeaf's 427 steps the default's 5-fold trial took 90 of a
+#: 120 s search). On PickupGestureWiimoteZ (up to 361 steps, not a benchmark problem
+#: of issue 21; 60 s searches, seeds 0 and 1) the pooled default scored 0.72 and 0.66
+#: out of fold in 17.6 and 12.5 s, the unpooled 0.52 and 0.50 in 24.7 and 27.2 s.
+LONG_SEQUENCE = 256
+
+
 def _cnn1d_genome(arch: dict[str, Any], sequence_shape: tuple[int, int]) -> Genome:
     """``n_blocks`` 1-d convolution blocks of ``channels`` channels, then global average
     pooling and, if ``head_width``, a dense layer.
@@ -505,7 +515,8 @@ def _cnn1d_genome(arch: dict[str, Any], sequence_shape: tuple[int, int]) -> Geno
     5-fold cross-validation, it scored 0.993, 0.972, 0.714 and 1.0 test accuracy on
     GunPoint, ItalyPowerDemand, ArrowHead and BasicMotions, where an FCN-like network
     (three plain convolutions of 7, 5 and 3 steps, 128 channels) scored 0.96, 0.965,
-    0.594 and 1.0.
+    0.594 and 1.0. On series longer than :data:`LONG_SEQUENCE` steps its blocks pool
+    by default (``pool``), see there.
     """
     layers = []
     pools_left = max_pools(sequence_shape)
@@ -583,7 +594,7 @@ def _cnn1d_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace
         channels=Int(16, 256, log=True, default=64),
         kernel=Categorical(SEQUENCE_KERNELS, default=9),
         dilated=Categorical((False, True), default=False),
-        pool=Categorical((False, True), default=False),
+        pool=Categorical((False, True), default=image_shape[1] > LONG_SEQUENCE),
         **_conv_head_dimensions(),
     )
     return FamilySpace(
