@@ -84,6 +84,9 @@ def run_problem(problem: str, seed: int, time_budget: float) -> list[dict]:
         "best_family": search.best_params_["family"],
         "ensemble_families": members,
         "cnn1d_in_ensemble": "cnn1d" in members,
+        # Where an overrun comes from: the phases of fit, and the trial that ended last.
+        "timings": {phase: round(t, 1) for phase, t in search.timings_.items()},
+        "last_trial": _last_trial(search.leaderboard_),
     }
     started = time.monotonic()
     rocket = MiniRocketClassifier(random_state=seed, n_jobs=1).fit(X_train, y_train)
@@ -93,6 +96,19 @@ def run_problem(problem: str, seed: int, time_budget: float) -> list[dict]:
         "fit_seconds": time.monotonic() - started,
     }
     return [shared | sknas, shared | reference]
+
+
+def _last_trial(board: pd.DataFrame) -> dict:
+    """Family, state, proposer, time taken and end (s into the search) of the last trial."""
+    last = board.loc[board["finished_at"].idxmax()]
+    return {
+        "family": last["family"],
+        "state": last["state"],
+        "proposer": last["proposer"],
+        "fit_time": round(float(last["fit_time"]), 1),
+        "finished_at": round(float(last["finished_at"]), 1),
+        "error": None if pd.isna(last["error"]) else str(last["error"])[:120],
+    }
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:

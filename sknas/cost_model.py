@@ -12,7 +12,7 @@ A trial's time is its *work* times the seconds one unit of work takes on this ma
   rows solves one system in a pass over them, at its own constant). ``minirocket``: the
   transform, rows x values x kernels, and its head: a ridge, rows x rows x kernels (its
   leave-one-out solve on fewer rows than features), or a logistic regression, rows x
-  kernels x classes (its iterations), which calibrate as two kinds.
+  classes x square root of the kernels (its iterations), which calibrate as two kinds.
 
 The seconds per unit start from constants measured on this project's 2-core machine and
 are corrected, kind by kind (convolution networks, other networks, each classical
@@ -85,12 +85,13 @@ SECONDS_PER_UNIT = {
     "ridge": 7e-9,
     # MiniRocket's transform per row x value x kernel (1.3-2.8e-10 on aeon's OSULeaf,
     # ACSF1 and GunPoint, 2,500-10,000 kernels), its ridge head per row x row x kernel
-    # (0.6-2.2e-9 with the temperature's 5 folds) and its logistic head per row x kernel x
-    # class (0.3-2.6e-6 at 10,000 kernels, up to 6e-6 at 2,500: lbfgs runs up to 1,000
-    # iterations; OSULeaf's logistic head took 12 s, its ridge 0.35 s).
+    # (0.6-2.2e-9 with the temperature's 5 folds) and its logistic head per row x class
+    # x square root of the kernels (0.3-2.9e-4 on those and JapaneseVowels at 2,500 and
+    # 10,000 kernels: lbfgs runs more of its up to 1,000 iterations on fewer; OSULeaf's
+    # logistic head took 12 s, its ridge 0.35 s).
     "minirocket": 2e-10,
     "minirocket_ridge": 1.5e-9,
-    "minirocket_logistic": 1.5e-6,
+    "minirocket_logistic": 1e-4,
 }
 #: The classical families fitted whole on every fold: nothing stops one once it started.
 FITTED_WHOLE = ("linear", "minirocket")
@@ -418,7 +419,7 @@ class CostModel:
         rows = size.n_train
         transform = (rows + size.n_valid) * size.n_features * kernels
         if kind == "minirocket_logistic":
-            head = rows * kernels * max(2, size.n_outputs)
+            head = rows * math.sqrt(kernels) * max(2, size.n_outputs)
         else:
             kind, head = "minirocket_ridge", rows * rows * kernels
         return transform * SECONDS_PER_UNIT["minirocket"] + head * SECONDS_PER_UNIT[kind]

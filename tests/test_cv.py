@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -119,6 +121,43 @@ def test_later_folds_train_the_first_folds_best_epochs_without_early_stopping():
     [(first_epochs, best, trained)] = spies[0].calls
     assert first_epochs is None and 1 <= best <= trained
     assert [spy.calls for spy in spies[1:]] == [[(best, best, best)]] * 2
+
+
+class _Slow(_Spy):
+    """An evaluator whose folds report taking ``seconds`` each."""
+
+    def __init__(self, inner, seconds):
+        super().__init__(inner)
+        self.seconds = seconds
+
+    def __call__(self, candidate, deadline=None, epochs=None):
+        result = super().__call__(candidate, deadline, epochs)
+        return replace(result, fit_time=self.seconds)
+
+
+def test_a_fold_that_nothing_stops_starts_only_if_it_can_end_before_the_deadline():
+    """Folds of 30 s with a minute left: a linear model stops after its first fold; a
+    network, which its deadline stops within a fold, goes on."""
+    X, y = load_iris(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    scorer = get_prediction_scorer(None, "classification")
+    space = default_search_space("classification", max_epochs=5)
+    for family, slow_state in (("linear", TrialState.FAIL), ("mlp", TrialState.COMPLETE)):
+        evaluator = CrossValEvaluator(X, y, _folds(3, y), task="classification", scorer=scorer)
+        evaluator.evaluators = spies = [_Slow(fold, 30.0) for fold in evaluator.evaluators]
+        params, genome = space[family].decode(space[family].default_point())
+        candidate = Candidate(0, family, params, genome, 0, 5 if genome else 1, "test")
+        result = evaluator(candidate, deadline=time.monotonic() + 20.0)
+        assert result.state is slow_state
+        if slow_state is TrialState.FAIL:
+            assert [len(spy.calls) for spy in spies] == [1, 0, 0]
+            assert re.fullmatch(
+                r"stopped by the time budget after 1 of 3 folds "
+                r"\(30\.0 s a fold, (1\d|20)\.\d s left\)",
+                result.error,
+            )
+        fast = evaluator(candidate, deadline=time.monotonic() + 40.0)
+        assert fast.state is TrialState.COMPLETE  # 30 s a fold fits in 40 s
 
 
 def test_a_network_trained_for_fixed_epochs_predicts_without_its_validation_labels():
