@@ -28,8 +28,8 @@ more than a quarter of the search (:data:`MAX_TRIAL_SHARE`), and a candidate who
 useful part (a network's first successive-halving rung, a boosted or bagged ensemble's
 first tenth of stages, a whole fold of a linear model or MiniRocket) would not finish in
 the time left is skipped — before its kind is calibrated only when the guess is
-:data:`UNCALIBRATED_MARGIN` times too slow, unless nothing stops it once started
-(:data:`FITTED_WHOLE`).
+:data:`UNCALIBRATED_MARGIN` times too slow, while what nothing stops once started
+(:data:`FITTED_WHOLE`) needs that many times its guess.
 Torch-free.
 """
 
@@ -126,7 +126,7 @@ MIN_EPOCH_SHARE = 1 / 9
 #: rows its default took 25 s; cut to 15 s of a 60 s search it scored 0.78 where the
 #: default scores 0.91).
 MAX_TRIAL_SHARE = 0.25
-#: How far off an uncalibrated prediction may be before it refuses a candidate.
+#: How far off an uncalibrated prediction may be, either way (:meth:`CostModel.required_seconds`).
 UNCALIBRATED_MARGIN = 3.0
 
 
@@ -321,16 +321,25 @@ class CostModel:
             predicted = min(predicted, candidate.time_limit or math.inf, time_left or math.inf)
         return replace(candidate, predicted_time=predicted)
 
+    def required_seconds(self, candidate: Candidate) -> float:
+        """Seconds ``candidate`` must have left to start: its least useful part
+        (:meth:`min_seconds`); before its kind is calibrated, a :data:`UNCALIBRATED_MARGIN`
+        th of it, or that many times it when nothing stops it once started
+        (:data:`FITTED_WHOLE`: on 1,000,000 rows a linear model predicted to take 4.2 s
+        started with 4 s left and took 11.7 s; on ACSF1 a MiniRocket with a logistic head,
+        the first of its kind, predicted at about 8 s, started 17 s before the deadline and
+        took 23.8 s)."""
+        needed = self.min_seconds(candidate)
+        if self.calibrated(candidate):
+            return needed
+        if candidate.family in FITTED_WHOLE:
+            return UNCALIBRATED_MARGIN * needed
+        return needed / UNCALIBRATED_MARGIN
+
     def refuses(self, candidate: Candidate, seconds: float) -> bool:
-        """Whether ``candidate``'s least useful part (:meth:`min_seconds`) would not
-        finish in ``seconds``; an uncalibrated kind only when it is
-        :data:`UNCALIBRATED_MARGIN` times too slow, unless nothing can stop it once
-        started (:data:`FITTED_WHOLE`: on 1,000,000 rows a linear model predicted to take
-        4.2 s started with 4 s left and took 11.7 s; on OSULeaf a MiniRocket with a
-        logistic head, predicted from its ridge's 2 s, ended a 120 s search 10 s late)."""
-        stoppable = candidate.family not in FITTED_WHOLE
-        margin = UNCALIBRATED_MARGIN if stoppable and not self.calibrated(candidate) else 1.0
-        return self.min_seconds(candidate) > margin * seconds
+        """Whether ``candidate`` should not start with ``seconds`` left
+        (:meth:`required_seconds`)."""
+        return self.required_seconds(candidate) > seconds
 
     def record(self, result: TrialResult) -> None:
         """Learn from a finished trial: the ratio of its time to the prediction for the

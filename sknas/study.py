@@ -178,7 +178,7 @@ class Study:
         model = self.cost_model
         if model is None or time_left is None or not model.refuses(candidate, time_left):
             return None
-        needed = model.min_seconds(candidate)
+        needed = model.required_seconds(candidate)
         return f"{SKIPPED}predicted to need {needed:.1f} s to be of use, {time_left:.1f} s left"
 
     def tell(self, result: TrialResult, *, finished_at: float, journal: bool = True) -> TrialResult:

@@ -79,7 +79,7 @@ def test_calibration_follows_the_trials_of_the_same_kind():
     assert model.calibrated(forest) and model.predict(forest) == pytest.approx(2 * prior)
 
 
-def test_uncalibrated_linear_models_get_no_margin_as_nothing_stops_them():
+def test_uncalibrated_linear_models_need_headroom_as_nothing_stops_them():
     model = CostModel(SIZE)
     linear = Candidate(0, "linear", {}, None, 0, 1, "test")
     boosting = Candidate(1, "hist_gbdt", {"max_iter": 100}, None, 0, 1, "test")
@@ -87,6 +87,11 @@ def test_uncalibrated_linear_models_get_no_margin_as_nothing_stops_them():
     for candidate in (linear, boosting):  # predicted at twice the time left
         seconds = model.min_seconds(candidate) / 2
         assert model.refuses(candidate, seconds) is (candidate is linear)
+    # ... and at half of it: the linear model's guess may be 3 times too low.
+    assert model.refuses(linear, 2 * model.min_seconds(linear))
+    assert not model.refuses(linear, 1.1 * UNCALIBRATED_MARGIN * model.min_seconds(linear))
+    model.record(_finished(linear, model.predict(linear)))
+    assert not model.refuses(linear, 1.1 * model.min_seconds(linear))
 
 
 def test_fit_to_shrinks_network_epochs_to_the_time_left():
@@ -355,11 +360,15 @@ def test_minirocket_costs_its_transform_and_head_each_calibrating_alone():
     assert fewer < model.predict(ridge)
 
 
-def test_minirocket_is_refused_without_a_margin_as_nothing_stops_a_fold():
+def test_minirocket_needs_a_fold_of_time_left_as_nothing_stops_one():
     model = CostModel(OSULEAF)
     logistic = _minirocket("logistic")
     one_fold = model.min_seconds(logistic)
     assert one_fold == pytest.approx(model.predict(logistic) / 5)
+    # The first of its kind: three times its guess (ACSF1: guessed at 8 s, took 23.8 s).
+    assert model.required_seconds(logistic) == pytest.approx(UNCALIBRATED_MARGIN * one_fold)
+    assert model.refuses(logistic, 2 * one_fold)
+    model.record(_finished(logistic, model.predict(logistic)))
     assert model.refuses(logistic, 0.9 * one_fold)
     assert not model.refuses(logistic, 1.1 * one_fold)
 
