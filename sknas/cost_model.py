@@ -323,8 +323,8 @@ class CostModel:
 
     def required_seconds(self, candidate: Candidate) -> float:
         """Seconds ``candidate`` must have left to start: its least useful part
-        (:meth:`min_seconds`); before its kind is calibrated, a :data:`UNCALIBRATED_MARGIN`
-        th of it, or that many times it when nothing stops it once started
+        (:meth:`min_seconds`); before its kind is calibrated, that divided by
+        :data:`UNCALIBRATED_MARGIN`, or multiplied by it when nothing stops it once started
         (:data:`FITTED_WHOLE`: on 1,000,000 rows a linear model predicted to take 4.2 s
         started with 4 s left and took 11.7 s; on ACSF1 a MiniRocket with a logistic head,
         the first of its kind, predicted at about 8 s, started 17 s before the deadline and

@@ -489,12 +489,13 @@ def _cnn_family(task: str, max_epochs: int, image_shape: Image) -> FamilySpace:
     )
 
 
-#: Steps above which the default ``cnn1d`` halves the length after every block: a 3-step
-#: 39-kernel block sees under a tenth of a longer series, and the unpooled blocks cost
-#: 2-3 times as much (on OSULeaf's 427 steps the default's 5-fold trial took 90 of a
-#: 120 s search). On PickupGestureWiimoteZ (up to 361 steps, not a benchmark problem
-#: of issue 21; 60 s searches, seeds 0 and 1) the pooled default scored 0.72 and 0.66
-#: out of fold in 17.6 and 12.5 s, the unpooled 0.52 and 0.50 in 24.7 and 27.2 s.
+#: Steps above which the default ``cnn1d`` halves the length after every block: its three
+#: unpooled blocks (kernels up to 39) see at most 115 steps at a time, pooled about 270,
+#: and unpooled cost 2-3 times as much (on OSULeaf's 427 steps the unpooled default's
+#: 5-fold trial took 90 of a 120 s search). On PickupGestureWiimoteZ (up to 361 steps,
+#: not a benchmark problem of issue 21; 60 s searches, seeds 0 and 1) the pooled default
+#: scored 0.72 and 0.66 out of fold in 17.6 and 12.5 s, the unpooled 0.52 and 0.50 in
+#: 24.7 and 27.2 s.
 LONG_SEQUENCE = 256
 
 
