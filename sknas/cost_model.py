@@ -428,10 +428,10 @@ class CostModel:
         rows = size.n_train
         transform = (rows + size.n_valid) * size.n_features * kernels
         if kind == "minirocket_logistic":
-            head = rows * math.sqrt(kernels) * max(2, size.n_outputs)
+            head = rows * math.sqrt(kernels) * max(2, size.n_outputs) * SECONDS_PER_UNIT[kind]
         else:
-            kind, head = "minirocket_ridge", rows * rows * kernels
-        return transform * SECONDS_PER_UNIT["minirocket"] + head * SECONDS_PER_UNIT[kind]
+            head = rows * rows * kernels * SECONDS_PER_UNIT["minirocket_ridge"]
+        return transform * SECONDS_PER_UNIT["minirocket"] + head
 
 
 def _features_tried(max_features: object, n_features: int) -> float:
