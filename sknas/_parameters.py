@@ -249,7 +249,10 @@ ATTRIBUTES = """\
     device_ : str
         Device the search trained on.
     timings_ : dict
-        Seconds spent in ``fit``: ``search`` (from the start of ``fit``), ``trials``
+        Seconds spent in ``fit``: ``compile`` (numba compiling MiniRocket before the
+        first trial, when the ``minirocket`` family is searched: about 20 s on a machine
+        whose numba cache is empty, under a second after), ``search`` (from the start of
+        ``fit``), ``trials``
         (training and validation prediction, summed over trials),
         ``ensemble_selection``, ``refit``, ``member_costs`` (measuring what each member
         costs to serve: ``leaderboard_``'s ``member_bytes``, ``predict_ms_1row`` and

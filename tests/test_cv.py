@@ -209,9 +209,9 @@ def test_a_k_fold_search_keeps_no_budget_back_for_refitting(monkeypatch):
     given, searched = [], []
     run_study, run_search = engine._run_study, engine.run_search
 
-    def spy_study(est, evaluator, seed, deadline, *args):
+    def spy_study(est, evaluator, space, seed, deadline, *args):
         given.append(deadline)
-        return run_study(est, evaluator, seed, deadline, *args)
+        return run_study(est, evaluator, space, seed, deadline, *args)
 
     def spy_search(*args, deadline, reserve, **kwargs):
         searched.append((deadline, reserve))

@@ -10,8 +10,10 @@ aeon compiles MiniRocket's numba functions on their first call and caches the ma
 code next to its sources (``cache=True``; in ``NUMBA_CACHE_DIR`` when that is set, as it
 must be where aeon's directory is read-only). Measured with :func:`compile_minirocket`
 on this project's 2-core machine, the other core busy: 21.1 s with an empty cache, 0.4 s
-in a later process. A search's first ``minirocket`` trial pays it (once per machine and
-installation of aeon and numba); :func:`compile_minirocket` pays it ahead.
+in a later process. A search that has the ``minirocket`` family calls
+:func:`compile_minirocket` before its first trial, so that the compile is the search's
+(``timings_["compile"]``; once per machine and installation of aeon and numba), not a
+trial's whose time would price the family.
 """
 
 from __future__ import annotations
