@@ -213,14 +213,14 @@ def search_and_ensemble(
     )
     probe = evaluator.probe_rows(PROBE_ROWS)  # rows to time the members' predictions on
     space = _search_space(est, evaluator, time_budget if deadline is not None else None)
-    compile_seconds = _compile_ahead(space)
+    compile_seconds = _compile_ahead(space, evaluator.split.image_shape)
     history = _run_study(
         est, evaluator, space, int(seeds["strategy"]), deadline, time_budget, starts, journal
     )
     if isinstance(journal, MemoryJournal) and not history.interrupted:
         # Its models beyond the best KEPT_MODELS released:
         journal.keep_as([history.with_artifacts(r) for r in history.results])
-    best = _best_trial(est, history)
+    best = _best_trial(est, history, compile_seconds)
     search_done = time.monotonic()
     ensemble, selection_seconds, refit_notes = _select_and_refit(
         est, history, evaluator, deadline, probe[:1]
@@ -363,7 +363,7 @@ def _search_space(est: Any, evaluator: Evaluator, time_budget: float | None) -> 
     )
 
 
-def _compile_ahead(space: SearchSpace) -> float:
+def _compile_ahead(space: SearchSpace, sequence_shape: tuple[int, ...] | None) -> float:
     """Compile what the search's families run through numba before the first trial,
     returning the seconds it took (0 when nothing needs it).
 
@@ -377,7 +377,7 @@ def _compile_ahead(space: SearchSpace) -> float:
     if "minirocket" not in space.family_names:
         return 0.0
     started = time.monotonic()
-    compile_minirocket()
+    compile_minirocket(n_channels=sequence_shape[0] if sequence_shape else None)
     seconds = time.monotonic() - started
     logger.info("Compiled MiniRocket's numba functions in %.1f s.", seconds)
     return seconds
@@ -477,7 +477,7 @@ def _cost_model(
     )
 
 
-def _best_trial(est: Any, history: SearchHistory) -> TrialResult:
+def _best_trial(est: Any, history: SearchHistory, compile_seconds: float = 0.0) -> TrialResult:
     """The best scored trial; raise when there is none, warn when interrupted."""
     scored = history.scored()
     best = history.best() or max(scored, key=lambda r: r.score, default=None)
@@ -485,9 +485,16 @@ def _best_trial(est: Any, history: SearchHistory) -> TrialResult:
         if history.interrupted:
             raise KeyboardInterrupt
         errors = sorted({r.error or r.state.value for r in history.results})
+        no_trial = "no trial ran (budget too small)"
+        if compile_seconds >= 1.0:
+            no_trial = (
+                f"no trial ran: compiling MiniRocket's numba code took {compile_seconds:.1f} "
+                "s of the budget (once per machine: later fits load it from numba's cache "
+                "in under a second); fit again, or raise time_budget"
+            )
         raise SearchFailedError(
             f"All {len(history.results)} trials of the search failed, so nothing was "
-            f"fitted. Errors: {'; '.join(errors[:5]) or 'no trial ran (budget too small)'}."
+            f"fitted. Errors: {'; '.join(errors[:5]) or no_trial}."
         )
     if history.interrupted:
         warnings.warn(

@@ -19,7 +19,7 @@ from sknas.engine import starting_configurations
 from sknas.evaluation import TensorBatchIterator
 from sknas.evaluation.augmentation import Augmentation
 from sknas.evaluation.inheritance import inherit_weights
-from sknas.exceptions import ModelFileError
+from sknas.exceptions import ModelFileError, SearchFailedError
 from sknas.preprocessing import input_rows
 from sknas.space import Genome, LayerGene, default_search_space
 from sknas.space import families as families_module
@@ -378,8 +378,9 @@ def test_a_search_compiles_minirocket_before_its_first_trial(gunpoint, monkeypat
 
     compiled_at = []
 
-    def cold_compile():
+    def cold_compile(n_channels):
         compiled_at.append(time.monotonic())
+        assert n_channels == 1  # GunPoint's series: the univariate code only
         time.sleep(1.0)
 
     monkeypatch.setattr(engine, "compile_minirocket", cold_compile)
@@ -395,6 +396,8 @@ def test_a_search_compiles_minirocket_before_its_first_trial(gunpoint, monkeypat
     tables.fit(X_train.reshape(len(X_train), -1), y_train)  # a table: no minirocket
     assert len(compiled_at) == 1 and tables.timings_["compile"] == 0.0
     assert "compiling" not in tables.summary()
+    with pytest.raises(SearchFailedError, match=r"compiling MiniRocket.*raise time_budget"):
+        NASClassifier(time_budget=0.5, random_state=0).fit(X_train, y_train)
 
 
 def test_minirocket_probabilities_are_calibrated_and_combine(gunpoint, rocket_only):

@@ -222,10 +222,18 @@ class MiniRocketRegressor(RegressorMixin, _MiniRocketFeatures, BaseEstimator):
         return self.head_.predict(self._features(X))
 
 
-def compile_minirocket() -> None:
+def compile_minirocket(n_channels: int | None = None) -> None:
     """Run MiniRocket once on a tiny problem, so that numba compiles (and caches, for
-    later processes) its functions now rather than in a search's first trial."""
+    later processes) its functions now rather than in a search's first trial.
+
+    Parameters
+    ----------
+    n_channels : int or None, default=None
+        Channels of the series to come: 1 compiles the univariate transform, more the
+        multivariate one (each is about half of the compile); None both.
+    """
     rng = np.random.default_rng(0)
-    for channels in (1, 2):  # the univariate and the multivariate code
+    channel_counts = (1, 2) if n_channels is None else (min(n_channels, 2),)
+    for channels in channel_counts:
         X = rng.normal(size=(4, channels * 16))
         MiniRocketRegressor(n_channels=channels, n_kernels=84, random_state=0).fit(X, X[:, 0])
