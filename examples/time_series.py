@@ -1,16 +1,16 @@
 """Time-series classification: sequences of shape (n, channels, length) straight into
 ``NASClassifier``.
 
-The search chooses between MiniRocket features with a ridge head and 1-d convolution
-networks (inception, residual or plain blocks, kernel sizes, dilations, pooling; the
-first is an InceptionTime-like network), and ensembles the best. The problems are aeon's
+The search chooses between MiniRocket features with a ridge or logistic head and 1-d
+convolution networks (inception, residual or plain blocks, kernel sizes, dilations,
+pooling; the first is an InceptionTime-like network), and ensembles the best. The problems are aeon's
 bundled UCR/UEA sets with their own train/test splits (offline; the ``sequences``
 extra): GunPoint (univariate, 50 training series of 150 steps) by default, or
 ``--problem BasicMotions`` (6 channels), ``ArrowHead``, ``ItalyPowerDemand``, ...
 
-aeon compiles MiniRocket's numba code on its first use on a machine (21 s with an empty
-cache on 2 busy cores, then cached); the search's budget pays it in the first MiniRocket
-trial.
+aeon compiles MiniRocket's numba code on its first use on a machine (20-30 s with an empty
+cache on 2 cores, then cached); the search pays it from its budget before its first trial
+(``timings_["compile"]``, in the summary).
 
 Run: ``python examples/time_series.py [--problem GunPoint] [--time-budget 60]``.
 """
