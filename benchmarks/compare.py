@@ -18,7 +18,9 @@ every seed get one 25 % test split (stratified for classification) that serves e
 Every run is fresh, in a process of its own limited to 2 cores (CPU affinity and
 ``OMP_NUM_THREADS``); a crash, an error or a run past the hard limit becomes a row that says
 why. Each system's fit wall time is recorded (overrunning the budget is part of the
-comparison). Rows are keyed by (code version, table, seed, system) and appended to
+comparison); sknas's rows also hold its trial count, its ensemble's families and
+``timings_`` (fit's phases), so an overrun says where it came from. Rows are keyed by
+(code version, table, seed, system) and appended to
 ``benchmarks/results/compare_<budget>s.jsonl`` as they come. The code version is the git
 commit, with a hash of the uncommitted changes to ``sknas/``, ``pyproject.toml`` and these
 benchmark files appended when there are any. A rerun resumes rows of the same version only:
@@ -173,8 +175,14 @@ def fit_sknas(X: Data, y: np.ndarray, X_test: Data, s: Setting) -> Fitted:
         time_budget=s.time_budget, random_state=s.seed, scoring=s.metric, **s.sknas_params
     )
     fitted = _timed_fit(model, X, y, X_test)
-    board = getattr(model, "leaderboard_", None)
-    fitted.extra = {"sknas": sknas.__version__, "trials": None if board is None else len(board)}
+    board = model.leaderboard_
+    members = board.set_index("trial_id").loc[model.ensemble_.trial_ids_, "family"]
+    fitted.extra = {
+        "sknas": sknas.__version__,
+        "trials": len(board),
+        "ensemble_families": sorted(set(members)),
+        "timings": {phase: round(seconds, 2) for phase, seconds in model.timings_.items()},
+    }
     threshold = getattr(model, "decision_threshold_", None)
     if threshold is not None:
         fitted.extra["decision_threshold"] = threshold
