@@ -60,10 +60,13 @@ def threads_per_trial(n_at_once: int) -> int:
 def caller_thread_settings_kept() -> Iterator[None]:
     """Restore the caller's torch/BLAS/OpenMP thread counts on exit.
 
-    Trials on joblib's threading backend set thread limits in this very process.
+    Trials on joblib's threading backend set thread limits in this very process. Each
+    library keeps its own count: keyed by prefix, two copies of one runtime (torch's
+    libgomp and scikit-learn's, or the one numba's threading layer loads once aeon's
+    MiniRocket has run) would all be set to the count of whichever was listed last, and a
+    later search's trials ran on one thread where the caller had two.
     """
-    current = {info["prefix"]: info["num_threads"] for info in ThreadpoolController().info()}
-    with threadpool_limits(limits=current):
+    with threadpool_limits(limits=ThreadpoolController()):
         yield
 
 

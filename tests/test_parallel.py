@@ -14,11 +14,11 @@ import pytest
 import torch
 from conftest import TINY
 from sklearn.datasets import make_classification
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from sknas import NASClassifier
 from sknas._search import run_search
-from sknas.parallel import WORKER_DIED
+from sknas.parallel import WORKER_DIED, caller_thread_settings_kept
 from sknas.space import default_search_space
 from sknas.strategies import RandomStrategy
 from sknas.study import Study
@@ -297,3 +297,24 @@ class TestDask:
         # may place a second task on a one-thread worker); no other trial does.
         assert 1 <= len(failed) <= 2 and failed["error"].str.startswith(WORKER_DIED).all()
         assert clf.n_trials_ == 8 and clf.score(X, y) > 0.9
+
+
+def test_the_callers_thread_settings_keep_each_librarys_own_count():
+    """Two copies of one OpenMP runtime (torch's and scikit-learn's libgomp; numba's
+    joins them once MiniRocket ran) with different counts keep them: keyed by prefix,
+    both were set to one count, and a later search's trials ran on one thread."""
+    sklearn_openmp = pytest.importorskip("sklearn.ensemble").HistGradientBoostingClassifier
+    sklearn_openmp().fit(np.zeros((4, 1)), [0, 1, 0, 1])  # loads scikit-learn's libgomp
+    torch.ones(2) @ torch.ones(2)
+
+    def counts():
+        return [(lib.filepath, lib.num_threads) for lib in ThreadpoolController().lib_controllers]
+
+    openmp = [lib for lib in ThreadpoolController().lib_controllers if lib.prefix == "libgomp"]
+    if len(openmp) < 2:
+        pytest.skip("needs two libgomp copies loaded")
+    with threadpool_limits(limits={openmp[0].filepath: 1, openmp[1].filepath: 2}):
+        before = counts()
+        with caller_thread_settings_kept():
+            assert counts() == before
+        assert counts() == before
