@@ -14,6 +14,7 @@ import pytest
 import torch
 from conftest import TINY
 from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from sknas import NASClassifier
@@ -303,16 +304,14 @@ def test_the_callers_thread_settings_keep_each_librarys_own_count():
     """Two copies of one OpenMP runtime (torch's and scikit-learn's libgomp; numba's
     joins them once MiniRocket ran) with different counts keep them: keyed by prefix,
     both were set to one count, and a later search's trials ran on one thread."""
-    sklearn_openmp = pytest.importorskip("sklearn.ensemble").HistGradientBoostingClassifier
-    sklearn_openmp().fit(np.zeros((4, 1)), [0, 1, 0, 1])  # loads scikit-learn's libgomp
-    torch.ones(2) @ torch.ones(2)
+    HistGradientBoostingClassifier().fit(np.zeros((4, 1)), [0, 1, 0, 1])  # scikit-learn's
 
     def counts():
         return [(lib.filepath, lib.num_threads) for lib in ThreadpoolController().lib_controllers]
 
     openmp = [lib for lib in ThreadpoolController().lib_controllers if lib.prefix == "libgomp"]
     if len(openmp) < 2:
-        pytest.skip("needs two libgomp copies loaded")
+        pytest.skip("needs two libgomp copies loaded (torch's, scikit-learn's)")
     with threadpool_limits(limits={openmp[0].filepath: 1, openmp[1].filepath: 2}):
         before = counts()
         with caller_thread_settings_kept():
