@@ -279,3 +279,36 @@ def test_the_probe_tells_a_fits_fixed_cost_from_its_stages():
     assert per_stage == pytest.approx(0.25) and fixed == pytest.approx(2.0)
     # one step: all of it counts as stages
     assert _fit_costs([0.4], first=1, probe=1) == (0.0, pytest.approx(0.4))
+
+
+class _ThreadsSeen(RandomForestClassifier):
+    """A forest that notes the OpenMP thread counts its ``fit`` ran with."""
+
+    def fit(self, X, y, sample_weight=None):
+        from threadpoolctl import threadpool_info
+
+        self.openmp_threads_ = {
+            i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"
+        }
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("deadline", [None, "far"])
+def test_small_fits_run_on_one_openmp_thread_and_large_ones_keep_the_callers(deadline):
+    """Starting a team costs more than a small fit shares out (sknas.utils._openmp)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from sknas.utils._openmp import SERIAL_CELLS
+
+    stop = None if deadline is None else time.monotonic() + 600
+    small = make_classification(n_samples=200, n_features=10, random_state=0)
+    wide = (np.zeros((SERIAL_CELLS // 10, 10)), np.arange(SERIAL_CELLS // 10) % 2)
+    with threadpool_limits(limits=2, user_api="openmp"):
+        seen = {}
+        for name, (X, y) in {"small": small, "large": wide}.items():
+            estimator = _ThreadsSeen(n_estimators=2, max_depth=1)
+            fit_before(estimator, X, y, None, stop)
+            seen[name] = estimator.openmp_threads_
+        after = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
+    assert seen == {"small": {1}, "large": {2}}
+    assert after == {2}  # the caller's count is back

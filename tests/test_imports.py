@@ -74,3 +74,58 @@ def test_the_search_bookkeeping_imports_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def _imports_before_torch(path: Path) -> list[str] | None:
+    """What ``path`` imports at module level before torch or skorch (module names, and
+    the names of ``from`` imports), or None if it imports neither there."""
+    before: list[str] = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            modules, names = [alias.name for alias in node.names], []
+        elif isinstance(node, ast.ImportFrom):
+            modules, names = [node.module or ""], [alias.name for alias in node.names]
+        else:
+            continue
+        if any(module.split(".")[0] in ("torch", "skorch") for module in modules):
+            return before
+        before += modules + names
+    return None
+
+
+def test_every_module_that_imports_torch_loads_sklearns_openmp_code_first():
+    # Otherwise gradient boosting's fits run on two OpenMP runtimes at once, 10-20 times
+    # slower on small tables (sknas.utils._openmp).
+    first = next(
+        node
+        for node in ast.parse((PACKAGE / "evaluation" / "__init__.py").read_text()).body
+        if isinstance(node, ast.ImportFrom)
+    )
+    package_first = [alias.name for alias in first.names] == ["_openmp"]
+    late = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if (before := _imports_before_torch(path)) is not None
+        and not (any("_openmp" in name for name in before) or path.parent.name == "evaluation")
+    ]
+    assert package_first and late == []
+    assert _imports_before_torch(PACKAGE / "utils" / "_openmp.py") is None
+
+
+@pytest.mark.slow  # imports in a new process
+def test_gradient_boosting_loads_before_torch_after_a_users_sklearn_import():
+    code = (
+        "import sys, builtins\n"
+        "import sklearn.linear_model\n"  # loads scikit-learn's loss module, not boosting's
+        "seen = []\n"
+        "real_import = builtins.__import__\n"
+        "def spy(name, *args, **kwargs):\n"
+        "    if name == 'torch' and not seen:\n"
+        "        seen.append('sklearn.ensemble._hist_gradient_boosting.histogram' in sys.modules)\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = spy\n"
+        "from sknas import NASClassifier\n"
+        "print(seen)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[True]"

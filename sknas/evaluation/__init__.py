@@ -1,5 +1,9 @@
 """How one candidate is trained and scored: skorch nets, batch iterator, callbacks, members."""
 
+# scikit-learn's OpenMP code loads before torch (see sknas.utils._openmp).
+from ..utils import _openmp  # noqa: F401
+
+# isort: split
 from .data import DataSplit, TensorBatchIterator, make_split
 from .evaluator import Evaluator
 from .members import NeuralMember

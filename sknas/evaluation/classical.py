@@ -22,6 +22,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ..preprocessing import coded_target_columns, level_code_columns, one_hot_blocks
+from ..utils._openmp import single_thread_when_small
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt, packing_suits
 
@@ -243,7 +244,8 @@ def fit_before(
     (:func:`_second_step`): a forest started with 16 s left on 225,000 rows grew its
     first 2 trees in 14 s and then 8 more in 56 s, 54 s past the deadline. The steps give
     the same model as one ``fit`` when nothing is cut. Other estimators fit in one go.
-    ``fit_params`` go to every ``fit``.
+    ``fit_params`` go to every ``fit``. A small fit runs on one OpenMP thread
+    (:func:`~sknas.utils._openmp.single_thread_when_small`).
 
     Returns
     -------
@@ -251,6 +253,18 @@ def fit_before(
         What was cut (its ``str``: such as ``"max_iter=120 of 500"``), or None when
         nothing was.
     """
+    with single_thread_when_small(*X.shape[:2]):
+        return _fit_stages_before(estimator, X, y, sample_weight, deadline, **fit_params)
+
+
+def _fit_stages_before(
+    estimator: BaseEstimator,
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    deadline: float | None,
+    **fit_params: Any,
+) -> StagesCut | None:
     stages = _STAGES.get(type(estimator))
     if deadline is None or stages is None:
         estimator.fit(X, y, sample_weight=sample_weight, **fit_params)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# scikit-learn's OpenMP code loads before torch (see sknas.utils._openmp).
+from . import _openmp  # noqa: F401
+
+# isort: split
 import torch
 
 __all__ = ["resolve_device"]
