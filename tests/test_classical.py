@@ -12,6 +12,7 @@ import pytest
 from helpers import ScriptedStrategy
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator, make_split
@@ -295,10 +296,10 @@ class _ThreadsSeen(RandomForestClassifier):
 
 @pytest.mark.parametrize("deadline", [None, "far"])
 def test_small_fits_run_on_one_openmp_thread_and_large_ones_keep_the_callers(deadline):
-    """Starting a team costs more than a small fit shares out (sknas.utils._openmp)."""
+    """Starting a team costs more than a small fit shares out (sknas.utils._native_threads)."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from sknas.utils._openmp import SERIAL_CELLS
+    from sknas.utils._native_threads import SERIAL_CELLS
 
     stop = None if deadline is None else time.monotonic() + 600
     small = make_classification(n_samples=200, n_features=10, random_state=0)
@@ -312,3 +313,30 @@ def test_small_fits_run_on_one_openmp_thread_and_large_ones_keep_the_callers(dea
         after = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
     assert seen == {"small": {1}, "large": {2}}
     assert after == {2}  # the caller's count is back
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+class _BlasSeen(LogisticRegression):
+    """A logistic regression that notes the BLAS thread counts its ``fit`` ran with."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.blas_threads_ = _blas_threads()
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_a_logistic_regression_fits_on_one_blas_thread():
+    """Its L-BFGS alternates between numpy's and scipy's OpenBLAS, whose pools then wait
+    on each other (sknas.utils._native_threads); other fits keep the caller's count."""
+    from threadpoolctl import threadpool_limits
+
+    X, y = make_classification(n_samples=200, n_features=10, random_state=0)
+    with threadpool_limits(limits=2, user_api="blas"):
+        logistic = _BlasSeen()
+        fit_before(logistic, X, y, None, None)
+        assert logistic.blas_threads_ == {1}
+        assert _blas_threads() == {2}  # restored

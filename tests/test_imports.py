@@ -95,21 +95,22 @@ def _imports_before_torch(path: Path) -> list[str] | None:
 
 def test_every_module_that_imports_torch_loads_sklearns_openmp_code_first():
     # Otherwise gradient boosting's fits run on two OpenMP runtimes at once, 10-20 times
-    # slower on small tables (sknas.utils._openmp).
+    # slower on small tables (sknas.utils._native_threads).
     first = next(
         node
         for node in ast.parse((PACKAGE / "evaluation" / "__init__.py").read_text()).body
         if isinstance(node, ast.ImportFrom)
     )
-    package_first = [alias.name for alias in first.names] == ["_openmp"]
+    package_first = [alias.name for alias in first.names] == ["_native_threads"]
     late = [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
         if (before := _imports_before_torch(path)) is not None
-        and not (any("_openmp" in name for name in before) or path.parent.name == "evaluation")
+        and "_native_threads" not in before
+        and path.parent.name != "evaluation"
     ]
     assert package_first and late == []
-    assert _imports_before_torch(PACKAGE / "utils" / "_openmp.py") is None
+    assert _imports_before_torch(PACKAGE / "utils" / "_native_threads.py") is None
 
 
 @pytest.mark.slow  # imports in a new process

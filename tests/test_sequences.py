@@ -407,3 +407,29 @@ def test_minirocket_probabilities_are_calibrated_and_combine(gunpoint, rocket_on
     assert rocket_only.score(X_test, y_test) > 0.9
     confident = proba.max(axis=1)
     assert 0.6 < confident.mean() < 1.0  # neither a flat softmax of ridge values nor one-hot
+
+
+def test_minirocket_fits_its_logistic_head_on_one_blas_thread(gunpoint, monkeypatch):
+    """Its L-BFGS alternates between numpy's and scipy's OpenBLAS (4-5 times slower on two
+    threads each: sknas.utils._native_threads); the caller's count is restored."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from sknas.evaluation import rocket
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    class Seen(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            self.blas_threads_ = blas_threads()
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(rocket, "LogisticRegression", Seen)
+    X_train, y_train, _, _ = gunpoint
+    rows = X_train.reshape(len(X_train), -1)
+    with threadpool_limits(limits=2, user_api="blas"):
+        clf = rocket.MiniRocketClassifier(n_kernels=84, head="logistic", random_state=0)
+        clf.fit(rows, y_train)
+        assert clf.head_.blas_threads_ == {1}
+        assert blas_threads() == {2}

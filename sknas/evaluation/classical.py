@@ -6,6 +6,7 @@ import inspect
 import time
 import warnings
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -22,7 +23,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ..preprocessing import coded_target_columns, level_code_columns, one_hot_blocks
-from ..utils._openmp import single_thread_when_small
+from ..utils._native_threads import one_blas_thread, single_thread_when_small
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt, packing_suits
 
@@ -244,8 +245,8 @@ def fit_before(
     (:func:`_second_step`): a forest started with 16 s left on 225,000 rows grew its
     first 2 trees in 14 s and then 8 more in 56 s, 54 s past the deadline. The steps give
     the same model as one ``fit`` when nothing is cut. Other estimators fit in one go.
-    ``fit_params`` go to every ``fit``. A small fit runs on one OpenMP thread
-    (:func:`~sknas.utils._openmp.single_thread_when_small`).
+    ``fit_params`` go to every ``fit``. A small fit runs on one OpenMP thread, a logistic
+    regression on one BLAS thread (:mod:`sknas.utils._native_threads`).
 
     Returns
     -------
@@ -253,7 +254,11 @@ def fit_before(
         What was cut (its ``str``: such as ``"max_iter=120 of 500"``), or None when
         nothing was.
     """
-    with single_thread_when_small(*X.shape[:2]):
+    alternating_blas = isinstance(estimator, LogisticRegression)
+    with (
+        single_thread_when_small(*X.shape[:2]),
+        one_blas_thread() if alternating_blas else nullcontext(),
+    ):
         return _fit_stages_before(estimator, X, y, sample_weight, deadline, **fit_params)
 
 

@@ -31,6 +31,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array
 
+from ..utils._native_threads import one_blas_thread
+
 __all__ = [
     "RIDGE_ALPHAS",
     "MiniRocketClassifier",
@@ -139,7 +141,8 @@ class MiniRocketClassifier(ClassifierMixin, _MiniRocketFeatures, BaseEstimator):
         self.classes_ = np.unique(y)
         if self.head == "logistic":
             self.head_ = LogisticRegression(max_iter=1000, class_weight=self.class_weight)
-            self.head_.fit(features, y, sample_weight=sample_weight)
+            with one_blas_thread():  # 4-5 times faster (sknas.utils._native_threads)
+                self.head_.fit(features, y, sample_weight=sample_weight)
             self.temperature_ = 1.0
             return self
         if self.head != "ridge":

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# scikit-learn's OpenMP code loads before torch (see sknas.utils._openmp).
-from ..utils import _openmp  # noqa: F401
+# scikit-learn's OpenMP code loads before torch (see sknas.utils._native_threads).
+from ..utils import _native_threads  # noqa: F401
 
 # isort: split
 import torch
