@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_info
 
 from sknas.evaluation.members import NeuralMember
 from sknas.space.genome import Genome
@@ -74,3 +75,8 @@ def network_member(key, n_features, n_outputs, task, target_mean=0.0, target_sca
         target_scale=target_scale,
         image_shape=image_shape,
     )
+
+
+def threads_of(user_api: str) -> set[int]:
+    """The thread counts of the loaded ``user_api`` libraries ("openmp" or "blas")."""
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == user_api}

@@ -9,10 +9,11 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import ScriptedStrategy
+from helpers import ScriptedStrategy, threads_of
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator, make_split
@@ -26,6 +27,7 @@ from sknas.evaluation.classical import (
 from sknas.scoring import get_prediction_scorer
 from sknas.space import CLASSICAL_FAMILIES, TABULAR_FAMILIES, default_search_space
 from sknas.trial import Candidate, TrialState
+from sknas.utils._native_threads import SERIAL_CELLS
 
 
 def _classical_candidate(task: str, family: str, **overrides) -> Candidate:
@@ -286,21 +288,13 @@ class _ThreadsSeen(RandomForestClassifier):
     """A forest that notes the OpenMP thread counts its ``fit`` ran with."""
 
     def fit(self, X, y, sample_weight=None):
-        from threadpoolctl import threadpool_info
-
-        self.openmp_threads_ = {
-            i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"
-        }
+        self.openmp_threads_ = threads_of("openmp")
         return super().fit(X, y, sample_weight=sample_weight)
 
 
 @pytest.mark.parametrize("deadline", [None, "far"])
 def test_small_fits_run_on_one_openmp_thread_and_large_ones_keep_the_callers(deadline):
     """Starting a team costs more than a small fit shares out (sknas.utils._native_threads)."""
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    from sknas.utils._native_threads import SERIAL_CELLS
-
     stop = None if deadline is None else time.monotonic() + 600
     small = make_classification(n_samples=200, n_features=10, random_state=0)
     wide = (np.zeros((SERIAL_CELLS // 10, 10)), np.arange(SERIAL_CELLS // 10) % 2)
@@ -310,33 +304,24 @@ def test_small_fits_run_on_one_openmp_thread_and_large_ones_keep_the_callers(dea
             estimator = _ThreadsSeen(n_estimators=2, max_depth=1)
             fit_before(estimator, X, y, None, stop)
             seen[name] = estimator.openmp_threads_
-        after = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
-    assert seen == {"small": {1}, "large": {2}}
-    assert after == {2}  # the caller's count is back
-
-
-def _blas_threads() -> set[int]:
-    from threadpoolctl import threadpool_info
-
-    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+        assert seen == {"small": {1}, "large": {2}}
+        assert threads_of("openmp") == {2}  # the caller's count is back
 
 
 class _BlasSeen(LogisticRegression):
     """A logistic regression that notes the BLAS thread counts its ``fit`` ran with."""
 
     def fit(self, X, y, sample_weight=None):
-        self.blas_threads_ = _blas_threads()
+        self.blas_threads_ = threads_of("blas")
         return super().fit(X, y, sample_weight=sample_weight)
 
 
 def test_a_logistic_regression_fits_on_one_blas_thread():
     """Its L-BFGS alternates between numpy's and scipy's OpenBLAS, whose pools then wait
-    on each other (sknas.utils._native_threads); other fits keep the caller's count."""
-    from threadpoolctl import threadpool_limits
-
+    on each other (sknas.utils._native_threads); the caller's count is back after."""
     X, y = make_classification(n_samples=200, n_features=10, random_state=0)
     with threadpool_limits(limits=2, user_api="blas"):
         logistic = _BlasSeen()
         fit_before(logistic, X, y, None, None)
         assert logistic.blas_threads_ == {1}
-        assert _blas_threads() == {2}  # restored
+        assert threads_of("blas") == {2}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from helpers import ScriptedStrategy
+from helpers import ScriptedStrategy, threads_of
 from torch.utils.data import TensorDataset
 
 from sknas import NASClassifier, NASRegressor
@@ -413,16 +413,13 @@ def test_minirocket_fits_its_logistic_head_on_one_blas_thread(gunpoint, monkeypa
     """Its L-BFGS alternates between numpy's and scipy's OpenBLAS (4-5 times slower on two
     threads each: sknas.utils._native_threads); the caller's count is restored."""
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
     from sknas.evaluation import rocket
 
-    def blas_threads():
-        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-
     class Seen(LogisticRegression):
         def fit(self, X, y, sample_weight=None):
-            self.blas_threads_ = blas_threads()
+            self.blas_threads_ = threads_of("blas")
             return super().fit(X, y, sample_weight=sample_weight)
 
     monkeypatch.setattr(rocket, "LogisticRegression", Seen)
@@ -432,4 +429,4 @@ def test_minirocket_fits_its_logistic_head_on_one_blas_thread(gunpoint, monkeypa
         clf = rocket.MiniRocketClassifier(n_kernels=84, head="logistic", random_state=0)
         clf.fit(rows, y_train)
         assert clf.head_.blas_threads_ == {1}
-        assert blas_threads() == {2}
+        assert threads_of("blas") == {2}

@@ -233,7 +233,7 @@ def fit_before(
     sample_weight: np.ndarray | None,
     deadline: float | None,
     **fit_params: Any,
-) -> str | None:
+) -> StagesCut | None:
     """Fit ``estimator``, growing fewer stages where the whole fit would pass ``deadline``.
 
     Boosted and bagged ensembles first fit :data:`PROBE_SHARE` of their stages, in two
