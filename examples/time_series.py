@@ -3,9 +3,9 @@
 
 The search chooses between MiniRocket features with a ridge or logistic head and 1-d
 convolution networks (inception, residual or plain blocks, kernel sizes, dilations,
-pooling; the first is an InceptionTime-like network), and ensembles the best. The problems are aeon's
-bundled UCR/UEA sets with their own train/test splits (offline; the ``sequences``
-extra): GunPoint (univariate, 50 training series of 150 steps) by default, or
+pooling; the first is an InceptionTime-like network), and ensembles the best. The
+problems are aeon's bundled UCR/UEA sets with their own train/test splits (offline; the
+``sequences`` extra): GunPoint (univariate, 50 training series of 150 steps) by default, or
 ``--problem BasicMotions`` (6 channels), ``ArrowHead``, ``ItalyPowerDemand``, ...
 
 aeon compiles MiniRocket's numba code on its first use on a machine (20-30 s with an empty
