@@ -259,49 +259,39 @@ def fit_before(
         single_thread_when_small(*X.shape[:2]),
         one_blas_thread() if alternating_blas else nullcontext(),
     ):
-        return _fit_stages_before(estimator, X, y, sample_weight, deadline, **fit_params)
-
-
-def _fit_stages_before(
-    estimator: BaseEstimator,
-    X: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None,
-    deadline: float | None,
-    **fit_params: Any,
-) -> StagesCut | None:
-    stages = _STAGES.get(type(estimator))
-    if deadline is None or stages is None:
-        estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
-        return None
-    planned = estimator.get_params()[stages]
-    probe = max(1, round(planned * PROBE_SHARE))
-    with warnings.catch_warnings():
-        # Forests warn that "balanced" class weights may differ between warm starts on
-        # different data; every step here fits the same data.
-        warnings.filterwarnings("ignore", "class_weight presets", UserWarning)
-        first, seconds = max(1, probe // 5), []
-        for grown in dict.fromkeys((first, probe)):  # one step if probe is 1
-            if (
-                seconds
-                and time.monotonic() + _second_step(estimator, seconds[0], first, grown) > deadline
-            ):
-                probe = first  # the second step would end past the deadline
-                break
-            started = time.monotonic()
-            estimator.set_params(warm_start=True, **{stages: grown})
+        stages = _STAGES.get(type(estimator))
+        if deadline is None or stages is None:
             estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
-            seconds.append(time.monotonic() - started)
-        fixed, per_stage = _fit_costs(seconds, first, probe)
-        target = planned
-        if _n_stages(estimator) == probe:  # else early stopping ended the boosting
-            affordable = probe + int((deadline - time.monotonic() - fixed) / per_stage)
-            target = max(probe, min(planned, affordable))
-            if target > probe:
-                estimator.set_params(**{stages: target})
+            return None
+        planned = estimator.get_params()[stages]
+        probe = max(1, round(planned * PROBE_SHARE))
+        with warnings.catch_warnings():
+            # Forests warn that "balanced" class weights may differ between warm starts on
+            # different data; every step here fits the same data.
+            warnings.filterwarnings("ignore", "class_weight presets", UserWarning)
+            first, seconds = max(1, probe // 5), []
+            for grown in dict.fromkeys((first, probe)):  # one step if probe is 1
+                if (
+                    seconds
+                    and time.monotonic() + _second_step(estimator, seconds[0], first, grown)
+                    > deadline
+                ):
+                    probe = first  # the second step would end past the deadline
+                    break
+                started = time.monotonic()
+                estimator.set_params(warm_start=True, **{stages: grown})
                 estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
-    estimator.set_params(warm_start=False, **{stages: target})
-    return None if target == planned else StagesCut(stages, target, planned)
+                seconds.append(time.monotonic() - started)
+            fixed, per_stage = _fit_costs(seconds, first, probe)
+            target = planned
+            if _n_stages(estimator) == probe:  # else early stopping ended the boosting
+                affordable = probe + int((deadline - time.monotonic() - fixed) / per_stage)
+                target = max(probe, min(planned, affordable))
+                if target > probe:
+                    estimator.set_params(**{stages: target})
+                    estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
+        estimator.set_params(warm_start=False, **{stages: target})
+        return None if target == planned else StagesCut(stages, target, planned)
 
 
 class StagesCut(NamedTuple):
