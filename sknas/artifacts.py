@@ -30,7 +30,11 @@ class ArtifactStore:
     Trials rank by validation score, then by ``tie_breaker`` of their predictions,
     then by arrival (earlier first): the order in which ensemble selection takes its
     library of candidates (:class:`~sknas.ensemble.GreedyEnsembler`), so keeping its
-    ``max_candidates`` keeps every model selection would look at.
+    ``max_candidates`` keeps every model selection would look at. Pinned trials (the
+    search's default baselines, which :func:`~sknas.ensemble.check_against_baselines`
+    compares the selection with) are kept whatever their rank and count on top of
+    ``max_models``: a search of 300 trials on 331 rows otherwise released them, and the
+    check never ran.
 
     Parameters
     ----------
@@ -50,17 +54,22 @@ class ArtifactStore:
         self.max_models = max_models
         self.tie_breaker = tie_breaker
         self._artifacts: dict[int, TrialArtifacts] = {}
-        self._ranks: dict[int, tuple[float, float, int]] = {}
+        self._ranks: dict[int, tuple[float, float, int]] = {}  # of the unpinned
         self._arrivals = 0
 
-    def put(self, trial_id: int, score: float, artifacts: TrialArtifacts) -> None:
+    def put(
+        self, trial_id: int, score: float, artifacts: TrialArtifacts, *, pinned: bool = False
+    ) -> None:
         """Keep ``artifacts`` of trial ``trial_id`` (validation score ``score``), then
-        release the lowest-ranked trial's while more than ``max_models`` are held."""
-        tie = 0.0 if self.tie_breaker is None else float(self.tie_breaker(artifacts.valid_pred))
+        release the lowest-ranked unpinned trial's while more than ``max_models``
+        unpinned are held; a ``pinned`` trial's are never released."""
         self._artifacts[trial_id] = artifacts
+        if pinned:
+            return
+        tie = 0.0 if self.tie_breaker is None else float(self.tie_breaker(artifacts.valid_pred))
         self._ranks[trial_id] = (score, tie if np.isfinite(tie) else -np.inf, -self._arrivals)
         self._arrivals += 1
-        while self.max_models is not None and len(self._artifacts) > self.max_models:
+        while self.max_models is not None and len(self._ranks) > self.max_models:
             worst = min(self._ranks, key=self._ranks.__getitem__)
             del self._artifacts[worst], self._ranks[worst]
 

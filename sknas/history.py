@@ -50,7 +50,8 @@ class SearchHistory:
         ``valid_pred`` None).
     artifacts : ArtifactStore
         Trained members and validation predictions by trial id, of the best trials
-        only (its ``max_models``), so memory stays flat over long searches.
+        only (its ``max_models``) and the default baselines, so memory stays flat over
+        long searches.
     interrupted : bool
         Whether the user interrupted the search (Ctrl-C).
     """
@@ -61,12 +62,14 @@ class SearchHistory:
 
     def add(self, result: TrialResult) -> TrialResult:
         """Record one finished trial: its artifacts (when it has a member and a score)
-        go to :attr:`artifacts`; the record kept, and returned, has none."""
+        go to :attr:`artifacts`, pinned there for a default baseline (proposer
+        ``"baseline"``); the record kept, and returned, has none."""
         if result.member is not None and result.scored:
             self.artifacts.put(
                 result.candidate.trial_id,
                 result.score,
                 TrialArtifacts(result.member, result.valid_pred),
+                pinned=result.candidate.proposer == "baseline",
             )
         record = replace(result, member=None, valid_pred=None)
         self.results.append(record)

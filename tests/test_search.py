@@ -222,6 +222,20 @@ def test_history_keeps_light_records_and_only_the_best_models(rng):
     assert len(history.results) == 10 and history.best().score == max(scores)
 
 
+def test_the_store_keeps_the_default_baselines_whatever_their_rank(rng):
+    """The check against the baselines needs their predictions: a search of hundreds of
+    trials on a small table released them from a store of its 50 best (no check ran)."""
+    history = SearchHistory(artifacts=ArtifactStore(max_models=3))
+    for i, score in enumerate([0.1, 0.2] + list(0.5 + rng.random(20) / 10)):
+        proposer = "baseline" if i < 2 else "evolution"
+        candidate = Candidate(i, "linear" if i else "hist_gbdt", {}, None, 0, 1, proposer)
+        result = TrialResult(candidate, TrialState.COMPLETE, score, member=object())
+        history.add(replace(result, valid_pred=np.zeros(2)))
+    kept = history.kept()
+    assert {r.candidate.trial_id for r in kept} >= {0, 1}
+    assert len(kept) == 5 and sorted(r.score for r in kept)[2] > 0.5  # and the best three
+
+
 def test_the_store_keeps_what_ensemble_selection_would_look_at(rng):
     """Equal scores are ranked by the tie breaker, then by arrival, as the ensembler's
     library ranks them: the kept models are exactly its first ``max_candidates``."""
