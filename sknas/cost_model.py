@@ -141,7 +141,8 @@ class DataSize:
     n_features, n_outputs : int
         Model inputs (after preprocessing) and outputs (classes, or 1).
     n_fits : int, default=1
-        Fits per complete trial (the folds of a cross-validated search).
+        Fits per complete trial: the folds of a cross-validated search (a network's
+        first fold trains twice there, see :meth:`CostModel.fits`).
     rows_per_epoch : int or None, default=None
         Rows a network trains on per epoch (None: all of ``n_train``).
     image_shape : tuple of int or None, default=None
@@ -265,6 +266,13 @@ class CostModel:
             return "minirocket_logistic"  # 20-50 times its ridge's time
         return str(candidate.params.get("estimator", candidate.family))
 
+    def fits(self, candidate: Candidate) -> int:
+        """Fits of a complete trial of ``candidate``: every fold, and with several a
+        network's first fold again, without early stopping
+        (:class:`~sknas.evaluation.crossval.CrossValEvaluator`)."""
+        folds = self.size.n_fits
+        return folds + 1 if folds > 1 and candidate.genome is not None else folds
+
     def calibrated(self, candidate: Candidate) -> bool:
         """Whether a trial of ``candidate``'s kind has finished, so its scale is known."""
         return bool(self._log_ratios.get(self.kind(candidate)))
@@ -274,7 +282,7 @@ class CostModel:
     ) -> float:
         """Seconds ``candidate`` takes to train and validate (a network: ``epochs``,
         default its budget; ``fits``: default every fold)."""
-        fits = self.size.n_fits if fits is None else fits
+        fits = self.fits(candidate) if fits is None else fits
         raw = self._raw(candidate, epochs) + GROWN_FITS * self._binning(candidate)
         return fits * raw * self._correction(candidate)
 
@@ -349,7 +357,7 @@ class CostModel:
         if result.state is TrialState.FAIL or result.fit_time <= 0:
             return
         candidate = result.candidate
-        fits = 1 if result.state is TrialState.PRUNED else self.size.n_fits
+        fits = 1 if result.state is TrialState.PRUNED else self.fits(candidate)
         epochs = max(1, result.n_epochs) if candidate.genome is not None else None
         binning = GROWN_FITS * self._binning(candidate)
         raw = fits * (self._raw(candidate, epochs) * result.work_done + binning)

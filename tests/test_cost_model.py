@@ -208,6 +208,16 @@ def test_min_seconds_is_a_first_rung_or_a_probe():
     assert model.min_seconds(linear) == pytest.approx(model.predict(linear) / 5)
 
 
+def test_a_network_pays_for_its_first_fold_twice_under_cross_validation():
+    network, linear = _network(10), Candidate(0, "linear", {}, None, 0, 1, "test")
+    folds, holdout = CostModel(DataSize(800, 200, 20, 3, n_fits=5)), CostModel(SIZE)
+    assert (folds.fits(network), folds.fits(linear), holdout.fits(network)) == (6, 5, 1)
+    one = folds.predict(network, fits=1)
+    assert folds.predict(network) == pytest.approx(6 * one)
+    folds.record(_finished(network, 12 * one))  # twice as slow as predicted
+    assert folds.predict(network) == pytest.approx(12 * one)
+
+
 def _study_with(model, family="linear"):
     space = default_search_space("classification", max_epochs=5, families=[family])
     return Study(RandomStrategy(), space, 0, cost_model=model)

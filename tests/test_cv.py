@@ -100,27 +100,62 @@ class _Spy:
     """An evaluator that records the epochs it was asked for and what it trained."""
 
     def __init__(self, inner):
-        self.inner, self.calls = inner, []
+        self.inner, self.calls, self.seeds, self.results = inner, [], [], []
 
     def __call__(self, candidate, deadline=None, epochs=None):
         result = self.inner(candidate, deadline, epochs)
         self.calls.append((epochs, result.best_epoch, result.n_epochs))
+        self.seeds.append(candidate.seed)
+        self.results.append(result)
         return result
 
 
-def test_later_folds_train_the_first_folds_best_epochs_without_early_stopping():
+def test_every_fold_trains_the_first_folds_best_epochs_without_early_stopping():
+    """The first fold early-stops on its validation rows; then the other folds, and the
+    first again from another seed, train its best epoch count, so no out-of-fold
+    prediction comes from a model its own rows chose."""
+    X, y = load_iris(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    scorer = get_prediction_scorer(None, "classification")
+    folds = _folds(3, y)
+    evaluator = CrossValEvaluator(X, y, folds, task="classification", scorer=scorer)
+    evaluator.evaluators = spies = [_Spy(fold) for fold in evaluator.evaluators]
+    space = default_search_space("classification", max_epochs=30)
+    params, genome = space["mlp"].decode(space["mlp"].default_point())
+    result = evaluator(Candidate(0, "mlp", params, genome, 7, 30, "test"))
+    assert result.state is TrialState.COMPLETE and result.score > 0.85 and result.error is None
+    [(first_epochs, best, trained), retrained] = spies[0].calls
+    assert first_epochs is None and 1 <= best <= trained
+    assert retrained == (best, best, best) and spies[0].seeds == [7, 8]
+    assert [spy.calls for spy in spies[1:]] == [[(best, best, best)]] * 2
+    assert result.best_epoch == best and result.rung_scores == spies[0].results[0].rung_scores
+    assert result.member.members[0] is spies[0].results[1].member
+    valid = folds[0][1]
+    np.testing.assert_allclose(result.valid_pred[valid], spies[0].results[1].valid_pred)
+    assert result.fit_time == pytest.approx(sum(r.fit_time for spy in spies for r in spy.results))
+
+
+def test_the_first_fold_stays_early_stopped_when_no_time_is_left_to_retrain_it(monkeypatch):
     X, y = load_iris(return_X_y=True)
     X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
     scorer = get_prediction_scorer(None, "classification")
     evaluator = CrossValEvaluator(X, y, _folds(3, y), task="classification", scorer=scorer)
     evaluator.evaluators = spies = [_Spy(fold) for fold in evaluator.evaluators]
-    space = default_search_space("classification", max_epochs=30)
+    space = default_search_space("classification", max_epochs=6)
     params, genome = space["mlp"].decode(space["mlp"].default_point())
-    result = evaluator(Candidate(0, "mlp", params, genome, 0, 30, "test"))
-    assert result.state is TrialState.COMPLETE and result.score > 0.85
-    [(first_epochs, best, trained)] = spies[0].calls
-    assert first_epochs is None and 1 <= best <= trained
-    assert [spy.calls for spy in spies[1:]] == [[(best, best, best)]] * 2
+    deadline = time.monotonic() + 600.0
+    last_fold = spies[2].__call__
+
+    def ends_at_the_deadline(candidate, deadline=None, epochs=None):
+        result = last_fold(candidate, deadline, epochs)
+        monkeypatch.setattr(time, "monotonic", lambda: deadline + 1.0)
+        return result
+
+    evaluator.evaluators[2] = ends_at_the_deadline
+    result = evaluator(Candidate(0, "mlp", params, genome, 0, 6, "test"), deadline)
+    assert result.state is TrialState.COMPLETE
+    assert result.error == "first fold kept early-stopped: no time to retrain it"
+    assert len(spies[0].calls) == 1 and result.member.members[0] is spies[0].results[0].member
 
 
 class _Slow(_Spy):
