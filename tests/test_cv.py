@@ -132,7 +132,9 @@ def test_every_fold_trains_the_first_folds_best_epochs_without_early_stopping():
     assert result.member.members[0] is spies[0].results[1].member
     valid = folds[0][1]
     np.testing.assert_allclose(result.valid_pred[valid], spies[0].results[1].valid_pred)
+    # Every fit counts in the trial's time and epochs (what the cost model learns from).
     assert result.fit_time == pytest.approx(sum(r.fit_time for spy in spies for r in spy.results))
+    assert result.n_epochs == round(np.mean([trained, best, best, best]))
 
 
 def test_the_first_fold_stays_early_stopped_when_no_time_is_left_to_retrain_it(monkeypatch):

@@ -381,11 +381,19 @@ class CrossValEvaluator:
             if candidate.genome is not None:
                 epochs = max(1, results[0].best_epoch)
             schedule_epochs = results[0].candidate.budget_epochs
+        runs = list(results)  # every fit, which the trial's times and epochs count
         if epochs is not None:
-            results[0] = self._first_fold_retrained(
-                self._fold(candidate, 0, schedule_epochs, True), results[0], deadline, epochs
+            retrained, problem = self._first_fold_retrained(
+                self._fold(candidate, 0, schedule_epochs, True), deadline, epochs
             )
-        return self._combined(replace(candidate, budget_epochs=schedule_epochs), results)
+            runs += [retrained] if retrained is not None else []
+            if problem is None:
+                results[0] = retrained
+            else:
+                note = f"first fold kept early-stopped: {problem}"
+                notes = [results[0].error, note] if results[0].error else [note]
+                results[0] = replace(results[0], error="; ".join(notes))
+        return self._combined(replace(candidate, budget_epochs=schedule_epochs), results, runs)
 
     def _fold(self, candidate: Candidate, k: int, schedule_epochs: int, fixed: bool) -> Candidate:
         """``candidate`` as fold ``k`` trains it: with its time limit shared equally by
@@ -402,35 +410,29 @@ class CrossValEvaluator:
         return fold
 
     def _first_fold_retrained(
-        self, fold: Candidate, early_stopped: TrialResult, deadline: float | None, epochs: int
-    ) -> TrialResult:
+        self, fold: Candidate, deadline: float | None, epochs: int
+    ) -> tuple[TrialResult | None, str | None]:
         """The first fold trained again for ``epochs`` without early stopping, from a
-        seed of its own (trained from the same seed it would retrace the early-stopped
-        run, whose best epoch its validation rows chose); ``early_stopped``, noted, when
-        the deadline leaves no time or cuts the retraining short."""
-        retrained = None
-        if deadline is None or deadline > time.monotonic():
-            retrained = self.evaluators[0](replace(fold, seed=fold.seed + 1), deadline, epochs)
-        if retrained is None:
-            note = "first fold kept early-stopped: no time to retrain it"
-        elif retrained.state is not TrialState.COMPLETE:
-            note = f"first fold kept early-stopped: retraining it failed ({retrained.error})"
-        elif retrained.n_epochs < epochs:
-            note = "first fold kept early-stopped: the deadline cut its retraining short"
-        else:  # what successive halving and the record know of the trial stays the first run's
-            return replace(
-                retrained,
-                fit_time=early_stopped.fit_time + retrained.fit_time,
-                predict_time=early_stopped.predict_time + retrained.predict_time,
-                rung_scores=early_stopped.rung_scores,
-                best_epoch=early_stopped.best_epoch,
-                inherited=early_stopped.inherited,
-            )
-        notes = [early_stopped.error, note] if early_stopped.error else [note]
-        return replace(early_stopped, error="; ".join(notes))
+        seed of its own (from the same seed it would retrace the early-stopped run,
+        whose best epoch its validation rows chose), and why it cannot replace the
+        early-stopped run (None when it can): no time left, a failure, or the deadline
+        cutting it short."""
+        if deadline is not None and deadline <= time.monotonic():
+            return None, "no time to retrain it"
+        retrained = self.evaluators[0](replace(fold, seed=fold.seed + 1), deadline, epochs)
+        if retrained.state is not TrialState.COMPLETE:
+            return retrained, f"retraining it failed ({retrained.error})"
+        if retrained.n_epochs < epochs:
+            return retrained, "the deadline cut its retraining short"
+        return retrained, None
 
-    def _combined(self, candidate: Candidate, results: Sequence[TrialResult]) -> TrialResult:
-        first = results[0]
+    def _combined(
+        self, candidate: Candidate, results: Sequence[TrialResult], runs: Sequence[TrialResult]
+    ) -> TrialResult:
+        """One result from the folds' ``results`` (their predictions and models) and every
+        fit of the trial, ``runs``, whose first (the first fold's early-stopped run) is
+        what successive halving and the record know of its epochs."""
+        first = runs[0]
         shape = (len(self.y_valid_true),) + first.valid_pred.shape[1:]
         out_of_fold = np.zeros(shape, dtype=np.float64)
         times_validated = np.zeros(len(self.y_valid_true))
@@ -445,9 +447,9 @@ class CrossValEvaluator:
             candidate,
             TrialState.COMPLETE,
             score=self.scorer(self.y_valid_true, out_of_fold),
-            fit_time=sum(r.fit_time for r in results),
-            predict_time=sum(r.predict_time for r in results),
-            n_epochs=round(np.mean([r.n_epochs for r in results])),
+            fit_time=sum(r.fit_time for r in runs),
+            predict_time=sum(r.predict_time for r in runs),
+            n_epochs=round(np.mean([r.n_epochs for r in runs])),
             valid_pred=out_of_fold,
             member=BaggedMember(tuple(r.member for r in results)),
             error="; ".join(notes) or None,
@@ -455,7 +457,7 @@ class CrossValEvaluator:
             best_epoch=first.best_epoch,
             n_parameters=first.n_parameters,
             inherited=first.inherited,
-            work_done=float(np.mean([r.work_done for r in results])),
+            work_done=float(np.mean([r.work_done for r in runs])),
         )
 
     @staticmethod
