@@ -160,6 +160,33 @@ def test_the_first_fold_stays_early_stopped_when_no_time_is_left_to_retrain_it(m
     assert len(spies[0].calls) == 1 and result.member.members[0] is spies[0].results[0].member
 
 
+def test_a_trials_time_limit_and_trial_timeout_are_shared_by_all_its_fits(monkeypatch):
+    """Under k folds a network trains k + 1 times (its first fold twice), a classical
+    model k times: each fit gets its share, so that together they keep to the limit."""
+    X, y = load_iris(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    scorer = get_prediction_scorer(None, "classification")
+    evaluator = CrossValEvaluator(
+        X, y, _folds(3, y), task="classification", scorer=scorer, trial_timeout=60.0
+    )
+    evaluator.evaluators = spies = [_Spy(fold) for fold in evaluator.evaluators]
+    space = default_search_space("classification", max_epochs=6)
+    for family, fits in [("mlp", 4), ("linear", 3)]:
+        params, genome = space[family].decode(space[family].default_point())
+        candidate = Candidate(0, family, params, genome, 0, 6, "test", time_limit=240.0)
+        assert evaluator.n_fits(candidate) == fits
+        for spy in spies:
+            spy.results.clear()
+        assert evaluator(candidate).state is TrialState.COMPLETE
+        limits = [r.candidate.time_limit for spy in spies for r in spy.results]
+        assert limits == [240.0 / fits] * fits
+    monkeypatch.setattr(time, "monotonic", lambda: 100.0)
+    assert spies[0].inner._time_limit(replace(candidate, time_limit=None)) == (
+        115.0,
+        "trial_timeout=60s shared by 4 fits",
+    )
+
+
 class _Slow(_Spy):
     """An evaluator whose folds report taking ``seconds`` each."""
 

@@ -265,7 +265,9 @@ class CrossValEvaluator:
         What gradient boosting splits on natively (see :class:`DataSplit`).
     device : str, default="cpu"
     trial_timeout : float or None, default=None
-        Seconds one trial may train, shared equally by its folds.
+        Seconds one trial may train, shared equally by its fits: with k folds a
+        network trains k + 1 (:meth:`__call__`), and a classical trial, which trains
+        k, gets the same share of it for each.
     """
 
     def __init__(
@@ -296,7 +298,6 @@ class CrossValEvaluator:
             w = sample_weight[self.scored_rows]
             self.w_valid = (w * (len(w) / w.sum())).astype(np.float32)
         self.scorer = scorer.weighted(self.w_valid)
-        fold_timeout = None if trial_timeout is None else trial_timeout / len(folds)
         self.evaluators = []
         for train, valid in folds:
             split = split_at(
@@ -314,7 +315,8 @@ class CrossValEvaluator:
                     split,
                     scorer.weighted(split.w_valid),
                     device=device,
-                    trial_timeout=fold_timeout,
+                    trial_timeout=trial_timeout,
+                    timeout_shares=len(folds) + 1,
                 )
             )
 
@@ -397,17 +399,22 @@ class CrossValEvaluator:
 
     def _fold(self, candidate: Candidate, k: int, schedule_epochs: int, fixed: bool) -> Candidate:
         """``candidate`` as fold ``k`` trains it: with its time limit shared equally by
-        the folds, inheriting from the same fold of a bagged parent, and, when ``fixed``
-        (the epochs of the first fold's early stopping), without successive halving on
-        the first fold's schedule (shortened there if it was)."""
+        its fits (:meth:`n_fits`), inheriting from the same fold of a bagged parent,
+        and, when ``fixed`` (the epochs of the first fold's early stopping), without
+        successive halving on the first fold's schedule (shortened there if it was)."""
         fold = candidate
         if fixed:
             fold = replace(candidate, fidelity=None, budget_epochs=schedule_epochs)
         if candidate.time_limit is not None:
-            fold = replace(fold, time_limit=candidate.time_limit / len(self.evaluators))
+            fold = replace(fold, time_limit=candidate.time_limit / self.n_fits(candidate))
         if isinstance(candidate.parent_model, BaggedMember):
             fold = replace(fold, parent_model=candidate.parent_model.members[k])
         return fold
+
+    def n_fits(self, candidate: Candidate) -> int:
+        """Fits of a complete trial of ``candidate``: one a fold, and a network's first
+        fold once more (:meth:`_first_fold_retrained`)."""
+        return len(self.evaluators) + (candidate.genome is not None)
 
     def _first_fold_retrained(
         self, fold: Candidate, deadline: float | None, epochs: int

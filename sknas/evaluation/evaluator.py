@@ -103,6 +103,10 @@ class Evaluator:
         and keeps its best weights so far, a boosted or bagged ensemble keeps fewer
         stages (:func:`fit_before`), and the result's ``error`` says so. A candidate's
         own ``time_limit`` (from the study's cost model) works the same way.
+    timeout_shares : int, default=1
+        Fits that share ``trial_timeout`` equally, each stopped at its share: a
+        trial's folds under cross-validation (:class:`~sknas.evaluation.crossval.
+        CrossValEvaluator`).
     """
 
     def __init__(
@@ -112,12 +116,14 @@ class Evaluator:
         device: str = "cpu",
         patience: int = 10,
         trial_timeout: float | None = None,
+        timeout_shares: int = 1,
     ) -> None:
         self.split = split
         self.scorer = scorer
         self.device = device
         self.patience = patience
         self.trial_timeout = trial_timeout
+        self.timeout_shares = timeout_shares
 
     @property
     def y_valid_true(self) -> np.ndarray:
@@ -312,7 +318,10 @@ class Evaluator:
         ``trial_timeout`` or the candidate's own ``time_limit``, whichever comes first."""
         limits = []
         if self.trial_timeout is not None:
-            limits.append((self.trial_timeout, f"trial_timeout={self.trial_timeout:g}s"))
+            reason = f"trial_timeout={self.trial_timeout:g}s"
+            if self.timeout_shares > 1:
+                reason += f" shared by {self.timeout_shares} fits"
+            limits.append((self.trial_timeout / self.timeout_shares, reason))
         if candidate.time_limit is not None:
             limits.append((candidate.time_limit, f"its time limit ({candidate.time_limit:.3g}s)"))
         if not limits:
