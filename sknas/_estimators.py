@@ -320,7 +320,7 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
         if len(encoder.classes_) < 2:
             raise ValueError(
                 f"NASClassifier needs samples of at least 2 classes in y; got 1 class "
-                f"({encoder.classes_[0]!r})."
+                f"({encoder.classes_.tolist()[0]!r})."
             )
         self.classes_ = encoder.classes_
         return encoder.transform(y)

@@ -85,7 +85,21 @@ def validate_fit_data(
     return X, y, sample_weight, groups
 
 
+def _unique_columns(X: Any) -> None:
+    """Refuse a DataFrame whose columns share names: ``predict`` matches columns by name."""
+    columns = getattr(X, "columns", None)
+    if columns is None or columns.is_unique:
+        return
+    repeated = columns[columns.duplicated()].unique().tolist()
+    raise ValueError(
+        f"X has columns that share a name: {repeated}. Give every column its own name "
+        "(columns are matched by name at predict), for example X.columns = "
+        "[f'{name}_{i}' for i, name in enumerate(X.columns)]."
+    )
+
+
 def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+    _unique_columns(X)
     regression = estimator._task == "regression"
     if sp.issparse(X):
         estimator.image_shape_ = estimator.sequence_shape_ = None
@@ -139,6 +153,7 @@ def validate_predict_X(estimator: Any, X: Any) -> Any:
     is densified for one fitted on dense rows (which its preprocessing needs); dense
     ``X`` for a model fitted on sparse ``X`` must be finite, as sparse ``X`` must.
     """
+    _unique_columns(X)
     fitted_sparse = isinstance(getattr(estimator, "preprocessor_", None), MaxAbsScaler)
     if sp.issparse(X):
         _check_sparse_kind(estimator.image_shape_)

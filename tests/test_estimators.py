@@ -89,7 +89,12 @@ def test_string_labels_and_feature_names_round_trip(iris):
         (np.empty((0, 3)), np.empty(0), "0 sample"),
         (np.arange(10.0), np.arange(10) % 2, "Expected 2D array"),
         (np.ones((10, 2)), np.linspace(0, 1, 10), "Unknown label type"),
-        (np.ones((10, 2)), np.zeros(10), "at least 2 classes"),
+        (np.ones((10, 2)), np.zeros(10), re.escape("at least 2 classes in y; got 1 class (0.0)")),
+        (
+            pd.DataFrame(np.ones((10, 3)), columns=["a", "b", "a"]),
+            np.arange(10) % 2,
+            re.escape("X has columns that share a name: ['a']."),
+        ),
         (np.ones((1, 2)), np.zeros(1), "1 sample"),
     ],
 )
@@ -102,6 +107,8 @@ def test_wrong_feature_count_and_unfitted_predict(fitted_classifier, iris):
     X, _ = iris
     with pytest.raises(ValueError, match="X has 3 features, but NASClassifier is expecting 4"):
         fitted_classifier.predict(X[:, :3])
+    with pytest.raises(ValueError, match="X has columns that share a name"):
+        fitted_classifier.predict(pd.DataFrame(X, columns=["a", "b", "a", "c"]))
     with pytest.raises(NotFittedError):
         NASClassifier().predict(X)
 
