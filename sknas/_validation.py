@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import MaxAbsScaler
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
@@ -98,6 +99,17 @@ def _unique_columns(X: Any) -> None:
     )
 
 
+def _some_rows(estimator: Any, X: Any) -> None:
+    """Refuse ``X`` of no rows in scikit-learn's words, with the shape it was given (the
+    check that would catch it later sees a single column of it)."""
+    shape = getattr(X, "shape", ())  # lists and other sequences: checked later
+    if len(shape) > 1 and shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={tuple(shape)}) while a minimum of 1 is "
+            f"required by {type(estimator).__name__}."
+        )
+
+
 def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
     _unique_columns(X)
     regression = estimator._task == "regression"
@@ -154,7 +166,14 @@ def validate_predict_X(estimator: Any, X: Any) -> Any:
     ``X`` for a model fitted on sparse ``X`` must be finite, as sparse ``X`` must.
     """
     _unique_columns(X)
-    fitted_sparse = isinstance(getattr(estimator, "preprocessor_", None), MaxAbsScaler)
+    _some_rows(estimator, X)
+    if isinstance(estimator.preprocessor_, ColumnTransformer) and not isinstance(X, pd.DataFrame):
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on a DataFrame with non-numeric columns; "
+            f"predict needs a DataFrame with its columns {list(estimator.feature_names_in_)}; "
+            f"got {type(X).__name__} (for one row of a DataFrame df: df.iloc[[i]])."
+        )
+    fitted_sparse = isinstance(estimator.preprocessor_, MaxAbsScaler)
     if sp.issparse(X):
         _check_sparse_kind(estimator.image_shape_)
         X = validate_data(

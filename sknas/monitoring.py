@@ -338,8 +338,6 @@ def monitor(estimator: Any, X: Any, y: Any = None) -> MonitorReport:
             "was fitted by an sknas version without monitoring. Fit it again to monitor it."
         )
     X = estimator._validated_X(X)
-    if X.shape[0] == 0:
-        raise ValueError("monitor needs at least one row in X; got 0.")
     if y is not None:
         y = _validated_targets(estimator, X, y)
     pred = estimator.ensemble_.predict(estimator.preprocessor_.transform(X))

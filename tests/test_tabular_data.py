@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,6 +97,13 @@ def test_predict_rejects_frames_with_other_columns(mixed, fitted_on_frame):
         fitted_on_frame.predict(X_test.rename(columns={"x1": "renamed"}))
     with pytest.raises(ValueError, match="feature names"):
         fitted_on_frame.predict(X_test.drop(columns="x2"))
+    # Its categorical columns are read by name: rows without names are refused, a
+    # DataFrame's row as a Series too (rather than failing to convert a category to float).
+    for rows in (X_test.to_numpy(), X_test.iloc[0]):
+        with pytest.raises(ValueError, match=r"fitted on a DataFrame with non-numeric columns"):
+            fitted_on_frame.predict(rows)
+    with pytest.raises(ValueError, match=re.escape(f"(shape=(0, {X_test.shape[1]}))")):
+        fitted_on_frame.predict(X_test.iloc[:0])
 
 
 def _category_strings(n: int, seed: int = 0) -> np.ndarray:
