@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -23,7 +23,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ..preprocessing import coded_target_columns, level_code_columns, one_hot_blocks
-from ..utils._native_threads import fit_threads, one_blas_thread, single_thread_when_small
+from ..utils._native_threads import one_blas_thread, single_thread_when_small
 from .rocket import MiniRocketClassifier, MiniRocketRegressor
 from .treepack import PackedTrees, pack_forest, pack_hist_gbdt, packing_suits
 
@@ -50,6 +50,11 @@ _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
     ("minirocket", "regression"): MiniRocketRegressor,
 }
 #: Settings that are not searched: enough iterations, one core per trial.
+#: Forests fit on one joblib job, which the OpenMP threads a search gives each trial do not
+#: change. On two jobs (tried at ae189c0, reverted) a forest grew nearly twice the trees in
+#: its time limit, and held their memory: fully grown trees on 200,000 rows take about
+#: 10 MB each, and 120 s searches on 300,000 rows peaked at 1.60-1.88 GiB instead of
+#: 1.24-1.30, at the same test accuracy.
 _FIXED: dict[type[BaseEstimator], dict[str, Any]] = {
     LogisticRegression: {"max_iter": 1000},
     RandomForestClassifier: {"n_jobs": 1},
@@ -57,10 +62,6 @@ _FIXED: dict[type[BaseEstimator], dict[str, Any]] = {
     ExtraTreesClassifier: {"n_jobs": 1},
     ExtraTreesRegressor: {"n_jobs": 1},
 }
-#: Forests grow their trees on joblib's ``n_jobs`` threads, which OpenMP limits do not
-#: reach: :func:`fit_before` gives a fit the trial's threads, a fitted forest predicts on
-#: one (a request of a few rows waits longer for a thread pool than for its trees).
-_JOBS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 #: The parameter that counts the stages of an ensemble that can grow (``warm_start``).
 _STAGES: dict[type[BaseEstimator], str] = {
     HistGradientBoostingClassifier: "max_iter",
@@ -250,8 +251,7 @@ def fit_before(
     first 2 trees in 14 s and then 8 more in 56 s, 54 s past the deadline. The steps give
     the same model as one ``fit`` when nothing is cut. Other estimators fit in one go.
     ``fit_params`` go to every ``fit``. A small fit runs on one OpenMP thread, a logistic
-    regression on one BLAS thread, a forest on the trial's threads and then predicts on
-    one (:mod:`sknas.utils._native_threads`, :func:`_jobs_while_fitting`).
+    regression on one BLAS thread (:mod:`sknas.utils._native_threads`).
 
     Returns
     -------
@@ -263,7 +263,6 @@ def fit_before(
     with (
         single_thread_when_small(*X.shape[:2]),
         one_blas_thread() if alternating_blas else nullcontext(),
-        _jobs_while_fitting(estimator, *X.shape[:2]),
     ):
         stages = _STAGES.get(type(estimator))
         if deadline is None or stages is None:
@@ -298,23 +297,6 @@ def fit_before(
                     estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
         estimator.set_params(warm_start=False, **{stages: target})
         return None if target == planned else StagesCut(stages, target, planned)
-
-
-@contextmanager
-def _jobs_while_fitting(estimator: BaseEstimator, n_rows: int, n_columns: int) -> Iterator[None]:
-    """A forest's ``n_jobs`` set to the threads its fit may use, and to one after it.
-
-    The trial's threads are an OpenMP limit, which a forest's joblib threads ignore: on
-    one of 2 idle cores, two forests of a 120 s search on 225,000 rows took 56 s.
-    """
-    if not isinstance(estimator, _JOBS):
-        yield
-        return
-    estimator.set_params(n_jobs=fit_threads(n_rows, n_columns))
-    try:
-        yield
-    finally:
-        estimator.set_params(n_jobs=1)
 
 
 class StagesCut(NamedTuple):

@@ -32,14 +32,13 @@ against 1.2 s (2 cores). :func:`one_blas_thread` is for such fits.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sklearn.ensemble  # noqa: F401  (loads the loss and boosting modules: see above)
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-__all__ = ["SERIAL_CELLS", "fit_threads", "one_blas_thread", "single_thread_when_small"]
+__all__ = ["SERIAL_CELLS", "one_blas_thread", "single_thread_when_small"]
 
 #: Rows x columns below which a scikit-learn fit runs on one OpenMP thread. On 2 cores a
 #: default gradient boosting fit on 5,000 x 20 took 0.21 s on one thread and 0.20 s on
@@ -55,18 +54,6 @@ def single_thread_when_small(n_rows: int, n_columns: int) -> Iterator[None]:
         return
     with threadpool_limits(limits=1, user_api="openmp"):
         yield
-
-
-def fit_threads(n_rows: int, n_columns: int) -> int:
-    """Threads a fit on ``n_rows`` x ``n_columns`` may use: one if that is small (as
-    :func:`single_thread_when_small`), else the OpenMP limit in force, which a search
-    sets for each trial to the cores it has (the machine's cores when no OpenMP
-    runtime is loaded). For estimators that spread work over joblib's ``n_jobs``
-    rather than OpenMP, such as random forests."""
-    if n_rows * n_columns < SERIAL_CELLS:
-        return 1
-    limits = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"]
-    return min(limits, default=os.cpu_count() or 1)
 
 
 @contextmanager
