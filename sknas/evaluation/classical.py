@@ -52,9 +52,9 @@ _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
 #: Settings that are not searched: enough iterations, one core per trial.
 #: Forests fit on one joblib job, which the OpenMP threads a search gives each trial do not
 #: change. On two jobs (tried at ae189c0, reverted) a forest grew nearly twice the trees in
-#: its time limit, and held their memory: fully grown trees on 200,000 rows take about
-#: 10 MB each, and 120 s searches on 300,000 rows peaked at 1.60-1.88 GiB instead of
-#: 1.24-1.30, at the same test accuracy.
+#: its time limit, and 120 s searches on 300,000 rows peaked at 1.60-1.88 GiB instead of
+#: 1.24-1.30, at the same test accuracy. The extra trees explain under 0.2 GiB of that
+#: (about 3 MB a tree on 200,000 rows); the rest was not traced.
 _FIXED: dict[type[BaseEstimator], dict[str, Any]] = {
     LogisticRegression: {"max_iter": 1000},
     RandomForestClassifier: {"n_jobs": 1},
