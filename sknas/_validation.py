@@ -167,13 +167,14 @@ def validate_predict_X(estimator: Any, X: Any) -> Any:
     """
     _unique_columns(X)
     _some_rows(estimator, X)
-    if isinstance(estimator.preprocessor_, ColumnTransformer) and not isinstance(X, pd.DataFrame):
+    preprocessor = getattr(estimator, "preprocessor_", None)
+    if isinstance(preprocessor, ColumnTransformer) and not isinstance(X, pd.DataFrame):
         raise ValueError(
             f"{type(estimator).__name__} was fitted on a DataFrame with non-numeric columns; "
             f"predict needs a DataFrame with its columns {list(estimator.feature_names_in_)}; "
             f"got {type(X).__name__} (for one row of a DataFrame df: df.iloc[[i]])."
         )
-    fitted_sparse = isinstance(estimator.preprocessor_, MaxAbsScaler)
+    fitted_sparse = isinstance(preprocessor, MaxAbsScaler)
     if sp.issparse(X):
         _check_sparse_kind(estimator.image_shape_)
         X = validate_data(
