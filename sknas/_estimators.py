@@ -233,7 +233,9 @@ class _BaseNAS(BaseEstimator):
             Non-negative row weights, honoured by every family's training, by
             validation scoring and by ensemble selection.
         groups : array-like of shape (n_samples,), default=None
-            Group labels for a group-aware ``cv`` splitter such as ``GroupKFold``.
+            Group labels. The splits ``cv`` makes itself (an int, ``"auto"``, the
+            holdout) then keep each group on one side; a splitter of your own uses
+            them if it is group-aware, such as ``GroupKFold``.
 
         Returns
         -------

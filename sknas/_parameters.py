@@ -128,7 +128,8 @@ PARAMETERS = """\
         on the rest.
     cv : "auto", int, cross-validation splitter or None, default="auto"
         How trials are scored. None: on a holdout of ``validation_fraction``. An
-        int ``k >= 2``: k shuffled folds (stratified for classification); or any
+        int ``k >= 2``: k shuffled folds (stratified for classification; with
+        ``groups`` given to ``fit``, each group on one side, as in the holdout); or any
         scikit-learn splitter (``KFold``, ``StratifiedKFold``, ``GroupKFold`` with
         ``groups`` given to ``fit``, ``TimeSeriesSplit``). With folds a trial trains
         one model per fold and is scored on its out-of-fold predictions of every

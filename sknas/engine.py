@@ -209,7 +209,7 @@ def search_and_ensemble(
         seeds = journal.seeds
         folds = make_folds(est.cv, y, seed=int(seeds["split"]), **fold_settings)
     evaluator = _make_evaluator(
-        est, X_model.pop(), y, sample_weight, folds, scorer, device, seeds, category_codes
+        est, X_model.pop(), y, sample_weight, groups, folds, scorer, device, seeds, category_codes
     )
     probe = evaluator.probe_rows(PROBE_ROWS)  # rows to time the members' predictions on
     space = _search_space(est, evaluator, time_budget if deadline is not None else None)
@@ -260,6 +260,7 @@ def _make_evaluator(
     X: np.ndarray,
     y: np.ndarray,
     sample_weight: np.ndarray | None,
+    groups: np.ndarray | None,
     folds: list[tuple[np.ndarray, np.ndarray]] | None,
     scorer: PredictionScorer,
     device: str,
@@ -290,6 +291,7 @@ def _make_evaluator(
         image_shape=est.image_shape_,
         category_codes=category_codes,
         in_place=True,  # X is the search's own matrix, handed over (search_and_ensemble)
+        groups=groups,
     )
     return Evaluator(
         split, scorer.weighted(split.w_valid), device=device, trial_timeout=est.trial_timeout

@@ -20,7 +20,7 @@ from sknas.evaluation.crossval import (
     CrossValEvaluator,
     make_folds,
 )
-from sknas.evaluation.data import split_at
+from sknas.evaluation.data import make_split, split_at
 from sknas.evaluation.stacked import STACKING_TOLERANCE
 from sknas.history import SearchHistory
 from sknas.scoring import get_prediction_scorer
@@ -47,6 +47,42 @@ def test_auto_folds_on_small_data_and_a_holdout_on_large():
     assert _folds(None, y) is None
     assert _folds("auto", np.array([0.5, 1.5, 2.5]), task="regression") is None  # 3 rows
     assert len(_folds("auto", np.arange(6.0), task="regression")) == 3
+
+
+def _straddling(groups, train, valid):
+    """Groups with rows on both sides of a split."""
+    return set(groups[train]) & set(groups[valid])
+
+
+@pytest.mark.parametrize("cv", [3, "auto"])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_folds_and_holdouts_keep_each_group_to_one_side(cv, task):
+    """Rows of one group (a patient, a shop) validated by a model trained on the others
+    of its group would score it too well: with ``groups`` the default splits keep every
+    group on one side, k-fold (stratified by class where possible) and holdout alike."""
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 12, 150)
+    y = np.arange(150) % 3 if task == "classification" else rng.normal(size=150)
+    folds = _folds(cv, y, task=task, groups=groups)
+    assert len(folds) == (3 if cv == 3 else AUTO_CV_FOLDS)
+    assert all(not _straddling(groups, train, valid) for train, valid in folds)
+    valid = np.sort(np.concatenate([v for _, v in folds]))
+    np.testing.assert_array_equal(valid, np.arange(150))
+    # "auto" never asks for more folds than there are groups
+    assert len(_folds("auto", y, task=task, groups=np.arange(150) % 3)) == 3
+    X = rng.normal(size=(150, 2)).astype(np.float32)
+    split = make_split(X, y, task=task, validation_fraction=0.25, seed=0, groups=groups)
+    train_rows = [np.flatnonzero((X == row).all(1))[0] for row in split.X_train]
+    valid_rows = [np.flatnonzero((X == row).all(1))[0] for row in split.X_valid]
+    assert not _straddling(groups, train_rows, valid_rows) and len(valid_rows) > 0
+    with pytest.raises(ValueError, match="groups holds a single group"):
+        make_split(X, y, task=task, validation_fraction=0.25, seed=0, groups=np.zeros(150))
+
+
+def test_a_holdout_search_takes_groups():
+    X, y = make_regression(n_samples=120, n_features=5, noise=5.0, random_state=0)
+    reg = NASRegressor(n_trials=2, cv=None, families=["linear"], **FAST)
+    assert reg.fit(X, y, groups=np.arange(len(y)) % 6).score(X, y) > 0.9
 
 
 def test_bad_cv_is_refused_before_any_trial_with_what_to_do():

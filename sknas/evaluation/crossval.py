@@ -17,7 +17,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold
+from sklearn.model_selection import (
+    BaseCrossValidator,
+    GroupKFold,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 from ..cost_model import FITTED_WHOLE
 from ..scoring import PredictionScorer
@@ -51,6 +57,17 @@ AUTO_CV_MAX_ROWS = 10_000
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
+def _k_folds(k: int, *, stratified: bool, grouped: bool, seed: int) -> BaseCrossValidator:
+    """Shuffled k-fold splits: stratified by class when ``stratified``, keeping each
+    group to one side of every fold when ``grouped`` (rows of one patient, shop or
+    session validated by a model trained on their others would score it too well)."""
+    if grouped:
+        kind = StratifiedGroupKFold if stratified else GroupKFold
+        return kind(k, shuffle=True, random_state=seed)
+    kind = StratifiedKFold if stratified else KFold
+    return kind(k, shuffle=True, random_state=seed)
+
+
 def make_folds(
     cv: Any,
     y: np.ndarray,
@@ -68,8 +85,8 @@ def make_folds(
     cv : "auto", None, int or splitter
         ``"auto"``: :data:`AUTO_CV_FOLDS` folds on small data (see
         :data:`AUTO_CV_CELLS_PER_SECOND`, :data:`AUTO_CV_MAX_ROWS`), else None. An int
-        ``k >= 2``: k shuffled folds, stratified for classification. A splitter: its
-        ``split(X, y, groups)``.
+        ``k >= 2``: k shuffled folds, stratified for classification, and with ``groups``
+        no group on both sides of a fold. A splitter: its ``split(X, y, groups)``.
     y : ndarray of shape (n_samples,)
         Encoded targets (class codes for classification).
     task : {"classification", "regression"}
@@ -100,6 +117,8 @@ def make_folds(
         k = min(AUTO_CV_FOLDS, n_rows // 2)  # every fold validates two rows or more
         if counts is not None:
             k = min(k, int(counts.min()))
+        if groups is not None:
+            k = min(k, len(np.unique(groups)))
         if k < 2:
             return None
         cv = k
@@ -113,10 +132,8 @@ def make_folds(
             )
         if cv > n_rows:
             raise ValueError(f"cv={cv} folds need at least {cv} rows; got {n_rows}.")
-        splitter: BaseCrossValidator = (
-            StratifiedKFold(cv, shuffle=True, random_state=seed)
-            if counts is not None
-            else KFold(cv, shuffle=True, random_state=seed)
+        splitter = _k_folds(
+            cv, stratified=counts is not None, grouped=groups is not None, seed=seed
         )
     else:
         splitter = cv

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from torch.utils.data import TensorDataset
 
 from .classical import CategoryCodes
@@ -149,8 +149,10 @@ def make_split(
     image_shape: tuple[int, int, int] | None = None,
     category_codes: CategoryCodes | None = None,
     in_place: bool = False,
+    groups: np.ndarray | None = None,
 ) -> DataSplit:
-    """Hold out validation data: stratified for classification where every class allows it.
+    """Hold out validation data: stratified for classification where every class allows it,
+    or, with ``groups``, whole groups (a share of them).
 
     Parameters
     ----------
@@ -173,12 +175,34 @@ def make_split(
         Reorder the rows of ``X`` in place, training rows first, instead of copying
         them, when ``X`` is a C-contiguous float32 array: for a matrix nothing else
         reads (the search's own), so that the search holds one copy of it, not two.
+    groups : ndarray of shape (n_samples,) or None, default=None
+        Group labels: no group has rows on both sides (scikit-learn's
+        ``GroupShuffleSplit``, ``validation_fraction`` of the groups held out).
 
     Returns
     -------
     DataSplit
     """
     validation_fraction = holdout_fraction(validation_fraction, len(y))
+    if groups is not None:
+        if len(np.unique(groups)) < 2:
+            raise ValueError(
+                "groups holds a single group, so no holdout can keep groups apart; pass "
+                "groups with at least 2 distinct labels, or none."
+            )
+        splitter = GroupShuffleSplit(1, test_size=validation_fraction, random_state=seed)
+        train, valid = next(splitter.split(np.zeros((len(y), 1)), y, groups))
+        return split_at(
+            X,
+            y,
+            train,
+            valid,
+            task=task,
+            sample_weight=sample_weight,
+            image_shape=image_shape,
+            category_codes=category_codes,
+            in_place=in_place,
+        )
     stratify = None
     if task == "classification":
         counts = np.bincount(y)
