@@ -9,7 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, make_regression
-from sklearn.model_selection import GroupKFold, KFold, TimeSeriesSplit, cross_val_score
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    ShuffleSplit,
+    TimeSeriesSplit,
+    cross_val_score,
+)
 
 from sknas import NASClassifier, NASRegressor
 from sknas.evaluation import Evaluator
@@ -93,6 +99,8 @@ def test_bad_cv_is_refused_before_any_trial_with_what_to_do():
         NASClassifier(cv=60, n_trials=1).fit(X, y)
     with pytest.raises(ValueError, match="groups=.*fit"):
         NASClassifier(cv=GroupKFold(3), n_trials=1).fit(X, y)
+    with pytest.raises(ValueError, match="made 1 fold.*cv=None and validation_fraction"):
+        NASClassifier(cv=ShuffleSplit(1, test_size=0.2), n_trials=1).fit(X, y)
 
     class EmptyFold(KFold):
         def _iter_test_indices(self, X, y=None, groups=None):

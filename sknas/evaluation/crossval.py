@@ -148,7 +148,10 @@ def make_folds(
             "splitter, fewer splits, or cv=None for a holdout."
         ) from exc
     if len(folds) < 2:
-        raise ValueError(f"cv={cv!r} made {len(folds)} fold(s); at least 2 are needed.")
+        raise ValueError(
+            f"cv={cv!r} made {len(folds)} fold(s); at least 2 are needed. For a single "
+            "holdout pass cv=None and validation_fraction (the share of rows held out)."
+        )
     for i, (train, valid) in enumerate(folds):
         if len(train) == 0 or len(valid) == 0:
             part = "training" if len(train) == 0 else "validation"
