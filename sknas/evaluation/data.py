@@ -183,34 +183,8 @@ def make_split(
     -------
     DataSplit
     """
-    validation_fraction = holdout_fraction(validation_fraction, len(y))
-    if groups is not None:
-        if len(np.unique(groups)) < 2:
-            raise ValueError(
-                "groups holds a single group, so no holdout can keep groups apart; pass "
-                "groups with at least 2 distinct labels, or none."
-            )
-        splitter = GroupShuffleSplit(1, test_size=validation_fraction, random_state=seed)
-        train, valid = next(splitter.split(np.zeros((len(y), 1)), y, groups))
-        return split_at(
-            X,
-            y,
-            train,
-            valid,
-            task=task,
-            sample_weight=sample_weight,
-            image_shape=image_shape,
-            category_codes=category_codes,
-            in_place=in_place,
-        )
-    stratify = None
-    if task == "classification":
-        counts = np.bincount(y)
-        n_valid = max(1, int(round(validation_fraction * len(y))))
-        if counts.min() >= 2 and n_valid >= len(counts) and len(y) - n_valid >= len(counts):
-            stratify = y
-    train, valid = train_test_split(
-        np.arange(len(y)), test_size=validation_fraction, random_state=seed, stratify=stratify
+    train, valid = _holdout_rows(
+        y, task, holdout_fraction(validation_fraction, len(y)), seed, groups
     )
     return split_at(
         X,
@@ -223,6 +197,31 @@ def make_split(
         category_codes=category_codes,
         in_place=in_place,
     )
+
+
+def _holdout_rows(
+    y: np.ndarray, task: str, fraction: float, seed: int, groups: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation row positions of a holdout of ``fraction`` (see
+    :func:`make_split`)."""
+    if groups is not None:
+        if len(np.unique(groups)) < 2:
+            raise ValueError(
+                "groups holds a single group, so no holdout can keep groups apart; pass "
+                "groups with at least 2 distinct labels, or none."
+            )
+        splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
+        return next(splitter.split(np.zeros((len(y), 1)), y, groups))
+    stratify = None
+    if task == "classification":
+        counts = np.bincount(y)
+        n_valid = max(1, int(round(fraction * len(y))))
+        if counts.min() >= 2 and n_valid >= len(counts) and len(y) - n_valid >= len(counts):
+            stratify = y
+    train, valid = train_test_split(
+        np.arange(len(y)), test_size=fraction, random_state=seed, stratify=stratify
+    )
+    return train, valid
 
 
 def split_at(
