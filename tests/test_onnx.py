@@ -241,6 +241,19 @@ def test_dataframe_with_categoricals(families, frame, new_rows):
     assert labels.dtype == object and set(labels) <= {"yes", "no"}
 
 
+@pytest.mark.parametrize("families", [["linear"], ["hist_gbdt"]])
+def test_columns_target_encoded_past_the_one_hot_budget(families, frame, new_rows, monkeypatch):
+    """Past ``ONE_HOT_MAX_BYTES`` a column of few levels is target encoded and level
+    coded instead of one-hot encoded; the graph encodes it the same way."""
+    from sknas import preprocessing
+
+    monkeypatch.setattr(preprocessing, "ONE_HOT_MAX_BYTES", 0)
+    clf = NASClassifier(families=families, **QUICK).fit(*frame)
+    parts = {name: list(columns) for name, _, columns in clf.preprocessor_.transformers_}
+    assert parts["target"] == parts["codes"] == [2, 5]  # c (4 levels with None) and f
+    assert_matches(clf, new_rows)
+
+
 @pytest.mark.parametrize("family", ["mlp", "random_forest"])
 def test_bags_of_fold_models(family, frame, new_rows):
     X, _ = frame

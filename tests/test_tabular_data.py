@@ -248,6 +248,50 @@ def test_only_columns_with_more_levels_than_one_hot_keeps_are_target_encoded():
     assert "target" not in {name for name, _, _ in unsupervised.transformers}
 
 
+def test_one_hot_block_is_kept_within_its_memory_budget(monkeypatch):
+    """Past ``ONE_HOT_MAX_BYTES``, the widest one-hot blocks give way to target encodings
+    and level codes, the most levels first; a block no wider than what replaces it stays."""
+    X, y = _random_effects(2000)  # x; shop: 100 levels (a 32-column block); colour: 3
+    X["size"] = pd.Categorical(np.random.default_rng(1).choice(list("SMLX"), 2000))
+
+    y_classes = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+
+    def parts(budget_columns, target_type="continuous", n_classes=2):
+        monkeypatch.setattr(preprocessing, "ONE_HOT_MAX_BYTES", 4 * 2000 * budget_columns)
+        preprocessor = make_tabular_preprocessor(X, None, target_type, n_classes)
+        encoded = preprocessor.fit_transform(X, y if n_classes == 2 else y_classes)
+        named = {name: list(columns) for name, _, columns in preprocessor.transformers_}
+        return named, encoded.shape[1]
+
+    assert parts(39) == (
+        {"numeric": [0], "target": [1], "codes": [1], "categorical": [1, 2, 3]},
+        1 + 1 + 1 + 39,
+    )
+    assert parts(38) == (
+        {"numeric": [0], "target": [1], "codes": [1], "categorical": [2, 3]},
+        1 + 1 + 1 + 7,
+    )
+    # Then the widest block left (size's 4 columns, for 2), then colour's (3, for 2).
+    assert parts(5)[0] == {"numeric": [0], "target": [1, 3], "codes": [1, 3], "categorical": [2]}
+    assert parts(0) == (
+        {"numeric": [0], "target": [1, 2, 3], "codes": [1, 2, 3], "categorical": []},
+        1 + 3 + 3,
+    )
+    # One encoding per class: a block of 3 or 4 columns is no wider than 3 + 1.
+    assert parts(0, "multiclass", 3)[0]["categorical"] == [2, 3]
+    monkeypatch.setattr(preprocessing, "ONE_HOT_MAX_BYTES", 0)
+    unsupervised = make_tabular_preprocessor(X)  # nothing to target encode: one-hot stays
+    assert [name for name, _, _ in unsupervised.transformers][-1] == "categorical"
+    # Through a search: both kinds of columns serve as the matrix it trained on.
+    clf = NASClassifier(families=["hist_gbdt"], **SEARCH | {"n_trials": 2}).fit(
+        X[:1500], y_classes[:1500]
+    )
+    assert set(clf.preprocessor_.named_transformers_) >= {"target", "codes"}
+    fast = serving_transform(clf.preprocessor_)
+    np.testing.assert_array_equal(fast(X[1500:]), clf.preprocessor_.transform(X[1500:]))
+    assert clf.score(X[1500:], y_classes[1500:]) > 0.85
+
+
 def test_target_encoding_of_the_training_rows_is_cross_fitted():
     """Unique ids: each row's level is unseen by the other folds, so its cross-fitted
     encoding holds nothing of its own target, where ``transform``'s would all but copy it."""
