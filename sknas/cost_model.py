@@ -24,7 +24,7 @@ every kind took 2-3 times its prediction; the linear baseline then predicts from
 boosting's ratio instead of being 2-3 times off too (the first network does not: it
 borrows only from networks, which may train on a GPU). The search uses the predictions
 to plan: a network's epochs shrink to what fits in the time left, no tabular trial takes
-more than an eighth of the search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least
+more than a quarter of the search (:data:`MAX_TRIAL_SHARE`), and a candidate whose least
 useful part (a network's first successive-halving rung, a boosted or bagged ensemble's
 first tenth of stages, a whole fold of a linear model or MiniRocket) would not finish in
 the time left is skipped — before its kind is calibrated only when the guess is
@@ -119,15 +119,13 @@ MIN_EPOCH_SHARE = 1 / 9
 #: it (planned from the prediction, and again after every epoch from its pace, should the
 #: prediction be far off); a boosted or bagged ensemble grows the stages that fit in it.
 #: On 225,000 rows the portfolio's first MLP took 80 of 120 s and a random forest the 33 s
-#: left, and the search ran six trials; with a quarter, six or seven (two forests took 59 s
-#: of a 120 s search and got an ensemble weight of 0.13); with an eighth, 12 (seven
-#: networks). Convolution networks are exempt: the image recipe
+#: left, and the search ran six trials. Convolution networks are exempt: the image recipe
 #: (issue 17) was measured with trials that take most of a short budget, and their
 #: schedule follows the deadline. So are the baselines (``proposer="baseline"``): a
 #: default gradient boosting is the model the search must at least match (on 1,000,000
 #: rows its default took 25 s; cut to 15 s of a 60 s search it scored 0.78 where the
 #: default scores 0.91).
-MAX_TRIAL_SHARE = 0.125
+MAX_TRIAL_SHARE = 0.25
 #: How far off an uncalibrated prediction may be, either way (:meth:`CostModel.required_seconds`).
 UNCALIBRATED_MARGIN = 3.0
 
