@@ -253,7 +253,6 @@ def test_one_hot_block_is_kept_within_its_memory_budget(monkeypatch):
     and level codes, the most levels first; a block no wider than what replaces it stays."""
     X, y = _random_effects(2000)  # x; shop: 100 levels (a 32-column block); colour: 3
     X["size"] = pd.Categorical(np.random.default_rng(1).choice(list("SMLX"), 2000))
-
     y_classes = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
 
     def parts(budget_columns, target_type="continuous", n_classes=2):
@@ -281,15 +280,22 @@ def test_one_hot_block_is_kept_within_its_memory_budget(monkeypatch):
     assert parts(0, "multiclass", 3)[0]["categorical"] == [2, 3]
     monkeypatch.setattr(preprocessing, "ONE_HOT_MAX_BYTES", 0)
     unsupervised = make_tabular_preprocessor(X)  # nothing to target encode: one-hot stays
-    assert [name for name, _, _ in unsupervised.transformers][-1] == "categorical"
-    # Through a search: both kinds of columns serve as the matrix it trained on.
+    assert {name: list(columns) for name, _, columns in unsupervised.transformers} == {
+        "numeric": [0],
+        "codes": [1],
+        "categorical": [1, 2, 3],
+    }
+    # Through a search on a binary target: no one-hot block left; the fast serving path
+    # makes the same matrix, and the trees split on the codes.
+    above = (y > np.median(y)).astype(int)
     clf = NASClassifier(families=["hist_gbdt"], **SEARCH | {"n_trials": 2}).fit(
-        X[:1500], y_classes[:1500]
+        X[:1500], above[:1500]
     )
-    assert set(clf.preprocessor_.named_transformers_) >= {"target", "codes"}
+    named = {name: list(columns) for name, _, columns in clf.preprocessor_.transformers_}
+    assert named["categorical"] == [] and named["codes"] == [1, 2, 3]
     fast = serving_transform(clf.preprocessor_)
     np.testing.assert_array_equal(fast(X[1500:]), clf.preprocessor_.transform(X[1500:]))
-    assert clf.score(X[1500:], y_classes[1500:]) > 0.85
+    assert clf.score(X[1500:], above[1500:]) > 0.85
 
 
 def test_target_encoding_of_the_training_rows_is_cross_fitted():
