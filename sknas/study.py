@@ -139,20 +139,29 @@ class Study:
         return n_queued
 
     def ask(self, time_left: float | None = None) -> Candidate:
-        """The next trial: a queued configuration, or else the strategy's proposal,
+        """The next trial: a queued configuration (the first the cost model does not
+        predict to be cut short, :meth:`_next_queued`), or else the strategy's proposal,
         with its id, seed, epoch budget (a network's cut to what the cost model says
         fits in ``time_left`` seconds), predicted time, fidelity and (under weight
         inheritance) the parent's trained network."""
         trial_id = self._next_trial_id
         seed = int(self._rng.integers(2**31 - 1))
         if self._queue:
-            configuration, proposer = self._queue.pop(0)
-            proposal = Proposal(
-                configuration.family, configuration.params, configuration.genome, proposer
-            )
+            candidate = self._next_queued(trial_id, seed, time_left)
         else:
             proposal = self.strategy.propose(trial_id)
+            candidate = self._planned(proposal, trial_id, seed, time_left)
         self._next_trial_id += 1
+        if self.pruner is not None:
+            candidate = replace(candidate, fidelity=self.pruner.fidelity_for(candidate))
+        if self.weight_inheritance and candidate.parent_id is not None:
+            candidate = replace(candidate, parent_model=self._trained_network(candidate.parent_id))
+        return candidate
+
+    def _planned(
+        self, proposal: Proposal, trial_id: int, seed: int, time_left: float | None
+    ) -> Candidate:
+        """``proposal`` as trial ``trial_id``, planned by the cost model."""
         candidate = Candidate(
             trial_id=trial_id,
             family=proposal.family,
@@ -165,11 +174,26 @@ class Study:
         )
         if self.cost_model is not None:
             candidate = self.cost_model.fit_to(candidate, time_left)
-        if self.pruner is not None:
-            candidate = replace(candidate, fidelity=self.pruner.fidelity_for(candidate))
-        if self.weight_inheritance and candidate.parent_id is not None:
-            candidate = replace(candidate, parent_model=self._trained_network(candidate.parent_id))
         return candidate
+
+    def _next_queued(self, trial_id: int, seed: int, time_left: float | None) -> Candidate:
+        """The first queued configuration, planned, that the cost model does not
+        predict to be cut short (:meth:`CostModel.cut_short
+        <sknas.cost_model.CostModel.cut_short>`; a baseline always goes first), or else
+        the first; taken off the queue."""
+        first = None
+        for position, (configuration, proposer) in enumerate(self._queue):
+            proposal = Proposal(
+                configuration.family, configuration.params, configuration.genome, proposer
+            )
+            candidate = self._planned(proposal, trial_id, seed, time_left)
+            model = self.cost_model
+            if model is None or proposer == "baseline" or not model.cut_short(candidate):
+                del self._queue[position]
+                return candidate
+            first = candidate if first is None else first
+        del self._queue[0]
+        return first
 
     def too_slow(self, candidate: Candidate, time_left: float | None) -> str | None:
         """Why ``candidate`` should not start with ``time_left`` seconds to go (its least

@@ -22,6 +22,7 @@ from sknas.evaluation.evaluator import LINEAR_MAX_ROWS
 from sknas.scoring import get_prediction_scorer
 from sknas.space import Genome, LayerGene, default_search_space
 from sknas.strategies import RandomStrategy
+from sknas.strategies.base import Configuration
 from sknas.study import Study
 from sknas.trial import Candidate, TrialResult, TrialState
 
@@ -137,6 +138,38 @@ def test_an_ensemble_is_predicted_to_take_at_most_the_time_it_may_grow_in():
     # A linear model is not cut: its prediction stands whatever the time.
     linear = Candidate(1, "linear", {}, None, 0, 1, "test")
     assert model.fit_to(linear, 1e-9).predicted_time == CostModel(SIZE).predict(linear)
+
+
+def test_queued_ensembles_that_would_be_cut_short_wait_for_what_fits():
+    forest = Candidate(0, "random_forest", {"n_estimators": 100}, None, 0, 1, "test")
+    whole = CostModel(SIZE).predict(forest)
+    # The forest's time limit, a quarter of the search, holds 40 % of its trees.
+    model = CostModel(SIZE, search_seconds=0.4 * whole / MAX_TRIAL_SHARE)
+    assert model.cut_short(model.fit_to(forest, None))
+    roomy = CostModel(SIZE, search_seconds=whole / MAX_TRIAL_SHARE)
+    assert not roomy.cut_short(roomy.fit_to(forest, None))
+    assert roomy.cut_short(roomy.fit_to(forest, 0.3 * whole))  # by the deadline
+    assert not model.cut_short(model.fit_to(_network(), None))  # networks shorten instead
+    space = default_search_space(
+        "classification", max_epochs=5, families=["mlp", "random_forest", "hist_gbdt"]
+    )
+    queue = [
+        Configuration("random_forest", {"n_estimators": 100}),
+        Configuration("mlp", {"max_epochs": 5}, MLP),
+        Configuration("random_forest", {"n_estimators": 50}),
+    ]
+    study = Study(RandomStrategy(), space, 0, cost_model=model, starts=[(queue, "portfolio")])
+    asked = [study.ask(None) for _ in range(3)]
+    # The big forest goes after the network and the small forest, which fit.
+    assert [(c.family, c.params.get("n_estimators")) for c in asked] == [
+        ("mlp", None),
+        ("random_forest", 50),
+        ("random_forest", 100),
+    ]
+    assert [c.trial_id for c in asked] == [0, 1, 2]
+    # A baseline is never held back, even when cut short by the deadline.
+    study = Study(RandomStrategy(), space, 0, cost_model=model, starts=[(queue[:2], "baseline")])
+    assert study.ask(0.3 * whole).family == "random_forest"
 
 
 def test_gradient_boosting_costs_by_its_coded_columns():
