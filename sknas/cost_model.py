@@ -342,9 +342,9 @@ class CostModel:
         limit or the deadline.
 
         The study runs such a queued candidate after the queued ones that fit: on
-        300,000 rows the portfolio's two forests, each cut by its 30 s limit to 10-15 of
-        52-100 trees, took 50 of a 120 s search, and two of the portfolio's networks
-        never ran.
+        300,000 rows the portfolio's two forests, each cut by its 30 s limit to 10-21 of
+        52-100 trees, took 51-59 s of a 120 s search, and some of the portfolio's
+        networks never ran.
         """
         if self.kind(candidate) not in GROWN_KINDS:
             return False
