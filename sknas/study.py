@@ -181,13 +181,13 @@ class Study:
         predict to be cut short (:meth:`CostModel.cut_short
         <sknas.cost_model.CostModel.cut_short>`; a baseline always goes first), or else
         the first; taken off the queue."""
+        model = self.cost_model
         first = None
         for position, (configuration, proposer) in enumerate(self._queue):
             proposal = Proposal(
                 configuration.family, configuration.params, configuration.genome, proposer
             )
             candidate = self._planned(proposal, trial_id, seed, time_left)
-            model = self.cost_model
             if model is None or proposer == "baseline" or not model.cut_short(candidate):
                 del self._queue[position]
                 return candidate
