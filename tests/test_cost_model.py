@@ -59,6 +59,16 @@ def test_predictions_grow_with_the_work():
     )
 
 
+def test_a_boosting_grows_one_tree_per_class_and_iteration_on_more_than_two_classes():
+    boosting = Candidate(0, "hist_gbdt", {"max_iter": 100}, None, 0, 1, "test")
+    binary, three, regression = (
+        CostModel(replace(SIZE, n_outputs=k, regression=k == 1)).predict(boosting)
+        for k in (2, 3, 1)
+    )
+    assert three == pytest.approx(3 * binary)
+    assert regression == pytest.approx(binary)
+
+
 def test_calibration_follows_the_trials_of_the_same_kind():
     model = CostModel(SIZE)
     candidate = _network(20)
