@@ -1,8 +1,9 @@
 """The owner of a search's trials: ids, seeds, the queue, the records and the journal.
 
 As in Optuna, the study mints each trial's id and seed, proposes the queued
-configurations (``init_from``, the baselines, the portfolio, each family's default)
-before asking the strategy, hands every trial its fidelity from the pruner, and
+configurations (``init_from``, the baselines, the portfolio, each family's default, a
+gradient boosting still improving at its last iteration with more of them) before
+asking the strategy, hands every trial its fidelity from the pruner, and
 records every finished trial in the history, the pruner, the strategy and the
 journal. Resuming from a journal happens here too. The loop that runs trials
 (:func:`sknas._search.run_search`) keeps only the clock, Ctrl-C, callbacks and the
@@ -25,7 +26,16 @@ from .space import SearchSpace
 from .strategies.base import Configuration, Proposal, Strategy
 from .trial import SKIPPED, Candidate, TrialResult
 
-__all__ = ["Study"]
+__all__ = ["LONGER_BOOSTING", "Study"]
+
+#: A gradient boosting that grew all its iterations with its validation score still
+#: improving (:attr:`TrialResult.improving <sknas.trial.TrialResult.improving>`) is tried
+#: next with this many times its iterations (at most the search space's bound), unless
+#: the cost model predicts it cut short (:meth:`CostModel.cut_short
+#: <sknas.cost_model.CostModel.cut_short>`). On large tables the default boosting's 100
+#: iterations are often too few: on the 280,000 rows of ``mosaicData``'s ``Birthdays`` it
+#: was still improving at 100 (test R² 0.9755) and stopped early at 314 of 500 (0.9791).
+LONGER_BOOSTING = 5
 
 Starts = Sequence[tuple[Sequence[Configuration], str]]
 
@@ -235,9 +245,28 @@ class Study:
             self.cost_model.record(result)
         record = self.history.add(result)
         self.strategy.observe([record])
+        if record.ok and record.improving:
+            self._queue_longer(record.candidate)
         if self.journal is not None and journal:
             self.journal.record(len(self.history.results) - 1, result, self.state_dict())
         return record
+
+    def _queue_longer(self, candidate: Candidate) -> None:
+        """Queue ``candidate``, a gradient boosting still improving at its last
+        iteration, first with :data:`LONGER_BOOSTING` times its iterations (the search
+        space's bound at most); not when that is no more, or would be cut short."""
+        family = self.space[candidate.family]
+        iterations = int(candidate.params["max_iter"])
+        longer = {**candidate.params, "max_iter": LONGER_BOOSTING * iterations}
+        params, _ = family.adapt(longer, None)
+        if params["max_iter"] <= iterations:
+            return
+        planned = self._planned(  # a plan to judge it by, not a trial yet
+            Proposal(candidate.family, params, None, "longer"), -1, candidate.seed, None
+        )
+        if self.cost_model is not None and self.cost_model.cut_short(planned):
+            return
+        self._queue.insert(0, (Configuration(candidate.family, params), "longer"))
 
     def state_dict(self) -> dict[str, Any]:
         """What continues the search after the last recorded trial (plain data)."""

@@ -221,6 +221,10 @@ class TrialResult:
     work_done : float
         Share of its planned stages a boosted or bagged ensemble grew before a deadline
         cut it (the mean over folds); 1.0 otherwise. The cost model learns from it.
+    improving : bool
+        Whether a gradient boosting grew all its iterations with its validation score
+        still improving (early stopping on the validation rows did not end it): the
+        study tries one with more (:data:`sknas.study.LONGER_BOOSTING`).
     """
 
     candidate: Candidate
@@ -238,6 +242,7 @@ class TrialResult:
     finished_at: float = float("nan")
     inherited: float = float("nan")
     work_done: float = 1.0
+    improving: bool = False
 
     @property
     def ok(self) -> bool:

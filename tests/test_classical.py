@@ -105,7 +105,7 @@ def test_large_holdout_searches_stop_boosting_on_their_validation_rows():
     evaluator = Evaluator(split, get_prediction_scorer(None, "classification"))
     result = evaluator(_classical_candidate("classification", "hist_gbdt"))
     model = result.member.estimator
-    assert model.n_iter_ < 100  # it stopped early ...
+    assert model.n_iter_ < 100 and not result.improving  # it stopped early ...
     assert hasattr(model, "validation_score_")  # ... on the validation rows it was given:
     proba = model.predict_proba(split.X_valid)
     loss = -np.mean(np.log(proba[np.arange(len(proba)), split.y_valid]))
@@ -120,6 +120,21 @@ def test_large_holdout_searches_stop_boosting_on_their_validation_rows():
         "y_val",
         "sample_weight_val",
     }
+
+
+def test_a_boosting_still_improving_at_its_last_iteration_says_so():
+    """Ended by its ``max_iter`` with early stopping on the validation rows (past
+    10,000 training rows): improving; on fewer rows nothing tells, so never."""
+    for rows, improving in ((15_000, True), (5_000, False)):
+        split = make_split(
+            *_many_rows(rows), task="classification", validation_fraction=0.2, seed=0
+        )
+        evaluator = Evaluator(split, get_prediction_scorer(None, "classification"))
+        result = evaluator(_classical_candidate("classification", "hist_gbdt", max_iter=5))
+        assert result.member.estimator.n_iter_ == 5
+        assert result.improving is improving
+    forest = evaluator(_classical_candidate("classification", "random_forest"))
+    assert not forest.improving
 
 
 def _many_rows(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from sknas.scoring import get_prediction_scorer
 from sknas.space import Genome, LayerGene, default_search_space
 from sknas.strategies import RandomStrategy
 from sknas.strategies.base import Configuration
-from sknas.study import Study
+from sknas.study import LONGER_BOOSTING, Study
 from sknas.trial import Candidate, TrialResult, TrialState
 
 SIZE = DataSize(n_train=80_000, n_valid=20_000, n_features=20, n_outputs=3)
@@ -180,6 +180,34 @@ def test_queued_ensembles_that_would_be_cut_short_wait_for_what_fits():
     # A baseline is never held back, even when cut short by the deadline.
     study = Study(RandomStrategy(), space, 0, cost_model=model, starts=[(queue[:2], "baseline")])
     assert study.ask(0.3 * whole).family == "random_forest"
+
+
+def test_a_boosting_still_improving_is_tried_next_with_more_iterations():
+    space = default_search_space("regression", max_epochs=5, families=["hist_gbdt", "linear"])
+    starts = [([Configuration("hist_gbdt", {}), Configuration("linear", {})], "baseline")]
+    size = replace(SIZE, n_outputs=1, regression=True)
+    boosting = Candidate(0, "hist_gbdt", {"max_iter": 500}, None, 0, 1, "test")
+    whole = CostModel(size).predict(boosting)
+    for search_seconds, tried in ((whole / MAX_TRIAL_SHARE, True), (0.4 * whole, False)):
+        model = CostModel(size, search_seconds=search_seconds)
+        study = Study(RandomStrategy(), space, 0, starts=starts, cost_model=model)
+        default = study.ask()
+        assert default.params["max_iter"] == 100
+        study.tell(replace(_finished(default, 1.0), improving=True), finished_at=1.0)
+        asked = study.ask()
+        if not tried:  # its time limit would hold under half its iterations
+            assert asked.family == "linear"
+            continue
+        assert (asked.proposer, asked.params["max_iter"]) == (
+            "longer",
+            min(LONGER_BOOSTING * 100, 500),
+        )
+        assert {k: v for k, v in asked.params.items() if k != "max_iter"} == {
+            k: v for k, v in default.params.items() if k != "max_iter"
+        }
+        # At the space's bound already: nothing longer.
+        study.tell(replace(_finished(asked, 5.0), improving=True), finished_at=6.0)
+        assert study.ask().family == "linear"
 
 
 def test_gradient_boosting_costs_by_its_coded_columns():

@@ -35,6 +35,7 @@ __all__ = [
     "early_stopping_rows",
     "fit_before",
     "make_classical_estimator",
+    "still_improving",
 ]
 
 _ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
@@ -297,6 +298,17 @@ def fit_before(
                     estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
         estimator.set_params(warm_start=False, **{stages: target})
         return None if target == planned else StagesCut(stages, target, planned)
+
+
+def still_improving(estimator: BaseEstimator) -> bool:
+    """Whether fitted ``estimator`` is a gradient boosting that grew all its ``max_iter``
+    iterations while stopping early on validation rows: its score still improved in its
+    last ``n_iter_no_change`` iterations."""
+    return (
+        isinstance(estimator, _BOOSTED)
+        and bool(getattr(estimator, "do_early_stopping_", False))
+        and estimator.n_iter_ >= estimator.max_iter
+    )
 
 
 class StagesCut(NamedTuple):

@@ -28,6 +28,7 @@ from .classical import (
     early_stopping_rows,
     fit_before,
     make_classical_estimator,
+    still_improving,
 )
 from .data import DataSplit, balanced_weights, concat_rows, rows_tensor
 from .inheritance import inherit_weights
@@ -236,6 +237,7 @@ class Evaluator:
             error=None if cut is None else f"stopped by {reason} at {cut}",
             best_epoch=1,
             work_done=1.0 if cut is None else cut.grown / cut.planned,
+            improving=cut is None and still_improving(estimator),
         )
 
     def _evaluate_neural(
