@@ -223,8 +223,9 @@ class TrialResult:
         cut it (the mean over folds); 1.0 otherwise. The cost model learns from it.
     improving : bool
         Whether a gradient boosting grew all its iterations with its validation score
-        still improving (early stopping on the validation rows did not end it): the
-        study tries one with more (:data:`sknas.study.LONGER_BOOSTING`).
+        still improving (early stopping on the validation rows did not end it; under
+        k-fold cross-validation, in every fold): the study tries one with more
+        (:data:`sknas.study.LONGER_BOOSTING`).
     """
 
     candidate: Candidate

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris, make_regression
+from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
@@ -179,6 +179,21 @@ def test_every_fold_trains_the_first_folds_best_epochs_without_early_stopping():
     # Every fit counts in the trial's time and epochs (what the cost model learns from).
     assert result.fit_time == pytest.approx(sum(r.fit_time for spy in spies for r in spy.results))
     assert result.n_epochs == round(np.mean([trained, best, best, best]))
+
+
+def test_a_boosting_is_still_improving_when_it_is_in_every_fold():
+    """Folds of more than 10,000 training rows stop boosting early on their validation
+    rows; a boosting none of them stopped is still improving (the study tries it longer)."""
+    X, y = make_classification(n_samples=16_000, n_features=8, n_informative=3, random_state=0)
+    scorer = get_prediction_scorer(None, "classification")
+    evaluator = CrossValEvaluator(
+        X.astype(np.float32), y, _folds(3, y), task="classification", scorer=scorer
+    )
+    family = default_search_space("classification", max_epochs=5)["hist_gbdt"]
+    for max_iter, improving in ((5, True), (500, False)):
+        params, _ = family.decode(family.default_point() | {"max_iter": max_iter})
+        result = evaluator(Candidate(0, "hist_gbdt", params, None, 0, 1, "test"))
+        assert result.state is TrialState.COMPLETE and result.improving is improving
 
 
 def test_the_first_fold_stays_early_stopped_when_no_time_is_left_to_retrain_it(monkeypatch):

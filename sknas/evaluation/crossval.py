@@ -485,6 +485,7 @@ class CrossValEvaluator:
             n_parameters=first.n_parameters,
             inherited=first.inherited,
             work_done=float(np.mean([r.work_done for r in runs])),
+            improving=all(r.improving for r in results),
         )
 
     @staticmethod
