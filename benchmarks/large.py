@@ -323,12 +323,13 @@ def search_counts(board: pd.DataFrame) -> dict:
     -------
     dict
         ``trials``, ``networks`` (a genome, or a family of :data:`NETWORK_FAMILIES`),
-        ``families`` and ``states`` (trials per value), and, when the leaderboard has
-        ``predicted_time``, ``cost_model_trials`` (trials with both times positive) and
-        ``cost_model_within_2x`` (the share of them whose ``fit_time`` is within a factor 2
-        of ``predicted_time``; None without any); ``cost_model_planned_trials`` and
-        ``cost_model_planned_within_2x``: the same over the trials that did the work planned
-        (completed without an error note; networks trained every planned epoch).
+        ``families``, ``states`` and ``proposers`` (trials per value), and, when the
+        leaderboard has ``predicted_time``, ``cost_model_trials`` (trials with both times
+        positive) and ``cost_model_within_2x`` (the share of them whose ``fit_time`` is
+        within a factor 2 of ``predicted_time``; None without any);
+        ``cost_model_planned_trials`` and ``cost_model_planned_within_2x``: the same over
+        the trials that did the work planned (completed without an error note; networks
+        trained every planned epoch).
     """
     networks = board["genome"].notna() | board["family"].isin(NETWORK_FAMILIES)
     counts = {
@@ -336,6 +337,7 @@ def search_counts(board: pd.DataFrame) -> dict:
         "networks": int(networks.sum()),
         "families": board["family"].value_counts().to_dict(),
         "states": board["state"].value_counts().to_dict(),
+        "proposers": board["proposer"].value_counts().to_dict(),
     }
     if "predicted_time" in board:
         times = board[["fit_time", "predicted_time"]].apply(pd.to_numeric, errors="coerce")
