@@ -119,8 +119,11 @@ class Study:
         if journal is not None:
             self._resume(journal)
 
-    def enqueue(self, configurations: Sequence[Configuration], proposer: str) -> int:
-        """Try ``configurations`` before the strategy's proposals, in order.
+    def enqueue(
+        self, configurations: Sequence[Configuration], proposer: str, *, first: bool = False
+    ) -> int:
+        """Try ``configurations`` before the strategy's proposals, in order (with
+        ``first``, before what is queued already).
 
         Each is adapted to the search space (:meth:`FamilySpace.adapt
         <sknas.space.FamilySpace.adapt>`); those of families outside the space, those
@@ -132,7 +135,7 @@ class Study:
             How many of ``configurations`` were queued.
         """
         queued = {configuration.key() for configuration, _ in self._queue}
-        n_queued = 0
+        added = []
         for configuration in configurations:
             if configuration.family not in self.space:
                 continue
@@ -145,9 +148,9 @@ class Study:
             if configuration.key() in queued:
                 continue
             queued.add(configuration.key())
-            self._queue.append((configuration, proposer))
-            n_queued += 1
-        return n_queued
+            added.append((configuration, proposer))
+        self._queue = added + self._queue if first else self._queue + added
+        return len(added)
 
     def ask(self, time_left: float | None = None) -> Candidate:
         """The next trial: a queued configuration (the first the cost model does not
@@ -267,7 +270,7 @@ class Study:
         )
         if self.cost_model is not None and self.cost_model.cut_short(planned):
             return
-        self._queue.insert(0, (Configuration(candidate.family, params), "longer"))
+        self.enqueue([Configuration(candidate.family, params)], "longer", first=True)
 
     def state_dict(self) -> dict[str, Any]:
         """What continues the search after the last recorded trial (plain data)."""
