@@ -220,7 +220,8 @@ class TrialResult:
         weights (NaN when it did not inherit).
     work_done : float
         Share of its planned stages a boosted or bagged ensemble grew before a deadline
-        cut it (the mean over folds); 1.0 otherwise. The cost model learns from it.
+        cut it or early stopping ended it (the mean over folds); 1.0 otherwise. The cost
+        model learns from it.
     improving : bool
         Whether a gradient boosting grew all its iterations with its validation score
         still improving (early stopping on the validation rows did not end it; under

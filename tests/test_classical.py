@@ -137,6 +137,18 @@ def test_a_boosting_still_improving_at_its_last_iteration_says_so():
     assert not forest.improving
 
 
+def test_an_early_stopped_boosting_did_the_share_of_the_work_it_grew():
+    """The cost model learns a stage's time from ``work_done``: a boosting that early
+    stopping ended after a fraction of its ``max_iter`` did that fraction of the work."""
+    split = make_split(*_many_rows(15_000), task="classification", validation_fraction=0.2, seed=0)
+    evaluator = Evaluator(split, get_prediction_scorer(None, "classification"))
+    result = evaluator(_classical_candidate("classification", "hist_gbdt", max_iter=500))
+    grown = result.member.estimator.n_iter_
+    assert grown < 250
+    assert result.work_done == pytest.approx(grown / 500)
+    assert not result.improving
+
+
 def _many_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
     """An easy problem on ``n`` rows: boosting stops early well before 100 iterations."""
     X, y = make_classification(n_samples=n, n_features=8, n_informative=3, random_state=0)

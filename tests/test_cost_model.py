@@ -15,7 +15,14 @@ from torch.utils.data import TensorDataset
 
 from sknas import NASClassifier
 from sknas._search import MAX_SKIPPED_IN_A_ROW, run_search
-from sknas.cost_model import MAX_TRIAL_SHARE, UNCALIBRATED_MARGIN, CostModel, DataSize
+from sknas.cost_model import (
+    MAX_TRIAL_SHARE,
+    SECONDS_PER_TREE,
+    SECONDS_PER_UNIT,
+    UNCALIBRATED_MARGIN,
+    CostModel,
+    DataSize,
+)
 from sknas.evaluation import Evaluator, make_split
 from sknas.evaluation.data import TensorBatchIterator
 from sknas.evaluation.evaluator import LINEAR_MAX_ROWS
@@ -67,6 +74,26 @@ def test_a_boosting_grows_one_tree_per_class_and_iteration_on_more_than_two_clas
     )
     assert three == pytest.approx(3 * binary)
     assert regression == pytest.approx(binary)
+
+
+def test_a_boosting_is_priced_by_its_leaves_and_a_fixed_cost_per_tree():
+    """Measured: time grows with ``max_leaf_nodes`` (128 leaves about twice 31), not with
+    ``max_features`` (every histogram is built), and a tree costs milliseconds even on
+    few rows."""
+    model = CostModel(replace(SIZE, n_outputs=2))
+
+    def boosting(**params):
+        return model.predict(
+            Candidate(0, "hist_gbdt", {"max_iter": 100, **params}, None, 0, 1, "t")
+        )
+
+    default = boosting()
+    assert boosting(max_leaf_nodes=128) == pytest.approx(2 * default, rel=0.1)
+    assert boosting(max_leaf_nodes=8) == pytest.approx(0.64 * default, rel=0.1)
+    assert boosting(max_features=0.3) == pytest.approx(default)
+    tiny = CostModel(DataSize(n_train=2_000, n_valid=500, n_features=9, n_outputs=1))
+    few_rows = tiny.predict(Candidate(0, "hist_gbdt", {"max_iter": 100}, None, 0, 1, "t"))
+    assert 0.15 < few_rows < 0.6  # 0.32 s measured for 100 iterations on 2,000 x 9
 
 
 def test_calibration_follows_the_trials_of_the_same_kind():
@@ -216,7 +243,10 @@ def test_gradient_boosting_costs_by_its_coded_columns():
     coded = DataSize(80_000, 20_000, 140, 3, boosting_features=25)
     boosting = Candidate(0, "hist_gbdt", {}, None, 0, 1, "test")
     ratio = CostModel(coded).predict(boosting) / CostModel(one_hot).predict(boosting)
-    assert ratio == pytest.approx(25 / 140)
+    per_cell = 80_000 * SECONDS_PER_UNIT["hist_gbdt"]  # a tree's fixed cost is the same
+    assert ratio == pytest.approx(
+        (SECONDS_PER_TREE + 25 * per_cell) / (SECONDS_PER_TREE + 140 * per_cell)
+    )
     forest = Candidate(0, "random_forest", {}, None, 0, 1, "test")
     assert CostModel(coded).predict(forest) == CostModel(one_hot).predict(forest)
 

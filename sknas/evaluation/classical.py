@@ -34,6 +34,7 @@ __all__ = [
     "category_codes_of",
     "early_stopping_rows",
     "fit_before",
+    "share_grown",
     "make_classical_estimator",
     "still_improving",
 ]
@@ -298,6 +299,20 @@ def fit_before(
                     estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
         estimator.set_params(warm_start=False, **{stages: target})
         return None if target == planned else StagesCut(stages, target, planned)
+
+
+def share_grown(estimator: BaseEstimator, cut: StagesCut | None) -> float:
+    """Share of its planned stages fitted ``estimator`` grew: fewer where :func:`fit_before`
+    cut it (``cut``) or early stopping ended a boosting; 1.0 for what has no stages.
+
+    The cost model learns a stage's time from it: a boosting early-stopped at 160 of its
+    500 iterations, counted as all 500, made the next boosting's prediction three times
+    too low."""
+    stages = _STAGES.get(type(estimator))
+    if stages is None:
+        return 1.0
+    planned = cut.planned if cut is not None else estimator.get_params()[stages]
+    return min(1.0, _n_stages(estimator) / max(1, planned))
 
 
 def still_improving(estimator: BaseEstimator) -> bool:

@@ -28,6 +28,7 @@ from .classical import (
     early_stopping_rows,
     fit_before,
     make_classical_estimator,
+    share_grown,
     still_improving,
 )
 from .data import DataSplit, balanced_weights, concat_rows, rows_tensor
@@ -236,7 +237,7 @@ class Evaluator:
             member=member,
             error=None if cut is None else f"stopped by {reason} at {cut}",
             best_epoch=1,
-            work_done=1.0 if cut is None else cut.grown / cut.planned,
+            work_done=share_grown(estimator, cut),
             improving=cut is None and still_improving(estimator),
         )
 
