@@ -305,9 +305,9 @@ def share_grown(estimator: BaseEstimator, cut: StagesCut | None) -> float:
     """Share of its planned stages fitted ``estimator`` grew: fewer where :func:`fit_before`
     cut it (``cut``) or early stopping ended a boosting; 1.0 for what has no stages.
 
-    The cost model learns a stage's time from it: a boosting early-stopped at 160 of its
-    500 iterations, counted as all 500, made the next boosting's prediction three times
-    too low."""
+    The cost model learns a stage's time from it: a boosting early-stopped at about a
+    third of its 500 iterations, counted as all 500, taught it a third of an iteration's
+    time."""
     stages = _STAGES.get(type(estimator))
     if stages is None:
         return 1.0
