@@ -509,7 +509,8 @@ def report(rows: list[dict[str, Any]]) -> str:
     Returns
     -------
     str
-        A per-run table and a table of mean accuracy by image set and system.
+        A per-run table, the mean accuracy by image set and system, and (where both
+        systems ran) sknas's gap to the hand CNN paired by seed, with its standard error.
     """
     frame = pd.DataFrame(rows)
     if "test_accuracy" not in frame:
@@ -519,6 +520,20 @@ def report(rows: list[dict[str, Any]]) -> str:
     lines = [frame[columns].to_markdown(index=False, floatfmt=".4f"), ""]
     means = frame.pivot_table(index="set", columns="system", values="test_accuracy", aggfunc="mean")
     lines += ["Mean test accuracy:", "", means.to_markdown(floatfmt=".4f"), ""]
+    by_seed = frame.pivot_table(
+        index=["set", "seed"], columns="system", values="test_accuracy", aggfunc="mean"
+    )
+    if {"sknas", "hand"} <= set(by_seed.columns):  # seed-to-seed noise is as large as gaps
+        gaps = (by_seed["sknas"] - by_seed["hand"]).dropna().groupby(level="set")
+        paired = pd.DataFrame(
+            {"seeds": gaps.size(), "mean": gaps.mean(), "standard error": gaps.sem()}
+        )
+        lines += [
+            "sknas minus the hand CNN, paired by seed:",
+            "",
+            paired.to_markdown(floatfmt=".4f"),
+            "",
+        ]
     return "\n".join(lines)
 
 
