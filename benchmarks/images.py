@@ -531,7 +531,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         lines += [
             "sknas minus the hand CNN, paired by seed:",
             "",
-            paired.to_markdown(floatfmt=".4f"),
+            paired.to_markdown(floatfmt=("", ".0f", ".4f", ".4f")),
             "",
         ]
     return "\n".join(lines)
