@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -50,7 +51,7 @@ from .fidelity import make_pruner
 from .history import SearchHistory
 from .monitoring import ensemble_validation_predictions, reference_statistics
 from .scoring import PredictionScorer, fit_decision_threshold, get_prediction_scorer
-from .space import SearchSpace, default_search_space
+from .space import CLASSICAL_FAMILIES, SearchSpace, default_search_space
 from .strategies import (
     Configuration,
     FusedStrategy,
@@ -82,8 +83,14 @@ REFIT_RESERVE = 0.10
 CONTINUE_RESERVE = 1 / 3
 #: Trained models a search keeps: the best ``MAX_CANDIDATES``, ranked as ensemble
 #: selection ranks its library (score, then log loss or squared error), so it keeps
-#: every model selection looks at and no other.
+#: every model selection looks at (while they fit in :data:`KEPT_BYTES`) and no other.
 KEPT_MODELS = MAX_CANDIDATES
+#: Most bytes the kept models take (pickled, with their validation predictions; the
+#: default baselines' on top), the lowest-ranked released first: models of a long search
+#: on a large table otherwise piled up (a 300 s search on 40,000 rows of diamonds held
+#: two random forests of 249 and 50 MiB to its end; a forest is now at most
+#: :data:`~sknas.evaluation.classical.FOREST_MAX_BYTES`).
+KEPT_BYTES = 256 * 2**20
 #: Scored trials before evolution starts on images (``strategy="auto"``): as many as
 #: the image portfolio's known-good CNNs. A CNN trial takes 20-75 s on 2 cores, so a
 #: 120 s search scores 4-10 trials and never reached the fused strategy's twelve: on
@@ -213,12 +220,13 @@ def search_and_ensemble(
     )
     probe = evaluator.probe_rows(PROBE_ROWS)  # rows to time the members' predictions on
     space = _search_space(est, evaluator, time_budget if deadline is not None else None)
+    _import_ahead(space)
     compile_seconds = _compile_ahead(space, evaluator.split.image_shape)
     history = _run_study(
         est, evaluator, space, int(seeds["strategy"]), deadline, time_budget, starts, journal
     )
     if isinstance(journal, MemoryJournal) and not history.interrupted:
-        # Its models beyond the best KEPT_MODELS released:
+        # Its models beyond the best KEPT_MODELS (and KEPT_BYTES) released:
         journal.keep_as([history.with_artifacts(r) for r in history.results])
     best = _best_trial(est, history, compile_seconds)
     search_done = time.monotonic()
@@ -365,6 +373,17 @@ def _search_space(est: Any, evaluator: Evaluator, time_budget: float | None) -> 
     )
 
 
+def _import_ahead(space: SearchSpace) -> None:
+    """Import what PyTorch imports the first time an optimizer is made (``torch._dynamo``
+    and part of ``torch._inductor``, about 2 s), before the search when it trains
+    networks, instead of inside its first network trial: a Ctrl-C there interrupted the
+    import and left ``torch._inductor`` half imported, and every later ``torch.export``
+    in the process (the ONNX export) failed."""
+    if set(space.family_names) <= {*CLASSICAL_FAMILIES, "minirocket"}:
+        return
+    importlib.import_module("torch._dynamo")
+
+
 def _compile_ahead(space: SearchSpace, sequence_shape: tuple[int, ...] | None) -> float:
     """Compile what the search's families run through numba before the first trial,
     returning the seconds it took (0 when nothing needs it).
@@ -406,7 +425,9 @@ def _run_study(
         pruner=make_pruner(est.pruner),
         journal=journal,
         artifacts=ArtifactStore(
-            KEPT_MODELS, functools.partial(_tie_breaker(est, evaluator), evaluator.y_valid_true)
+            KEPT_MODELS,
+            functools.partial(_tie_breaker(est, evaluator), evaluator.y_valid_true),
+            max_bytes=KEPT_BYTES,
         ),
         weight_inheritance=est.weight_inheritance,
         cost_model=_cost_model(evaluator, None if deadline is None else time_budget),

@@ -50,8 +50,8 @@ class SearchHistory:
         ``valid_pred`` None).
     artifacts : ArtifactStore
         Trained members and validation predictions by trial id, of the best trials
-        only (its ``max_models``) and the default baselines, so memory stays flat over
-        long searches.
+        only (its ``max_models`` and ``max_bytes``) and the default baselines, so memory
+        stays flat over long searches.
     interrupted : bool
         Whether the user interrupted the search (Ctrl-C).
     """

@@ -16,10 +16,11 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from sknas import NASClassifier, NASRegressor
-from sknas.evaluation import Evaluator, make_split
+from sknas.evaluation import Evaluator, classical, make_split
 from sknas.evaluation.classical import (
     _fit_costs,
     _n_stages,
+    cap_forest_size,
     early_stopping_rows,
     fit_before,
     make_classical_estimator,
@@ -27,6 +28,7 @@ from sknas.evaluation.classical import (
 from sknas.scoring import get_prediction_scorer
 from sknas.space import CLASSICAL_FAMILIES, TABULAR_FAMILIES, default_search_space
 from sknas.trial import Candidate, TrialState
+from sknas.utils._bytes import pickled_bytes
 from sknas.utils._native_threads import SERIAL_CELLS
 
 
@@ -242,6 +244,45 @@ def test_a_classical_trial_at_its_deadline_stops_growing_and_says_so(task_evalua
     assert result.error == "stopped by trial_timeout=1e-06s at n_estimators=6 of 300"
 
 
+def _node_bytes(member) -> int:
+    """What a fitted forest member's trees hold: their nodes and the nodes' values."""
+    return sum(t.tree_.node_count * (64 + t.tree_.value[0].size * 8) for t in member.estimator)
+
+
+@pytest.mark.parametrize("estimator", ["random_forest", "extra_trees"])
+def test_a_forest_is_capped_to_its_memory_bound(task_evaluator, estimator, monkeypatch):
+    """A forest's trees stay within FOREST_MAX_BYTES, in the trial and in its refit, and
+    the trial says it capped them."""
+    task, evaluator = task_evaluator
+    candidate = _classical_candidate(task, "random_forest", estimator=estimator, n_estimators=50)
+    grown = evaluator(candidate)
+    assert grown.error is None and _node_bytes(grown.member) > 150_000
+    monkeypatch.setattr(classical, "FOREST_MAX_BYTES", 50_000)
+    capped = evaluator(candidate)
+    assert capped.state is TrialState.COMPLETE
+    assert re.fullmatch(
+        r"trees capped at max_leaf_nodes=\d+ to bound the forest's memory", capped.error
+    )
+    assert _node_bytes(capped.member) <= 50_000
+    assert pickled_bytes(capped.member) < pickled_bytes(grown.member) / 2
+    assert capped.score > (0.6 if task == "classification" else 0.5)
+    assert _node_bytes(evaluator.refit(candidate, n_epochs=1)) <= 50_000
+
+
+def test_cap_forest_size_bounds_only_forests_that_could_outgrow_it():
+    forest = RandomForestClassifier(n_estimators=100, min_samples_leaf=4)
+    assert cap_forest_size(forest, 10_000, n_classes=3) is None  # 2,500 leaves fit
+    assert forest.max_leaf_nodes is None
+    most = cap_forest_size(forest, 1_000_000, n_classes=3)
+    assert forest.max_leaf_nodes == most
+    assert 100 * (2 * most) * (64 + 8 * 3) <= classical.FOREST_MAX_BYTES
+    assert cap_forest_size(forest, 1_000_000, n_classes=3) is None  # already within
+    shares = RandomForestClassifier(n_estimators=100, min_samples_leaf=0.01)
+    assert cap_forest_size(shares, 1_000_000) is None  # at most 100 leaves a tree
+    boosting = make_classical_estimator("hist_gbdt", {}, task="regression", seed=0)
+    assert cap_forest_size(boosting, 10**7) is None
+
+
 def test_a_slow_forest_keeps_fit_within_its_time_budget():
     # 300 trees take about 4.5 s here on 2 cores; before, fit ran to the end of them.
     X, y = make_classification(n_samples=6000, n_features=30, n_informative=10, random_state=0)
@@ -253,10 +294,11 @@ def test_a_slow_forest_keeps_fit_within_its_time_budget():
     clf.fit(X, y)
     assert time.monotonic() - started < 2 * 2.0 + 3  # generous: a busy machine is slower
     note = clf.leaderboard_.loc[0, "error"]
-    # The time budget, or the quarter of it that one trial may take, stopped it.
-    stopped = r"stopped by (the time budget|its time limit \(0\.5s\)) at n_estimators=\d+ of 300"
-    assert re.match(stopped, note), note
-    assert int(note.split("=")[1].split()[0]) < 300
+    # The time budget, or the quarter of it that one trial may take, stopped it (300
+    # trees on 4,800 rows are capped in size too: FOREST_MAX_BYTES).
+    stopped = r"stopped by (the time budget|its time limit \(0\.5s\)) at n_estimators=(\d+) of 300"
+    assert re.search(stopped, note), note
+    assert int(re.search(stopped, note).group(2)) < 300
     assert clf.score(X, y) > 0.9
 
 

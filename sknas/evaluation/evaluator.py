@@ -25,6 +25,7 @@ from .callbacks import FiniteLossGuard, NonFiniteLossError, RungPruner, Training
 from .classical import (
     CategoryCodes,
     ClassicalMember,
+    cap_forest_size,
     early_stopping_rows,
     fit_before,
     make_classical_estimator,
@@ -221,9 +222,15 @@ class Evaluator:
         X_valid = split.X_valid if codes is None else codes(split.X_valid)
         y_valid = self._classical_targets(split.y_valid)
         stop_on = early_stopping_rows(estimator, len(y), X_valid, y_valid, split.w_valid)
+        capped = cap_forest_size(estimator, len(y), split.n_outputs)
         cut = fit_before(estimator, X if codes is None else codes(X), y, w, stop, **stop_on)
         member = self._classical_member(estimator, codes)
         fit_time = time.perf_counter() - start
+        notes = []
+        if capped is not None:
+            notes.append(f"trees capped at max_leaf_nodes={capped} to bound the forest's memory")
+        if cut is not None:
+            notes.append(f"stopped by {reason} at {cut}")
         valid_pred = member.predict(split.X_valid)
         self._check_finite(valid_pred)
         return TrialResult(
@@ -235,7 +242,7 @@ class Evaluator:
             n_epochs=1,
             valid_pred=valid_pred,
             member=member,
-            error=None if cut is None else f"stopped by {reason} at {cut}",
+            error="; ".join(notes) or None,
             best_epoch=1,
             work_done=share_grown(estimator, cut),
             improving=cut is None and still_improving(estimator),
@@ -373,6 +380,7 @@ class Evaluator:
                     w_all = None if w_all is None else w_all[rows]
                 if codes is not None:
                     X_all = codes(X_all)
+                cap_forest_size(estimator, len(y_all), split.n_outputs)
                 if fit_before(estimator, X_all, y_all, w_all, deadline) is not None:
                     return None
                 return self._classical_member(estimator, codes)
