@@ -279,6 +279,8 @@ def test_cap_forest_size_bounds_only_forests_that_could_outgrow_it():
     assert cap_forest_size(forest, 1_000_000, n_classes=3) is None  # already within
     shares = RandomForestClassifier(n_estimators=100, min_samples_leaf=0.01)
     assert cap_forest_size(shares, 1_000_000) is None  # at most 100 leaves a tree
+    sampled = RandomForestClassifier(n_estimators=100, min_samples_leaf=np.int64(2))
+    assert cap_forest_size(sampled, 1_000_000) is not None  # a count, however typed
     boosting = make_classical_estimator("hist_gbdt", {}, task="regression", seed=0)
     assert cap_forest_size(boosting, 10**7) is None
 
