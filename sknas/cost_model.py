@@ -23,17 +23,19 @@ estimator), by the median ratio of actual to predicted time of the last
 itself after one trial; a kind without trials yet borrows the ratios of the other kinds
 of its group (networks, or classical estimators). On this project's slower AMD machine
 every kind took 2-3 times its prediction; the linear baseline then predicts from the
-boosting's ratio instead of being 2-3 times off too (the first network does not: it
-borrows only from networks, which may train on a GPU). The search uses the predictions
-to plan: a network's epochs shrink to what fits in the time left, no tabular trial takes
-more than a quarter of the search (:data:`MAX_TRIAL_SHARE`), a queued boosted or bagged
-ensemble that would grow under half its stages in that time waits for the queued
-candidates that fit (:meth:`CostModel.cut_short`), and a candidate whose least
-useful part (a network's first successive-halving rung, a boosted or bagged ensemble's
-first tenth of stages, a whole fold of a linear model or MiniRocket) would not finish in
-the time left is skipped — before its kind is calibrated only when the guess is
-:data:`UNCALIBRATED_MARGIN` times too slow, while what nothing stops once started
-(:data:`FITTED_WHOLE`) needs that many times its guess.
+boosting's ratio instead of being 2-3 times off too. Networks borrow only from networks,
+which may train on a GPU; the first dense network of a tabular search took 3.5-4.8 times
+its prediction there, so such a search first times two small networks on its device and
+prices dense networks from them (:meth:`CostModel.measure_networks`). The search uses
+the predictions to plan: a network's epochs shrink to what fits in the time left, no
+tabular trial takes more than a quarter of the search (:data:`MAX_TRIAL_SHARE`), a
+queued boosted or bagged ensemble that would grow under half its stages in that time
+waits for the queued candidates that fit (:meth:`CostModel.cut_short`), and a candidate
+whose least useful part (a network's first successive-halving rung, a boosted or bagged
+ensemble's first tenth of stages, a whole fold of a linear model or MiniRocket) would
+not finish in the time left is skipped — before its kind is calibrated only when the
+guess is :data:`UNCALIBRATED_MARGIN` times too slow, while what nothing stops once
+started (:data:`FITTED_WHOLE`) needs that many times its guess.
 Torch-free.
 """
 
@@ -46,7 +48,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .space.genome import Genome, inception_kernels
+from .space.genome import Genome, LayerGene, inception_kernels
 from .trial import Candidate, TrialResult, TrialState
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "MIN_GROWN_SHARE",
     "SECONDS_PER_TREE",
     "SECONDS_PER_UNIT",
+    "SPEED_PROBES",
     "network_macs",
 ]
 
@@ -80,6 +83,15 @@ CONV1D_MAC_FACTOR = {"conv": 3.0, "inception": 8.0}
 SECONDS_PER_STEP = 3e-4
 #: ... and per layer and step (small batches cost more than their multiply-adds).
 SECONDS_PER_LAYER_STEP = 1e-4
+#: Dense networks a tabular search trains for a few steps before its first trial
+#: (:meth:`CostModel.measure_networks`): (hidden width of two layers, batch size, timed
+#: steps). The first costs mostly its optimizer steps, the second its multiply-adds; on
+#: the 2-core AMD machine the two took 1.8 and 4.0-5.4 times the Xeon's constants below
+#: (0.05 and 0.1 s).
+SPEED_PROBES = ((64, 32, 40), (512, 256, 10))
+#: Most inputs of the probes' networks: what they measure is the device, and a first
+#: layer over a wide sparse input (50,000 columns) would take seconds a step.
+SPEED_PROBE_MAX_FEATURES = 1_000
 #: Seconds per unit of work of the classical estimators (see the module docstring).
 SECONDS_PER_UNIT = {
     # Gradient boosting per row x feature of a tree of 31 leaves: 4.2-5.9e-9 on 2,000-
@@ -274,6 +286,49 @@ class CostModel:
         self._log_ratios: dict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=CALIBRATION_WINDOW)
         )
+        # Dense networks' seconds per multiply-add and per step on this device, relative
+        # to the constants (measure_networks).
+        self._mac_scale = self._step_scale = 1.0
+
+    def measure_networks(self, time_steps: Callable[[Genome, int, int, int], float]) -> None:
+        """Price dense networks on this device from :data:`SPEED_PROBES`, timed by
+        ``time_steps(genome, n_features=, batch_size=, steps=)`` (seconds).
+
+        Two scales are solved for, one on :data:`SECONDS_PER_MAC` and one on the
+        per-step constants; where the two timings do not give two positive scales (a
+        noisy machine), both become the ratio of their total time to the constants'.
+        Networks with convolutions keep their constants (their own speeds are measured
+        per layer kind, :data:`CONV1D_MAC_FACTOR`).
+
+        Examples
+        --------
+        >>> model = CostModel(DataSize(n_train=1000, n_valid=200, n_features=10, n_outputs=2))
+        >>> def four_times(genome, n_features, batch_size, steps):  # a slower device
+        ...     probe = CostModel(DataSize(batch_size * steps, 0, n_features, 2))
+        ...     return 4 * probe._raw(Candidate(0, "mlp", {"batch_size": batch_size},
+        ...                                     genome, 0, 1, "tpe"), 1)
+        >>> model.measure_networks(four_times)
+        >>> round(model._mac_scale, 2), round(model._step_scale, 2)
+        (4.0, 4.0)
+        """
+        n_features = min(self.size.n_features, SPEED_PROBE_MAX_FEATURES)
+        probe_model = CostModel(replace(self.size, n_features=n_features))
+        mac_seconds, step_seconds, seconds = [], [], []
+        for width, batch_size, steps in SPEED_PROBES:
+            genome = Genome("mlp", (LayerGene("dense", width),) * 2)
+            macs, per_step = probe_model._network_terms(genome, batch_size * steps, 0, batch_size)
+            mac_seconds.append(macs)
+            step_seconds.append(per_step)
+            seconds.append(
+                time_steps(genome, n_features=n_features, batch_size=batch_size, steps=steps)
+            )
+        try:
+            scales = np.linalg.solve(np.column_stack([mac_seconds, step_seconds]), seconds)
+        except np.linalg.LinAlgError:
+            scales = np.zeros(2)
+        if not np.all(scales > 0):
+            scales = np.full(2, sum(seconds) / (sum(mac_seconds) + sum(step_seconds)))
+        self._mac_scale, self._step_scale = (float(s) for s in scales)
 
     @staticmethod
     def kind(candidate: Candidate) -> str:
@@ -430,20 +485,18 @@ class CostModel:
         params = candidate.params
         if candidate.genome is not None:
             epochs = candidate.budget_epochs if epochs is None else epochs
-            macs = network_macs(candidate.genome, size.n_features, size.n_outputs, size.image_shape)
             batch = int(params.get("batch_size", 128))
             if size.batch_size_for is not None:
                 batch = size.batch_size_for(batch)
-            steps = math.ceil(size.epoch_rows / max(1, batch))
-            steps += math.ceil(size.n_valid / max(1, batch)) / 3  # forward passes only
-            work = macs * (3 * size.epoch_rows + size.n_valid) * SECONDS_PER_MAC
+            work, steps = self._network_terms(
+                candidate.genome, size.epoch_rows, size.n_valid, batch
+            )
             convs = {gene.kind for gene in candidate.genome.layers if gene.is_conv}
             if convs and size.image_shape is not None and len(size.image_shape) == 2:
                 work *= CONV1D_MAC_FACTOR["inception" if "inception" in convs else "conv"]
-            per_step = SECONDS_PER_STEP + SECONDS_PER_LAYER_STEP * (
-                len(candidate.genome.layers) + 1
-            )
-            return epochs * (work + steps * per_step)
+            if not convs:
+                work, steps = work * self._mac_scale, steps * self._step_scale
+            return epochs * (work + steps)
         kind = self.kind(candidate)
         rows, features, stored = size.n_train, size.n_features, size.density
         if candidate.family == "minirocket":
@@ -461,6 +514,20 @@ class CostModel:
             if size.regression and stored == 1.0:
                 kind = "ridge"
         return units * SECONDS_PER_UNIT.get(kind, SECONDS_PER_UNIT["linear"])
+
+    def _network_terms(
+        self, genome: Genome, train_rows: int, valid_rows: int, batch: int
+    ) -> tuple[float, float]:
+        """Uncalibrated seconds of one epoch of ``genome``'s network on ``train_rows``
+        rows validated on ``valid_rows``, in batches of ``batch``: its multiply-adds
+        (a training row's three passes, a validation row's one), and its steps."""
+        size = self.size
+        macs = network_macs(genome, size.n_features, size.n_outputs, size.image_shape)
+        work = macs * (3 * train_rows + valid_rows) * SECONDS_PER_MAC
+        steps = math.ceil(train_rows / max(1, batch))
+        steps += math.ceil(valid_rows / max(1, batch)) / 3  # forward passes only
+        per_step = SECONDS_PER_STEP + SECONDS_PER_LAYER_STEP * (len(genome.layers) + 1)
+        return work, steps * per_step
 
     def _minirocket(self, kind: str, kernels: int) -> float:
         """Uncalibrated seconds of one MiniRocket fit: the transform of the training rows

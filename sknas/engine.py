@@ -46,6 +46,7 @@ from .evaluation.crossval import CrossValEvaluator, make_folds
 from .evaluation.evaluator import LINEAR_MAX_ROWS
 from .evaluation.nets import EPOCH_ROWS, batch_size_for
 from .evaluation.rocket import compile_minirocket
+from .evaluation.speed import training_seconds
 from .exceptions import SearchFailedError
 from .fidelity import make_pruner
 from .history import SearchHistory
@@ -379,9 +380,14 @@ def _import_ahead(space: SearchSpace) -> None:
     networks, instead of inside its first network trial: a Ctrl-C there interrupted the
     import and left ``torch._inductor`` half imported, and every later ``torch.export``
     in the process (the ONNX export) failed."""
-    if set(space.family_names) <= {*CLASSICAL_FAMILIES, "minirocket"}:
+    if _classical_only(space):
         return
     importlib.import_module("torch._dynamo")
+
+
+def _classical_only(space: SearchSpace) -> bool:
+    """Whether ``space`` trains no networks."""
+    return set(space.family_names) <= {*CLASSICAL_FAMILIES, "minirocket"}
 
 
 def _compile_ahead(space: SearchSpace, sequence_shape: tuple[int, ...] | None) -> float:
@@ -430,7 +436,7 @@ def _run_study(
             max_bytes=KEPT_BYTES,
         ),
         weight_inheritance=est.weight_inheritance,
-        cost_model=_cost_model(evaluator, None if deadline is None else time_budget),
+        cost_model=_cost_model(evaluator, None if deadline is None else time_budget, space),
     )
     bagged = isinstance(evaluator, CrossValEvaluator)  # bags are not refit
     reserve = None
@@ -475,12 +481,15 @@ def _make_strategy(strategy: Any, image_shape: tuple[int, ...] | None) -> Strate
 
 
 def _cost_model(
-    evaluator: Evaluator | CrossValEvaluator, search_seconds: float | None
+    evaluator: Evaluator | CrossValEvaluator, search_seconds: float | None, space: SearchSpace
 ) -> CostModel:
-    """The cost model of a search of ``search_seconds`` on ``evaluator``'s data."""
+    """The cost model of a search of ``search_seconds`` over ``space`` on
+    ``evaluator``'s data; on tables with networks in ``space`` and a time budget to plan,
+    its dense networks priced by timing a few training steps on the device
+    (:func:`training_seconds`)."""
     split = evaluator.split
     folds = len(evaluator.evaluators) if isinstance(evaluator, CrossValEvaluator) else 1
-    return CostModel(
+    model = CostModel(
         DataSize(
             n_train=split.n_rows,
             n_valid=len(split.y_valid),
@@ -498,6 +507,15 @@ def _cost_model(
         ),
         search_seconds,
     )
+    if search_seconds is not None and split.image_shape is None and not _classical_only(space):
+        started = time.monotonic()
+        model.measure_networks(
+            functools.partial(training_seconds, n_outputs=split.n_outputs, device=evaluator.device)
+        )
+        logger.info(
+            "Timed dense networks on %s in %.2f s.", evaluator.device, time.monotonic() - started
+        )
+    return model
 
 
 def _best_trial(est: Any, history: SearchHistory, compile_seconds: float = 0.0) -> TrialResult:
