@@ -97,3 +97,15 @@ def test_training_on_cuda_runs_in_bfloat16_and_keeps_float32_weights(iris):
     assert training_dtypes(net, X.astype(np.float32), y) == {expected}
     assert all(p.dtype == torch.float32 for p in net.module_.parameters())
     assert next(net.module_.parameters()).is_cuda
+
+
+def test_a_cuda_device_is_timed_on_the_device():
+    """The cost model's speed probe runs on CUDA, waiting for its queued kernels: a
+    wide network's steps take longer than a narrow one's there too."""
+    from sknas.evaluation.speed import training_seconds
+    from sknas.space import Genome, LayerGene
+
+    narrow = Genome("mlp", (LayerGene("dense", 64),) * 2)
+    wide = Genome("mlp", (LayerGene("dense", 4096),) * 2)
+    seconds = [training_seconds(g, 1000, 2, 1024, 20, "cuda") for g in (narrow, wide)]
+    assert 0 < seconds[0] < seconds[1]

@@ -25,15 +25,17 @@ __all__ = ["training_seconds"]
 WARMUP_STEPS = 3
 
 
-@functools.lru_cache(maxsize=32)
 def training_seconds(
     genome: Genome, n_features: int, n_outputs: int, batch_size: int, steps: int, device: str
 ) -> float:
-    """Seconds ``steps`` training steps of ``genome``'s network take on ``device``.
+    """Seconds ``steps`` training steps of ``genome``'s network take on ``device``, with
+    torch's thread count of the moment (a search's trials run with it; on several workers
+    each trains with fewer, and the first trial's time calibrates the difference).
 
     Each step is what a trial's is: a forward pass on ``batch_size`` random rows, a
     loss, the backward pass and an AdamW step (fused where trials fuse it). Results are
-    cached per process: repeated fits (cross-validation, a grid search) time once.
+    cached per process and thread count: repeated fits (cross-validation, a grid search)
+    time once.
 
     Examples
     --------
@@ -42,6 +44,20 @@ def training_seconds(
     >>> 0 < seconds < 5
     True
     """
+    return _timed(genome, n_features, n_outputs, batch_size, steps, device, torch.get_num_threads())
+
+
+@functools.lru_cache(maxsize=32)
+def _timed(
+    genome: Genome,
+    n_features: int,
+    n_outputs: int,
+    batch_size: int,
+    steps: int,
+    device: str,
+    threads: int,
+) -> float:
+    """:func:`training_seconds`, cached by everything it depends on."""
     generator = torch.Generator().manual_seed(0)
     net = GenomeNet(genome, n_features, n_outputs).to(device)
     fused = torch.device(device).type in FUSED_OPTIMIZER_DEVICES
