@@ -290,7 +290,7 @@ class CostModel:
         # to the constants (measure_networks).
         self._mac_scale = self._step_scale = 1.0
 
-    def measure_networks(self, time_steps: Callable[[Genome, int, int, int], float]) -> None:
+    def measure_networks(self, time_steps: Callable[..., float]) -> None:
         """Price dense networks on this device from :data:`SPEED_PROBES`, timed by
         ``time_steps(genome, n_features=, batch_size=, steps=)`` (seconds).
 

@@ -509,9 +509,14 @@ def _cost_model(
     )
     if search_seconds is not None and split.image_shape is None and not _classical_only(space):
         started = time.monotonic()
-        model.measure_networks(
-            functools.partial(training_seconds, n_outputs=split.n_outputs, device=evaluator.device)
-        )
+        try:
+            model.measure_networks(
+                functools.partial(
+                    training_seconds, n_outputs=split.n_outputs, device=evaluator.device
+                )
+            )
+        except RuntimeError as error:  # torch's errors; the constants still price them
+            logger.warning("Could not time networks on %s: %s", evaluator.device, error)
         logger.info(
             "Timed dense networks on %s in %.2f s.", evaluator.device, time.monotonic() - started
         )

@@ -592,3 +592,20 @@ def test_a_timed_tabular_search_with_networks_times_them_first(
         portfolio=False,
     ).fit(X, y)
     assert asked == ([(16, 3, "cpu")] * 2 if timed else [])
+
+
+def test_a_device_that_cannot_be_timed_leaves_the_constants(monkeypatch, caplog):
+    """The probe only refines predictions: an error in it (a CUDA device out of memory)
+    is logged and the search prices networks by the constants."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr("sknas.engine.training_seconds", broken)
+    X, y = make_classification(n_samples=200, n_features=8, random_state=0)
+    with caplog.at_level("WARNING", logger="sknas"):
+        model = NASClassifier(
+            n_trials=2, time_budget=30, max_epochs=2, families=["mlp"], portfolio=False
+        ).fit(X, y)
+    assert model.leaderboard_["state"].eq("COMPLETE").all()
+    assert "Could not time networks on cpu: CUDA out of memory" in caplog.text
