@@ -609,3 +609,13 @@ def test_a_device_that_cannot_be_timed_leaves_the_constants(monkeypatch, caplog)
         ).fit(X, y)
     assert model.leaderboard_["state"].eq("COMPLETE").all()
     assert "Could not time networks on cpu: CUDA out of memory" in caplog.text
+
+
+def test_timing_a_device_leaves_the_callers_random_state_alone():
+    from sknas.evaluation.speed import training_seconds
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    training_seconds(Genome("mlp", (LayerGene("dense", 24),)), 7, 2, 16, 2, "cpu")
+    assert torch.equal(torch.rand(3), expected)

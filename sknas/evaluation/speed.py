@@ -57,9 +57,12 @@ def _timed(
     device: str,
     threads: int,
 ) -> float:
-    """:func:`training_seconds`, cached by everything it depends on."""
+    """:func:`training_seconds`, cached by everything it depends on (``threads`` only
+    keys the cache). The caller's global torch random state is left as it was."""
     generator = torch.Generator().manual_seed(0)
-    net = GenomeNet(genome, n_features, n_outputs).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = GenomeNet(genome, n_features, n_outputs).to(device)
     fused = torch.device(device).type in FUSED_OPTIMIZER_DEVICES
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, fused=fused)
     X = torch.randn(batch_size, n_features, generator=generator).to(device)
