@@ -329,7 +329,9 @@ def search_counts(board: pd.DataFrame) -> dict:
         within a factor 2 of ``predicted_time``; None without any);
         ``cost_model_planned_trials`` and ``cost_model_planned_within_2x``: the same over
         the trials that did the work planned (completed without an error note; networks
-        trained every planned epoch).
+        trained every planned epoch); ``cost_model_done_within_2x``: the share of all
+        those trials whose ``fit_time`` is within a factor 2 of ``predicted_done_time``
+        (the price of the work each did), when the leaderboard has that column.
     """
     networks = board["genome"].notna() | board["family"].isin(NETWORK_FAMILIES)
     counts = {
@@ -353,6 +355,12 @@ def search_counts(board: pd.DataFrame) -> dict:
         counts["cost_model_planned_within_2x"] = (
             float(planned_ratio.between(0.5, 2).mean()) if len(planned_ratio) else None
         )
+        if "predicted_done_time" in board:
+            done = pd.to_numeric(board.loc[times.index, "predicted_done_time"], errors="coerce")
+            done_ratio = times["fit_time"] / done
+            counts["cost_model_done_within_2x"] = (
+                float(done_ratio.between(0.5, 2).mean()) if len(times) else None
+            )
     return counts
 
 
@@ -603,6 +611,7 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
         extra = pd.DataFrame(list(sknas["extra"]), index=sknas.index)
         within = extra.get("cost_model_within_2x", pd.Series(np.nan, index=sknas.index))
         planned = extra.get("cost_model_planned_within_2x", pd.Series(np.nan, index=sknas.index))
+        done = extra.get("cost_model_done_within_2x", pd.Series(np.nan, index=sknas.index))
         keys = [sknas["table"], sknas["budget"]]
         search = pd.DataFrame(
             {
@@ -610,6 +619,7 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
                 "networks": extra["networks"].groupby(keys).mean(),
                 "cost model within 2x": within.astype(float).groupby(keys).mean(),
                 "as planned, within 2x": planned.astype(float).groupby(keys).mean(),
+                "work done, within 2x": done.astype(float).groupby(keys).mean(),
                 "memory ok": sknas["memory_ok"]
                 .groupby(keys)
                 .agg(lambda x: f"{int(x.sum())}/{len(x)}"),
@@ -620,7 +630,9 @@ def report(frame: pd.DataFrame, args: argparse.Namespace, version: str, skipped:
             "Networks: trials with a genome or of a network family. Cost model within 2x: the "
             "share of trials whose fit time is within a factor 2 of the predicted one (— where "
             "the leaderboard has no `predicted_time`); as planned: the same over trials that did "
-            "the work planned (no early stop, pruning or cut). Memory ok: runs within the limit.",
+            "the work planned (no early stop, pruning or cut); work done: fit time against "
+            "`predicted_done_time`, the price of the work each trial did (— before that column "
+            "existed). Memory ok: runs within the limit.",
             _markdown(search, list(search.columns), ".2f"),
         ]
     return "\n\n".join(sections + failed_runs(frame))

@@ -436,20 +436,36 @@ class CostModel:
         (:meth:`required_seconds`)."""
         return self.required_seconds(candidate) > seconds
 
+    def predict_done(self, result: TrialResult) -> float:
+        """Seconds the work ``result`` did takes by the model as it stands (its epochs,
+        or the share of its stages an ensemble grew before its deadline or early
+        stopping, ``work_done``; the first fold only when pruned there); NaN for a
+        failed trial.
+
+        ``predicted_time`` prices the plan; a network that early stopping or successive
+        halving ended after 6 of 44 epochs did a seventh of it. Called before the trial
+        is :meth:`record` ed, this is a prediction, not a fit to its time.
+        """
+        if result.state is TrialState.FAIL:
+            return float("nan")
+        return self._raw_done(result) * self._correction(result.candidate)
+
     def record(self, result: TrialResult) -> None:
         """Learn from a finished trial: the ratio of its time to the prediction for the
-        work it did (its epochs, or the share of its stages an ensemble grew before its
-        deadline or early stopping, ``work_done``; the first fold only when pruned
-        there). Failed trials teach nothing."""
+        work it did (:meth:`predict_done`, uncalibrated). Failed trials teach nothing."""
         if result.state is TrialState.FAIL or result.fit_time <= 0:
             return
+        raw = self._raw_done(result)
+        if raw > 0:
+            self._log_ratios[self.kind(result.candidate)].append(math.log(result.fit_time / raw))
+
+    def _raw_done(self, result: TrialResult) -> float:
+        """Uncalibrated seconds of the work ``result`` did (:meth:`predict_done`)."""
         candidate = result.candidate
         fits = 1 if result.state is TrialState.PRUNED else self.fits(candidate)
         epochs = max(1, result.n_epochs) if candidate.genome is not None else None
         binning = GROWN_FITS * self._binning(candidate)
-        raw = fits * (self._raw(candidate, epochs) * result.work_done + binning)
-        if raw > 0:
-            self._log_ratios[self.kind(candidate)].append(math.log(result.fit_time / raw))
+        return fits * (self._raw(candidate, epochs) * result.work_done + binning)
 
     def _correction(self, candidate: Candidate) -> float:
         """The median actual/predicted ratio of ``candidate``'s kind; before it has one,

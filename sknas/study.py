@@ -234,9 +234,9 @@ class Study:
         Returns
         -------
         TrialResult
-            As recorded: ``finished_at`` set, without the parent's network, its member
-            and its predictions (those went to the history's artifact store, and with
-            the rest to the journal).
+            As recorded: ``finished_at`` and ``predicted_done_time`` set, without the
+            parent's network, its member and its predictions (those went to the
+            history's artifact store, and with the rest to the journal).
         """
         result = replace(
             result,
@@ -246,6 +246,8 @@ class Study:
         if self.pruner is not None:
             self.pruner.record(result)
         if self.cost_model is not None:
+            done = self.cost_model.predict_done(result)
+            result = replace(result, predicted_done_time=done)
             self.cost_model.record(result)
         record = self.history.add(result)
         self.strategy.observe([record])

@@ -222,6 +222,10 @@ class TrialResult:
         Share of its planned stages a boosted or bagged ensemble grew before a deadline
         cut it or early stopping ended it (the mean over folds); 1.0 otherwise. The cost
         model learns from it.
+    predicted_done_time : float
+        Seconds the cost model gave the work the trial did (its epochs, the stages it
+        grew), just before it learnt from this trial; NaN without a cost model or for
+        a failed trial (:meth:`sknas.cost_model.CostModel.predict_done`).
     improving : bool
         Whether a gradient boosting grew all its iterations with its validation score
         still improving (early stopping on the validation rows did not end it; under
@@ -244,6 +248,7 @@ class TrialResult:
     finished_at: float = float("nan")
     inherited: float = float("nan")
     work_done: float = 1.0
+    predicted_done_time: float = float("nan")
     improving: bool = False
 
     @property

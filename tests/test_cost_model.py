@@ -372,6 +372,27 @@ def test_a_network_pays_for_its_first_fold_twice_under_cross_validation():
     assert folds.predict(network) == pytest.approx(12 * one)
 
 
+def test_the_work_done_is_priced_before_the_model_learns_from_it():
+    model = CostModel(SIZE)
+    network = _network(44)
+    pruned = _finished(network, 10.0, epochs=6, state=TrialState.PRUNED)
+    six_epochs = model.predict(network, epochs=6, fits=1)
+    assert model.predict_done(pruned) == pytest.approx(six_epochs)  # not the 44 planned
+    boosting = Candidate(0, "hist_gbdt", {"max_iter": 500}, None, 0, 1, "test")
+    stopped = replace(_finished(boosting, 1.0), work_done=0.3)  # 150 of 500 iterations
+    assert model.predict_done(stopped) == pytest.approx(0.3 * model.predict(boosting))
+    assert math.isnan(model.predict_done(_finished(boosting, 0.0, state=TrialState.FAIL)))
+    # Through the study: the price before the trial taught the model (here twice as slow).
+    study = _study_with(model, "hist_gbdt")
+    slow = replace(_finished(boosting, 2 * model.predict(boosting)), work_done=1.0)
+    recorded = study.tell(slow, finished_at=1.0)
+    assert recorded.predicted_done_time == pytest.approx(slow.fit_time / 2)
+    assert model.predict(boosting) == pytest.approx(slow.fit_time)  # and then it learnt
+    assert study.history.to_frame()["predicted_done_time"].iloc[0] == pytest.approx(
+        slow.fit_time / 2
+    )
+
+
 def _study_with(model, family="linear"):
     space = default_search_space("classification", max_epochs=5, families=[family])
     return Study(RandomStrategy(), space, 0, cost_model=model)
@@ -466,6 +487,8 @@ def test_the_leaderboard_shows_predicted_times():
     board = model.leaderboard_
     assert np.isfinite(board["predicted_time"]).all()
     assert (board["predicted_time"] > 0).all()
+    done = board.loc[board["state"] != "FAIL", "predicted_done_time"]
+    assert np.isfinite(done).all() and (done > 0).all()
 
 
 def test_a_linear_model_fits_on_a_sample_of_many_rows(rng):
