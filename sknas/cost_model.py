@@ -443,8 +443,8 @@ class CostModel:
         failed trial.
 
         ``predicted_time`` prices the plan; a network that early stopping or successive
-        halving ended after 6 of 44 epochs did a seventh of it. Called before the trial
-        is :meth:`record` ed, this is a prediction, not a fit to its time.
+        halving ended after 6 of 44 epochs did a seventh of it. Called before
+        :meth:`record` learns from the trial, this is a prediction, not a fit to its time.
         """
         if result.state is TrialState.FAIL:
             return float("nan")
