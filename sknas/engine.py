@@ -517,9 +517,9 @@ def _cost_model(
             )
         except RuntimeError as error:  # torch's errors; the constants still price them
             logger.warning("Could not time networks on %s: %s", evaluator.device, error)
-        logger.info(
-            "Timed dense networks on %s in %.2f s.", evaluator.device, time.monotonic() - started
-        )
+        else:
+            seconds = time.monotonic() - started
+            logger.info("Timed dense networks on %s in %.2f s.", evaluator.device, seconds)
     return model
 
 
