@@ -61,7 +61,6 @@ __all__ = [
     "SECONDS_PER_TREE",
     "SECONDS_PER_UNIT",
     "SPEED_PROBES",
-    "WHOLE_SCHEDULE",
     "network_macs",
 ]
 
@@ -122,13 +121,6 @@ SECONDS_PER_UNIT = {
 SECONDS_PER_TREE = 3e-3
 #: The classical families fitted whole on every fold: nothing stops one once it started.
 FITTED_WHOLE = ("linear", "minirocket")
-#: The network families whose folds train their whole schedule, without early stopping.
-#: A fold's validation rows on the small sets sequences come in (7-13 series on GunPoint
-#: and ArrowHead) are too few to choose an epoch: with early stopping (patience 10) the
-#: default 1-d CNN stopped its cosine schedule after 21-31 of 50 epochs, at 0.72 and
-#: 0.67 out of fold (0.947 and 0.600 test accuracy); trained to the end, 0.94 and 0.83
-#: (0.993 and 0.771), in twice the time (ad hoc, seed 0, 2026-12-07).
-WHOLE_SCHEDULE = ("cnn1d",)
 #: Seconds per unit of gradient boosting's binning of weighted rows (``class_weight`` or
 #: ``sample_weight``), per column: 254 thresholds x rows x log2(rows). On at most
 #: :data:`WEIGHTED_BINNING_ROWS` rows scikit-learn 1.9 finds every threshold with a
@@ -349,12 +341,10 @@ class CostModel:
 
     def fits(self, candidate: Candidate) -> int:
         """Fits of a complete trial of ``candidate``: every fold, and with several a
-        network's first fold again, without early stopping, unless its folds train
-        their whole schedule (:data:`WHOLE_SCHEDULE`;
-        :class:`~sknas.evaluation.crossval.CrossValEvaluator`)."""
+        network's first fold again, without early stopping
+        (:class:`~sknas.evaluation.crossval.CrossValEvaluator`)."""
         folds = self.size.n_fits
-        again = candidate.genome is not None and candidate.family not in WHOLE_SCHEDULE
-        return folds + 1 if folds > 1 and again else folds
+        return folds + 1 if folds > 1 and candidate.genome is not None else folds
 
     def calibrated(self, candidate: Candidate) -> bool:
         """Whether a trial of ``candidate``'s kind has finished, so its scale is known."""

@@ -181,30 +181,6 @@ def test_every_fold_trains_the_first_folds_best_epochs_without_early_stopping():
     assert result.n_epochs == round(np.mean([trained, best, best, best]))
 
 
-def test_a_1d_cnn_trains_its_whole_schedule_on_every_fold_and_only_once():
-    """A fold's few validation series cannot choose an epoch: every fold of a ``cnn1d``
-    trial trains its whole schedule (keeping the last weights), and since no fold's
-    rows chose anything, the first fold is not trained again."""
-    rng = np.random.default_rng(0)
-    steps = np.linspace(0, 4 * np.pi, 24)
-    y = np.repeat([0, 1], 30)
-    X = np.sin(steps[None, :] * (1 + y[:, None])) + 0.3 * rng.normal(size=(60, 24))
-    X = X.astype(np.float32)
-    scorer = get_prediction_scorer(None, "classification")
-    evaluator = CrossValEvaluator(
-        X, y, _folds(3, y), task="classification", scorer=scorer, image_shape=(1, 24)
-    )
-    evaluator.evaluators = spies = [_Spy(fold) for fold in evaluator.evaluators]
-    family = default_search_space("classification", max_epochs=8, image_shape=(1, 24))["cnn1d"]
-    params, genome = family.decode(family.default_point() | {"max_epochs": 8})
-    candidate = Candidate(0, "cnn1d", params, genome, 7, 8, "test")
-    assert evaluator.n_fits(candidate) == 3
-    result = evaluator(candidate)
-    assert result.state is TrialState.COMPLETE and result.error is None
-    assert [spy.calls for spy in spies] == [[(8, 8, 8)]] * 3
-    assert result.n_epochs == 8 and result.score > 0.8
-
-
 def test_a_boosting_is_still_improving_when_it_is_in_every_fold():
     """Folds of more than 10,000 training rows stop boosting early on their validation
     rows; a boosting none of them stopped is still improving (the study tries it longer)."""

@@ -25,7 +25,7 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
-from ..cost_model import FITTED_WHOLE, WHOLE_SCHEDULE
+from ..cost_model import FITTED_WHOLE
 from ..scoring import PredictionScorer
 from ..trial import Candidate, TrialResult, TrialState
 from .classical import CategoryCodes
@@ -362,11 +362,8 @@ class CrossValEvaluator:
         """Train ``candidate`` on each fold in turn; ``deadline`` is a ``time.monotonic()`` value.
 
         The first fold trains under the candidate's successive-halving fidelity: pruned
-        there, the trial is PRUNED with that fold's score and no member. A network of
-        :data:`~sknas.cost_model.WHOLE_SCHEDULE` trains its whole schedule on every fold
-        (on the first fold's, if that was shortened to end before the deadline). Any
-        other network's first fold early-stops on its validation rows; the other folds
-        train the
+        there, the trial is PRUNED with that fold's score and no member. A network's
+        first fold early-stops on its validation rows; the other folds train the
         epochs at which it had its best validation loss (on its schedule, shortened to
         end before the deadline if it was), without early stopping, and so, once they
         are done, does the first fold again, from another seed
@@ -383,9 +380,8 @@ class CrossValEvaluator:
         checked).
         """
         start = time.perf_counter()
-        whole = candidate.genome is not None and candidate.family in WHOLE_SCHEDULE
+        epochs = None  # the later folds' epochs, from the first fold
         schedule_epochs = candidate.budget_epochs
-        epochs = schedule_epochs if whole else None  # the later folds' from the first fold
         results = []
         for k, evaluator in enumerate(self.evaluators):
             if k and deadline is not None:
@@ -404,13 +400,11 @@ class CrossValEvaluator:
             if result.state is TrialState.PRUNED:
                 return replace(result, candidate=candidate, valid_pred=None, member=None)
             results.append(result)
-            schedule_epochs = results[0].candidate.budget_epochs
-            if whole:
-                epochs = schedule_epochs
-            elif candidate.genome is not None:
+            if candidate.genome is not None:
                 epochs = max(1, results[0].best_epoch)
+            schedule_epochs = results[0].candidate.budget_epochs
         runs = list(results)  # every fit, which the trial's times and epochs count
-        if epochs is not None and not whole:
+        if epochs is not None:
             retrained, problem = self._first_fold_retrained(
                 self._fold(candidate, 0, schedule_epochs, True), deadline, epochs
             )
@@ -439,10 +433,8 @@ class CrossValEvaluator:
 
     def n_fits(self, candidate: Candidate) -> int:
         """Fits of a complete trial of ``candidate``: one a fold, and a network's first
-        fold once more (:meth:`_first_fold_retrained`) unless it trains its whole
-        schedule."""
-        again = candidate.genome is not None and candidate.family not in WHOLE_SCHEDULE
-        return len(self.evaluators) + again
+        fold once more (:meth:`_first_fold_retrained`)."""
+        return len(self.evaluators) + (candidate.genome is not None)
 
     def _first_fold_retrained(
         self, fold: Candidate, deadline: float | None, epochs: int
