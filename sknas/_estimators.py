@@ -20,7 +20,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._parameters import ATTRIBUTES, PARAMETERS, check_parameter_values, parameter_constraints
-from ._validation import validate_fit_data, validate_predict_X
+from ._validation import (
+    check_class_labels,
+    check_hashable_values,
+    validate_fit_data,
+    validate_predict_X,
+)
 from .engine import search_and_ensemble, starting_configurations
 from .evaluation.classical import category_codes_of
 from .monitoring import MonitorReport
@@ -273,9 +278,16 @@ class _BaseNAS(BaseEstimator):
         check_is_fitted(self)
         X = self._validated_X(X)
         fast = serving_transform(self.preprocessor_)  # the same matrix, without overhead
-        if fast is not None and isinstance(X, fast.input_type):
-            return self.ensemble_.predict(fast(X))
-        return self.ensemble_.predict(self.preprocessor_.transform(X))
+        try:
+            if fast is not None and isinstance(X, fast.input_type):
+                rows = fast(X)
+            else:
+                rows = self.preprocessor_.transform(X)
+        except (TypeError, ValueError):  # what numpy and pandas raise on a list among values
+            if isinstance(X, pd.DataFrame):
+                check_hashable_values(X)  # the clear error, when a column holds lists
+            raise
+        return self.ensemble_.predict(rows)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -317,6 +329,7 @@ class NASClassifier(ClassifierMixin, _BaseNAS):
     _parameter_constraints: dict = parameter_constraints(_task)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
+        check_class_labels(y)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:

@@ -7,11 +7,13 @@ matrix, never densified; its explicit values must be finite.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from pandas.api.types import infer_dtype
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import MaxAbsScaler
 from sklearn.utils import column_or_1d
@@ -20,7 +22,13 @@ from sklearn.utils.validation import check_array, check_consistent_length, valid
 from .preprocessing import categorical_columns, input_rows
 from .utils._compat import check_sample_weight
 
-__all__ = ["validate_fit_data", "validate_predict_X", "rows_for_fingerprint"]
+__all__ = [
+    "check_class_labels",
+    "check_hashable_values",
+    "rows_for_fingerprint",
+    "validate_fit_data",
+    "validate_predict_X",
+]
 
 _FLOATS = [np.float64, np.float32]
 #: Sparse formats kept as they are (any other becomes CSR, the first).
@@ -99,6 +107,58 @@ def _unique_columns(X: Any) -> None:
     )
 
 
+def check_hashable_values(X: pd.DataFrame) -> None:
+    """Refuse a DataFrame column of lists, dicts, sets or arrays: a non-numeric column's
+    values are encoded as categories, which must be hashable (pandas fails on them deep
+    inside otherwise). Only object columns that pandas infers as ``"mixed"`` are scanned.
+
+    ``fit`` checks before it starts; ``predict`` only once its preprocessing has failed
+    (the check costs a one-row prediction about 4 %).
+    """
+    for name, column in X.items():
+        if column.dtype != object or infer_dtype(column, skipna=True) != "mixed":
+            continue
+        for row, value in enumerate(column):
+            if not isinstance(value, Hashable):
+                raise ValueError(
+                    f"Column {name!r} of X holds a {type(value).__name__} (row {row}: "
+                    f"{value!r:.60}). A non-numeric column's values are encoded as "
+                    "categories, so each must be a number, a string or another hashable "
+                    "value: spread the items into columns of their own (for example "
+                    f"pd.DataFrame(X[{name!r}].tolist(), index=X.index)) or drop the column."
+                )
+
+
+def check_class_labels(y: np.ndarray) -> None:
+    """Refuse class labels that are missing or of types that cannot be ordered together
+    (scikit-learn's own estimators fail there with numpy's ``TypeError``).
+
+    Examples
+    --------
+    >>> check_class_labels(np.array(["a", None], dtype=object))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y has 1 missing label (None or NaN) among 2. Drop those rows, or give ...
+    """
+    if y.dtype != object:
+        return
+    missing = int(pd.isna(y).sum())
+    if missing:
+        raise ValueError(
+            f"y has {missing} missing label{'s' if missing > 1 else ''} (None or NaN) among "
+            f"{len(y)}. Drop those rows, or give them a class of their own (for example "
+            "y.fillna('missing'))."
+        )
+    try:
+        np.unique(y)  # how LabelEncoder orders the classes
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in y})
+        raise ValueError(
+            f"y mixes labels of types {kinds}, which cannot be ordered together. Give "
+            "labels of one type, for example y.astype(str)."
+        ) from None
+
+
 def _some_rows(estimator: Any, X: Any) -> None:
     """Refuse ``X`` of no rows in scikit-learn's words, with the shape it was given (the
     check that would catch it later sees a single column of it)."""
@@ -146,6 +206,7 @@ def _validate_X_y(estimator: Any, X: Any, y: Any) -> tuple[Any, np.ndarray]:
             ensure_min_samples=2,
             y_numeric=regression,
         )
+    check_hashable_values(X)
     X = validate_data(estimator, X, skip_check_array=True)
     if X.shape[0] < 2:
         raise ValueError(

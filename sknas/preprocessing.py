@@ -542,16 +542,46 @@ class FrameTransform:
                 raise ValueError(f"No fast path for the {name!r} part.")
 
     def __call__(self, X: pd.DataFrame) -> np.ndarray:
-        """The model's matrix for the validated DataFrame ``X``."""
+        """The model's matrix for the validated DataFrame ``X``; infinite numbers are
+        refused, as the preprocessor's own ``transform`` refuses them."""
         series = [column for _, column in X.items()]  # no sub-frames: cheaper on few rows
         blocks = []
         for columns, transform in self.parts:
             if isinstance(transform, NumericTransform):
-                blocks.append(transform(_column_floats([series[j] for j in columns])))
+                values = _numeric_columns([series[j] for j in columns])
+                blocks.append(transform(values))
             else:
                 strings = [_as_category_strings(series[j]) for j in columns]
                 blocks.extend(transform(strings))
         return np.hstack(blocks)
+
+
+def _numeric_columns(columns: list[pd.Series]) -> np.ndarray:
+    """:func:`_column_floats` of columns that were numeric at fit, refusing (by name) the
+    columns that hold infinity or values that are not numbers, as ``fit`` and the
+    preprocessor's own ``transform`` refuse them."""
+    try:
+        values = _column_floats(columns)
+    except (TypeError, ValueError):
+        named = [
+            c.name
+            for c in columns
+            if pd.to_numeric(c, errors="coerce").isna().sum() > c.isna().sum()
+        ]
+        if not named:
+            raise
+        raise ValueError(
+            f"Column(s) {named} of X were numeric at fit and now hold values that are not "
+            "numbers. Convert them to numbers (pd.to_numeric), with NaN where a value is missing."
+        ) from None
+    infinite = np.isinf(values).any(axis=0)
+    if infinite.any():
+        named = [c.name for c, bad in zip(columns, infinite, strict=True) if bad]
+        raise ValueError(
+            f"Input X contains infinity in column(s) {named}. Replace infinite values "
+            "with finite numbers, or with NaN to treat them as missing."
+        )
+    return values
 
 
 def _column_floats(columns: list[pd.Series]) -> np.ndarray:

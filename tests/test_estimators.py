@@ -96,6 +96,21 @@ def test_string_labels_and_feature_names_round_trip(iris):
             re.escape("X has columns that share a name: ['a']."),
         ),
         (np.ones((1, 2)), np.zeros(1), "1 sample"),
+        (
+            pd.DataFrame({"a": np.arange(10.0), "b": [[1, 2], [3]] * 5}),
+            np.arange(10) % 2,
+            re.escape("Column 'b' of X holds a list (row 0: [1, 2])"),
+        ),
+        (
+            np.ones((10, 2)),
+            np.array(["x", None] * 5, dtype=object),
+            re.escape("y has 5 missing labels (None or NaN) among 10."),
+        ),
+        (
+            np.ones((10, 2)),
+            np.array(["x", 1] * 5, dtype=object),
+            re.escape("y mixes labels of types ['int', 'str']"),
+        ),
     ],
 )
 def test_bad_input_gets_clear_value_error(X, y, match):

@@ -104,6 +104,16 @@ def test_predict_rejects_frames_with_other_columns(mixed, fitted_on_frame):
             fitted_on_frame.predict(rows)
     with pytest.raises(ValueError, match=re.escape(f"(shape=(0, {X_test.shape[1]}))")):
         fitted_on_frame.predict(X_test.iloc[:0])
+    # A list among a category column's values, where pandas would fail to hash it.
+    listed = X_test.copy()
+    listed["city"] = [["city_1", "city_2"]] + listed["city"].tolist()[1:]
+    with pytest.raises(ValueError, match=re.escape("Column 'city' of X holds a list (row 0:")):
+        fitted_on_frame.predict(listed)
+    # Infinity, refused by fit, is refused by the fast DataFrame path too (it was served).
+    with pytest.raises(ValueError, match=re.escape("infinity in column(s) ['x2']")):
+        fitted_on_frame.predict(X_test.assign(x2=np.inf))
+    with pytest.raises(ValueError, match=re.escape("Column(s) ['x1'] of X were numeric at fit")):
+        fitted_on_frame.predict(X_test.assign(x1="n/a"))
 
 
 def _category_strings(n: int, seed: int = 0) -> np.ndarray:
