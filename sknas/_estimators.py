@@ -377,7 +377,16 @@ class NASRegressor(RegressorMixin, _BaseNAS):
     _parameter_constraints: dict = parameter_constraints(_task)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
-        return y.astype(np.float64)
+        y = y.astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = np.std(y)  # the networks learn y standardised
+        if not np.isfinite(spread):
+            raise ValueError(
+                f"y holds values too large to standardise in float64 (up to "
+                f"{np.abs(y).max():.3g} in magnitude; their squares overflow). Rescale y, "
+                "for example divide it by a power of ten, and scale predictions back."
+            )
+        return y
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets."""

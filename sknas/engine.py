@@ -530,7 +530,9 @@ def _best_trial(est: Any, history: SearchHistory, compile_seconds: float = 0.0) 
     if best is None:
         if history.interrupted:
             raise KeyboardInterrupt
-        errors = sorted({r.error or r.state.value for r in history.results})
+        errors = sorted(
+            {r.error or f"{r.state.value} without a finite score" for r in history.results}
+        )
         no_trial = "no trial ran (budget too small)"
         if compile_seconds >= 1.0:
             no_trial = (

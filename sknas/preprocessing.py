@@ -656,10 +656,29 @@ def fit_preprocessor(
     else:
         target_type = "continuous" if y_encoded.ndim == 1 else None
     preprocessor = make_tabular_preprocessor(X, columns, target_type, n_classes)
-    matrix = preprocessor.fit_transform(X, y_encoded)
-    if isinstance(matrix, np.ndarray):  # the trials' float32, without a float64 copy kept
-        matrix = matrix.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # refused below, by column
+        matrix = preprocessor.fit_transform(X, y_encoded)
+        if isinstance(matrix, np.ndarray):  # the trials' float32, no float64 copy kept
+            matrix = matrix.astype(np.float32, copy=False)
+    if isinstance(matrix, np.ndarray) and not np.isfinite(matrix).all():
+        _refuse_overflowing_columns(X)
     return preprocessor, matrix, columns
+
+
+def _refuse_overflowing_columns(X: Any) -> None:
+    """Refuse the numeric columns of ``X`` too large to standardise: those whose standard
+    deviation overflows float64 (their squares do)."""
+    frame = pd.DataFrame(X).select_dtypes("number")
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.nanstd(frame.to_numpy(dtype=np.float64), axis=0)
+    named = frame.columns[~np.isfinite(spread)].tolist()
+    if named:
+        largest = np.nanmax(np.abs(frame[named].to_numpy(dtype=np.float64)))
+        raise ValueError(
+            f"Column(s) {named} of X hold values too large to standardise in float64 (up to "
+            f"{largest:.3g} in magnitude; their squares overflow). Rescale them, for "
+            "example divide by a power of ten or take their logarithm."
+        )
 
 
 def one_hot_blocks(preprocessor: Any) -> tuple[tuple[int, int], ...]:

@@ -118,6 +118,15 @@ def test_bad_input_gets_clear_value_error(X, y, match):
         NASClassifier(**TINY).fit(X, y)
 
 
+def test_values_too_large_to_standardise_are_refused_by_column():
+    # Finite, but their squares overflow: every trial used to fail with a diverged loss.
+    X = np.c_[np.linspace(-1, 1, 20), np.linspace(-1e200, 1e200, 20)]
+    with pytest.raises(ValueError, match=re.escape("Column(s) [1] of X hold values too large")):
+        NASClassifier(**TINY).fit(X, np.arange(20) % 2)
+    with pytest.raises(ValueError, match="y holds values too large to standardise"):
+        NASRegressor(**TINY).fit(X[:, :1], X[:, 1])
+
+
 def test_wrong_feature_count_and_unfitted_predict(fitted_classifier, iris):
     X, _ = iris
     with pytest.raises(ValueError, match="X has 3 features, but NASClassifier is expecting 4"):

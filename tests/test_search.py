@@ -19,7 +19,9 @@ from sklearn.datasets import make_classification
 from sknas import NASClassifier
 from sknas._search import run_search
 from sknas.artifacts import ArtifactStore, TrialArtifacts
+from sknas.engine import _best_trial
 from sknas.evaluation.callbacks import FiniteLossGuard
+from sknas.exceptions import SearchFailedError
 from sknas.history import SearchHistory
 from sknas.scoring import get_prediction_scorer
 from sknas.space import default_search_space
@@ -310,3 +312,14 @@ def test_the_store_keeps_what_ensemble_selection_would_look_at(rng):
     own = [(score, log_loss(y, pred)) for score, pred in zip(scores, predictions, strict=True)]
     library = sorted(range(30), key=lambda i: own[i], reverse=True)[:8]
     assert sorted(library) == sorted(i for i in range(30) if i in store)
+
+
+def test_a_search_with_no_score_says_what_each_trial_ended_as():
+    history = SearchHistory()
+    unscored = Candidate(0, "linear", {}, None, 0, 1, "baseline")
+    history.add(TrialResult(unscored, TrialState.COMPLETE, score=float("nan")))
+    diverged = Candidate(1, "mlp", {}, None, 1, 1, "tpe")
+    history.add(TrialResult(diverged, TrialState.FAIL, error="NonFiniteLossError: diverged"))
+    expected = "Errors: COMPLETE without a finite score; NonFiniteLossError: diverged."
+    with pytest.raises(SearchFailedError, match=expected):
+        _best_trial(None, history)
