@@ -20,12 +20,16 @@ load only pickles you trust.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from .exceptions import SearchFailedError
 
 __all__ = ["main"]
 
@@ -51,6 +55,16 @@ def _read_csv(path: str) -> Any:
         return pd.read_csv(path)
     except (ValueError, UnicodeDecodeError) as error:
         raise CommandError(f"cannot read {path} as CSV: {error}") from error
+
+
+@contextmanager
+def _data_errors(path: str) -> Iterator[None]:
+    """Report the estimator's refusal of the data in ``path`` (a ``ValueError`` that says
+    what to fix, or a search whose every trial failed) as one line."""
+    try:
+        yield
+    except (ValueError, SearchFailedError) as error:
+        raise CommandError(f"{path}: {error}") from error
 
 
 def _model_format(path: str, requested: str) -> str:
@@ -130,7 +144,8 @@ def _fit(args: argparse.Namespace) -> int:
         task = "regression" if type_of_target(y.dropna()) == "continuous" else "classification"
     Estimator = NASClassifier if task == "classification" else NASRegressor
     model = Estimator(time_budget=args.time_budget, random_state=args.seed, verbose=args.verbose)
-    model.fit(frame, y)
+    with _data_errors(args.data):
+        model.fit(frame, y)
     _save_model(model, args.output, args.format)
     print(
         f"{task}: {model.n_trials_} trials, best validation score {model.best_score_:.4f}; "
@@ -146,7 +161,8 @@ def _predict(args: argparse.Namespace) -> int:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise CommandError(f"{args.data} lacks the model's columns {missing}")
-    predictions = model.predict(frame[columns])
+    with _data_errors(args.data):
+        predictions = model.predict(frame[columns])
     import pandas as pd
 
     output = pd.DataFrame({"prediction": predictions})
@@ -171,7 +187,8 @@ def _monitor(args: argparse.Namespace) -> int:
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise CommandError(f"{args.data} lacks the model's columns {missing}")
-    report = model.monitor(frame[columns] if columns else frame, y)
+    with _data_errors(args.data):
+        report = model.monitor(frame[columns] if columns else frame, y)
     print(report.to_text())
     if args.output:
         report.to_frame().to_csv(args.output)
@@ -227,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"sknas {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout stopped (``| head``): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,6 +128,30 @@ def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys, monkeypat
     )
     assert main(["predict", str(model), str(tmp_path / "narrow.csv")]) == 2
     assert "lacks the model's columns ['sepal_w', 'petal_l', 'petal_w']" in capsys.readouterr().err
+    # The estimator's refusal of the data, as one line too.
+    frame.iloc[:0].to_csv(tmp_path / "header.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "header.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sknas predict: error: {tmp_path / 'header.csv'}: Found array with 0")
+    frame.assign(sepal_l=np.inf).to_csv(tmp_path / "infinite.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "infinite.csv")]) == 2
+    assert "infinity" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a process of its own: importing torch and sknas takes seconds
+def test_predictions_piped_into_a_reader_that_stops_end_without_a_traceback(
+    iris_csv, tmp_path, monkeypatch
+):
+    bounded_by_trials(monkeypatch, sknas, n_trials=1, max_epochs=5)
+    path, _ = iris_csv
+    model = tmp_path / "model.skn"
+    assert main(["fit", str(path), "--target", "species", "--verbose", "0", "-o", str(model)]) == 0
+    root = Path(sknas.__file__).resolve().parents[1]  # where ``-m sknas`` finds the package
+    many = pd.concat([pd.read_csv(path)] * 300)  # more than a pipe's buffer of predictions
+    many.to_csv(path, index=False)
+    predict = f"{sys.executable} -m sknas predict {model} {path} | head -1"
+    done = subprocess.run(predict, shell=True, capture_output=True, text=True, cwd=root)
+    assert done.stdout == "prediction\n" and done.stderr == ""
 
 
 @pytest.mark.slow  # a fit and a monitor run through the CLI
