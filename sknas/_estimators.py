@@ -30,7 +30,7 @@ from .engine import search_and_ensemble, starting_configurations
 from .evaluation.classical import category_codes_of
 from .monitoring import MonitorReport
 from .monitoring import monitor as monitor_batch
-from .preprocessing import fit_preprocessor, serving_transform
+from .preprocessing import check_numeric_columns, fit_preprocessor, serving_transform
 from .scoring import predicted_classes
 from .strategies import Strategy
 from .summary import search_summary, search_summary_html
@@ -276,18 +276,23 @@ class _BaseNAS(BaseEstimator):
 
     def _predict_raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = self._validated_X(X)
-        fast = serving_transform(self.preprocessor_)  # the same matrix, without overhead
+        return self.ensemble_.predict(self._model_rows(self._validated_X(X)))
+
+    def _model_rows(self, X: Any) -> Any:
+        """Validated ``X`` as the members' matrix: through the preprocessor's fast form
+        where it has one (the same matrix, without overhead). When the preprocessing
+        fails, a cause in the data is reported by column (lists among a column's values,
+        words or infinity in a column that was numeric at fit)."""
+        fast = serving_transform(self.preprocessor_)
         try:
             if fast is not None and isinstance(X, fast.input_type):
-                rows = fast(X)
-            else:
-                rows = self.preprocessor_.transform(X)
-        except (TypeError, ValueError):  # what numpy and pandas raise on a list among values
+                return fast(X)
+            return self.preprocessor_.transform(X)
+        except (TypeError, ValueError):  # what numpy, pandas and scikit-learn raise
             if isinstance(X, pd.DataFrame):
-                check_hashable_values(X)  # the clear error, when a column holds lists
+                check_hashable_values(X)
+                check_numeric_columns(self.preprocessor_, X)
             raise
-        return self.ensemble_.predict(rows)
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError

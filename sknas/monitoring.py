@@ -340,7 +340,7 @@ def monitor(estimator: Any, X: Any, y: Any = None) -> MonitorReport:
     X = estimator._validated_X(X)
     if y is not None:
         y = _validated_targets(estimator, X, y)
-    pred = estimator.ensemble_.predict(estimator.preprocessor_.transform(X))
+    pred = estimator.ensemble_.predict(estimator._model_rows(X))
 
     _, columns, _ = _feature_columns(estimator, X)
     features = _compare_all(reference["features"], columns)

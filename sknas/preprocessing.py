@@ -64,6 +64,7 @@ __all__ = [
     "TableTransformer",
     "TextDocuments",
     "categorical_columns",
+    "check_numeric_columns",
     "coded_target_columns",
     "fit_preprocessor",
     "input_rows",
@@ -554,6 +555,16 @@ class FrameTransform:
                 strings = [_as_category_strings(series[j]) for j in columns]
                 blocks.extend(transform(strings))
         return np.hstack(blocks)
+
+
+def check_numeric_columns(preprocessor: Any, X: pd.DataFrame) -> None:
+    """Refuse, by name, the columns of ``X`` that were numeric when ``preprocessor`` (a
+    fitted tabular ``ColumnTransformer``) was fitted and now hold infinity or values that
+    are not numbers; nothing for other preprocessors."""
+    if isinstance(preprocessor, ColumnTransformer):
+        for name, _, columns in preprocessor.transformers_:
+            if name == "numeric" and len(np.atleast_1d(columns)):
+                _numeric_columns([X.iloc[:, j] for j in np.atleast_1d(columns)])
 
 
 def _numeric_columns(columns: list[pd.Series]) -> np.ndarray:

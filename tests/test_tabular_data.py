@@ -114,6 +114,8 @@ def test_predict_rejects_frames_with_other_columns(mixed, fitted_on_frame):
         fitted_on_frame.predict(X_test.assign(x2=np.inf))
     with pytest.raises(ValueError, match=re.escape("Column(s) ['x1'] of X were numeric at fit")):
         fitted_on_frame.predict(X_test.assign(x1="n/a"))
+    with pytest.raises(ValueError, match=re.escape("infinity in column(s) ['x2']")):
+        fitted_on_frame.monitor(X_test.assign(x2=np.inf))  # the monitor serves as predict
 
 
 def _category_strings(n: int, seed: int = 0) -> np.ndarray:

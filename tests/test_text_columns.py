@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -194,6 +195,12 @@ def test_estimator_learns_from_a_generated_text_column():
     without = NASClassifier(**search).fit(X_train.drop(columns="review"), y_train)
     assert with_text.score(X_test, y_test) > 0.9
     assert without.score(X_test.drop(columns="review"), y_test) < 0.75
+    # Text columns take the preprocessor's own transform: a word where numbers were is
+    # still refused by the column's name, at predict and in the monitor.
+    worded = X_test.assign(stars="n/a")
+    for call in (with_text.predict, with_text.monitor):
+        with pytest.raises(ValueError, match=re.escape("Column(s) ['stars'] of X were numeric")):
+            call(worded)
 
 
 def test_estimator_text_columns_parameter_overrides_the_rule():
