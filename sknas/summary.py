@@ -62,7 +62,9 @@ def search_summary(
         for error, count in errors[~skipped].value_counts().items():
             lines.append(f"  {count} x {error}")
     by_id = leaderboard.set_index("trial_id")
-    lines += ["", f"Ensemble ({len(ensemble.members_)} members, validation score of each):"]
+    n_members = len(ensemble.members_)
+    noun = "member" if n_members == 1 else "members"
+    lines += ["", f"Ensemble ({n_members} {noun}, validation score of each):"]
     for trial_id, weight in zip(ensemble.trial_ids_, ensemble.weights_, strict=True):
         trial = by_id.loc[trial_id]
         described = trial["genome"] if isinstance(trial["genome"], str) else trial["params"]

@@ -24,15 +24,17 @@ ESTIMATORS = [
 #: one split, weighted and repeated rows train and score alike for each family, and that
 #: zero weights are exactly removed rows. ``..._on_sparse_data`` is the same check on
 #: sparse X (the estimators accept it), and fails for the same reason.
-#: ``check_methods_subset_invariance`` demands that predictions of a subset of rows match
-#: those of all rows to 1e-7 (absolute). Networks predict in float32, the dtype they were
-#: trained in, and float32 kernels pick their algorithm (and rounding) by the number of
-#: rows, so a network's outputs move by up to
+#: ``check_methods_subset_invariance`` (the regressor only) demands that predictions of a
+#: subset of rows match those of all rows to 1e-7 (absolute). Networks predict in float32,
+#: the dtype they were trained in, and float32 kernels pick their algorithm (and rounding)
+#: by the number of rows, so a network's outputs move by up to
 #: ``sknas.evaluation.members.CHUNKING_TOLERANCE`` (1e-5) with the batch; the regressor's,
-#: mapped back to the target's scale, moved by 1.4e-7 here. Float64 prediction would pass,
-#: at several times the time and twice the activation memory. tests/test_members.py checks
-#: the stated tolerance, whole batches against rows one by one and small chunks.
-_EXPECTED_FAILURES = {
+#: mapped back to the target's scale, moved by 1.1e-7 to 2.1e-7 here (random states 0-3).
+#: The classifier passes it: its probabilities on the check's well-separated blobs moved by
+#: at most 1.4e-10. Float64 prediction would pass, at several times the time and twice the
+#: activation memory. tests/test_members.py checks the stated tolerance, whole batches
+#: against rows one by one and small chunks.
+_SAMPLE_WEIGHT_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": (
         "the validation split and mini-batches differ for repeated rows; "
         "equivalence in distribution is tested in tests/test_sample_weight.py"
@@ -40,6 +42,8 @@ _EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_sparse_data": (
         "as on dense data: the validation split and mini-batches differ for repeated rows"
     ),
+}
+_REGRESSOR_FAILURES = {
     "check_methods_subset_invariance": (
         "networks predict in float32, whose kernels depend on the batch size; "
         "the tolerance (1e-5) is tested in tests/test_members.py"
@@ -47,6 +51,13 @@ _EXPECTED_FAILURES = {
 }
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda _: _EXPECTED_FAILURES)
+def _expected_failures(estimator) -> dict[str, str]:
+    """The checks ``estimator`` is expected to fail, each with its reason."""
+    if isinstance(estimator, NASRegressor):
+        return {**_SAMPLE_WEIGHT_FAILURES, **_REGRESSOR_FAILURES}
+    return _SAMPLE_WEIGHT_FAILURES
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
