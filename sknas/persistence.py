@@ -157,6 +157,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sknas.preprocessing.CategoryEncoder",
     "sknas.preprocessing.ChannelStandardizer",
     "sknas.preprocessing.TableTransformer",
+    "sknas.preprocessing.TargetPipeline",
     "sknas.preprocessing.TextDocuments",
     "sknas.preprocessing._as_category_strings",
 )

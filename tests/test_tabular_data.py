@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
@@ -320,6 +321,41 @@ def test_target_encoding_of_the_training_rows_is_cross_fitted():
     searched_on = preprocessor.fit_transform(ids, y)[:, 0]
     assert abs(np.corrcoef(searched_on, y)[0, 1]) < 0.2
     assert np.corrcoef(preprocessor.transform(ids)[:, 0], y)[0, 1] > 0.9
+
+
+def test_target_encodings_of_levels_seen_in_training_stay_in_range():
+    """Unique ids, as above: cross-fitting gives almost every row the target mean, so a
+    scale fitted to that column alone (about 0.003 here) put ``transform``'s encodings of
+    the training rows (their own labels) hundreds of units out, and a fitted model's
+    predictions on them were garbage (0.51 accuracy on its own training rows, 0.98 without
+    the column). The scale is bounded by the spread of those encodings."""
+    rng = np.random.default_rng(0)
+    n = 200  # 102 positives: the folds' target means differ a little (with 100, not at all)
+    X = pd.DataFrame({"x": rng.normal(size=n), "id": [f"u{i}" for i in range(n)]})
+    y = (X["x"] > 0).astype(int).to_numpy()
+    preprocessor = make_tabular_preprocessor(X, target_type="binary")
+    preprocessor.fit_transform(X, y)
+    column = preprocessor.output_indices_["target"]
+    seen = preprocessor.transform(X)[:, column]
+    assert np.abs(seen).max() < 3  # 160 with the scale of the cross-fitted column
+    clf = NASClassifier(n_trials=2, families=["mlp"], max_epochs=20, random_state=0)
+    assert clf.fit(X, y).score(X, y) > 0.75
+
+
+def test_target_encoding_scale_is_the_cross_fitted_one_where_levels_have_many_rows():
+    """With many rows per level (30 here) the encodings of ``transform`` spread as the
+    cross-fitted ones do: the bound leaves the scale within 0.1 % of a plain
+    ``StandardScaler``'s on the cross-fitted column (0.02 % here)."""
+    X, y = _random_effects(3000)
+    preprocessor = make_tabular_preprocessor(X, target_type="continuous")
+    matrix = preprocessor.fit_transform(X, y)
+    column = preprocessor.output_indices_["target"]
+    scaler = preprocessor.named_transformers_["target"][-1]
+    encoding = clone(preprocessor.named_transformers_["target"][:-1])  # strings, encoder
+    cross_fitted = encoding.fit_transform(X.iloc[:, [1]], y)
+    assert type(encoding[-1]).__name__ == "TargetEncoder"
+    np.testing.assert_allclose(scaler.scale_, cross_fitted.std(axis=0), rtol=1e-3)
+    np.testing.assert_allclose(matrix[:, column].std(axis=0), 1.0, rtol=1e-3)
 
 
 def test_search_learns_from_levels_one_hot_would_group():
