@@ -46,7 +46,7 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from .preprocessing import categorical_columns
+from .preprocessing import categorical_columns, datetime_columns, fitted_datetime_columns
 from .scoring import PredictionScorer, get_prediction_scorer, predicted_classes
 
 __all__ = [
@@ -167,7 +167,7 @@ def reference_statistics(
     if n_rows > MAX_REFERENCE_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(n_rows, MAX_REFERENCE_ROWS, replace=False))
         X = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
-    names, columns, kinds = _feature_columns(estimator, X)
+    names, columns, kinds = _feature_columns(estimator, X, datetime_columns(X))
     reference = {
         "version": REFERENCE_VERSION,
         "task": estimator._task,
@@ -342,7 +342,8 @@ def monitor(estimator: Any, X: Any, y: Any = None) -> MonitorReport:
         y = _validated_targets(estimator, X, y)
     pred = estimator.ensemble_.predict(estimator._model_rows(X))
 
-    _, columns, _ = _feature_columns(estimator, X)
+    dates = fitted_datetime_columns(estimator.preprocessor_)
+    _, columns, _ = _feature_columns(estimator, X, dates)
     features = _compare_all(reference["features"], columns)
     threshold = getattr(estimator, "decision_threshold_", None)  # None in older model files
     predicted = [values for _, values, _ in _prediction_columns(estimator, pred, threshold)]
@@ -360,10 +361,13 @@ def _image_channels(estimator: Any) -> int | None:
     return None if shape is None else int(shape[0])
 
 
-def _feature_columns(estimator: Any, X: Any) -> tuple[list[str], list[np.ndarray], list[str]]:
+def _feature_columns(
+    estimator: Any, X: Any, dates: list[int]
+) -> tuple[list[str], list[np.ndarray], list[str]]:
     """Names, values and kinds (``"numeric"`` or ``"categorical"``) of the compared columns:
-    the table's, the per-channel mean and standard deviation of images, or the non-zeros
-    and norm of each row of a sparse matrix (whose columns are too many and too empty)."""
+    the table's but its datetime ones (positions ``dates``), the per-channel mean and
+    standard deviation of images, or the non-zeros and norm of each row of a sparse
+    matrix (whose columns are too many and too empty)."""
     if sp.issparse(X):
         X = sp.csr_matrix(X)
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
@@ -384,8 +388,11 @@ def _feature_columns(estimator: Any, X: Any) -> tuple[list[str], list[np.ndarray
         str(feature_names[j]) if feature_names is not None else f"x{j}" for j in range(n_features)
     ]
     categorical = set(categorical_columns(X))
+    names = [name for j, name in enumerate(names) if j not in dates]
     columns, kinds = [], []
     for j in range(n_features):
+        if j in dates:  # new dates are not drift: a batch's dates always are
+            continue
         column = X.iloc[:, j] if isinstance(X, pd.DataFrame) else X[:, j]
         if j in categorical:
             columns.append(pd.Series(column))

@@ -160,6 +160,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sknas.preprocessing.TargetPipeline",
     "sknas.preprocessing.TextDocuments",
     "sknas.preprocessing._as_category_strings",
+    "sknas.preprocessing._datetime_features",
 )
 
 

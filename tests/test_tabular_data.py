@@ -456,3 +456,91 @@ def test_gradient_boosting_splits_on_the_categories_natively():
     assert member.estimator.n_features_in_ == 3  # two codes, then x
     assert list(member.estimator.is_categorical_) == [True, True, False]
     assert est.score(X_test, y_test) > 0.97
+
+
+# -- datetime columns ----------------------------------------------------------------------
+
+
+def _dated_frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A numeric column, a date every 13 hours (a few missing) and the same instants in
+    Paris time; the class is "weekend", shifted by the number."""
+    rng = np.random.default_rng(seed)
+    when = pd.Series(pd.date_range("2023-01-02", periods=n, freq="13h"))
+    weekend = (when.dt.dayofweek >= 5).to_numpy()
+    when[rng.random(n) < 0.02] = pd.NaT
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "when": when,
+            "paris": when.dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"),
+        }
+    )
+    return X, np.where(weekend ^ (X["x"].to_numpy() > 1.5), "weekend", "weekday")
+
+
+def test_datetime_columns_become_the_calendar_as_numbers():
+    """Days since 1970, year, month, day, weekday (Monday 0), day of the year and hour of
+    the day; a zone is converted to UTC; NaT gives NaN (then imputed, with an indicator)."""
+    X = pd.DataFrame(
+        {
+            "naive": pd.to_datetime(["2024-02-29 13:30", None]),
+            "zoned": pd.to_datetime(["2024-02-29 14:30", None]).tz_localize("Europe/Paris"),
+        }
+    )
+    assert preprocessing.datetime_columns(X) == [0, 1]
+    features = preprocessing._datetime_features(X)
+    expected = [19782 + 13.5 / 24, 2024, 2, 29, 3, 60, 13.5]  # a Thursday, day 60
+    np.testing.assert_allclose(features[0], expected * 2)
+    assert np.isnan(features[1]).all()
+    parts = make_tabular_preprocessor(X).fit(X).transformers_
+    assert [name for name, _, columns in parts if len(columns)] == ["datetime"]
+
+
+def test_search_learns_from_datetime_columns_and_serves_them_fast():
+    """A weekday effect: found through the calendar numbers (as categories, each date was
+    a level of its own and every test date an unknown one). The fast serving path gives
+    the preprocessor's own matrix; the fitted frame is left as it was."""
+    X, y = _dated_frame()
+    before = X.copy()
+    clf = NASClassifier(n_trials=3, families=["hist_gbdt"], random_state=0, cv=None)
+    clf.fit(X[:450], y[:450])
+    pd.testing.assert_frame_equal(X, before)
+    assert clf.score(X[450:], y[450:]) > 0.9
+    fast = serving_transform(clf.preprocessor_)
+    assert isinstance(fast, FrameTransform)
+    np.testing.assert_array_equal(fast(X[450:]), clf.preprocessor_.transform(X[450:]))
+
+
+def test_datetime_columns_at_predict_take_date_strings_and_refuse_other_values():
+    X, y = _dated_frame(200)
+    clf = NASClassifier(n_trials=2, families=["linear"], random_state=0, cv=None).fit(X, y)
+    as_strings = X.astype({"when": str, "paris": str})  # "NaT" parses as missing
+    np.testing.assert_allclose(clf.predict_proba(as_strings), clf.predict_proba(X))
+    garbage = X.astype({"when": object})
+    garbage.loc[3, "when"] = "soon"
+    with pytest.raises(ValueError, match="'when' of X held dates at fit and now holds values"):
+        clf.predict(garbage)
+    with pytest.raises(ValueError, match="'paris' of X held dates at fit and now holds numbers"):
+        clf.predict(X.assign(paris=1.0))
+
+
+def test_datetime_columns_save_load_and_are_left_out_of_monitoring_and_text():
+    X, y = _dated_frame(200)
+    clf = NASClassifier(n_trials=2, families=["linear"], random_state=0, cv=None).fit(X, y)
+    report = clf.monitor(X[:100])
+    assert list(report.features.index) == ["x"]  # new dates are not drift
+    with pytest.raises(ValueError, match="numeric, bool or datetime columns: \\['when'\\]"):
+        NASClassifier(text_columns=["when"]).fit(X, y)
+
+
+def test_datetime_columns_round_trip_through_a_model_file(tmp_path):
+    import sknas
+
+    X, y = _dated_frame(200)
+    clf = NASClassifier(n_trials=2, families=["linear"], random_state=0, cv=None).fit(X, y)
+    clf.save(tmp_path / "dated.sknas")
+    loaded = sknas.load(tmp_path / "dated.sknas")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    pytest.importorskip("onnx")
+    with pytest.raises(NotImplementedError, match="does not support datetime columns"):
+        clf.to_onnx()
