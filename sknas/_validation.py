@@ -19,7 +19,7 @@ from sklearn.preprocessing import MaxAbsScaler
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from .preprocessing import categorical_columns, input_rows
+from .preprocessing import categorical_columns, input_rows, with_fitted_level_numbers
 from .utils._compat import check_sample_weight
 
 __all__ = [
@@ -253,6 +253,11 @@ def validate_predict_X(estimator: Any, X: Any) -> Any:
         if sequences:
             _finite_sequences(X)
         return validate_data(estimator, X, reset=False, dtype=_FLOATS)
+    if isinstance(preprocessor, ColumnTransformer):
+        # A DataFrame stays one (even when every column is numeric now): a column that
+        # was categorical at fit is encoded by its values as they print.
+        X = validate_data(estimator, X, reset=False, skip_check_array=True)
+        return with_fitted_level_numbers(preprocessor, X)
     if categorical_columns(X):
         return validate_data(estimator, X, reset=False, skip_check_array=True)
     return validate_data(estimator, X, reset=False, dtype=_FLOATS, ensure_all_finite="allow-nan")

@@ -72,6 +72,7 @@ __all__ = [
     "coded_target_columns",
     "datetime_columns",
     "fitted_datetime_columns",
+    "with_fitted_level_numbers",
     "fit_preprocessor",
     "input_rows",
     "level_code_columns",
@@ -674,6 +675,70 @@ class _DatesTransform:
 
     def __call__(self, columns: list[pd.Series]) -> np.ndarray:
         return self.numeric(np.hstack([_date_numbers(c.name, c) for c in columns]))
+
+
+_LEVEL_FORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def with_fitted_level_numbers(preprocessor: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` whose number-typed columns that were categorical when ``preprocessor`` was
+    fitted hold their numbers as the fitted levels print them: integral floats as
+    integers where the levels are integers (``2.0`` was level ``"2"``: a column of ints
+    with a missing value, read back as floats), integers as floats where the levels are
+    floats (``2`` was ``"2.0"``). Levels are matched as strings, so these would otherwise
+    all be unknown levels. ``X`` itself when nothing changes (never modified)."""
+    forms = _LEVEL_FORMS.get(preprocessor)
+    if forms is None:
+        forms = _LEVEL_FORMS[preprocessor] = _level_forms(preprocessor)
+    changed = {}
+    for position, floats in forms.items():
+        column = X.iloc[:, position]
+        if pd.api.types.is_bool_dtype(column.dtype) or not pd.api.types.is_numeric_dtype(
+            column.dtype
+        ):
+            continue
+        if floats:
+            changed[position] = column.astype(np.float64)
+        elif not pd.api.types.is_integer_dtype(column.dtype):
+            values = column.to_numpy(np.float64, na_value=np.nan)
+            present = values[~np.isnan(values)]
+            exact = np.abs(present) < 2**53  # and finite: others are not integers to match
+            if exact.all() and np.array_equal(present, np.round(present)):
+                changed[position] = column.astype("Int64")
+    if not changed:
+        return X
+    X = X.copy(deep=False)
+    for position, column in changed.items():
+        X.isetitem(position, column)
+    return X
+
+
+def _level_forms(preprocessor: Any) -> dict[int, bool]:
+    """For each input column a fitted table preprocessor encodes as levels and whose
+    levels all print as numbers: whether they print as floats (``"2.0"``) rather than
+    integers (``"2"``)."""
+    forms: dict[int, bool] = {}
+    if not isinstance(preprocessor, ColumnTransformer):
+        return forms
+    for name, step, columns in preprocessor.transformers_:
+        columns = np.atleast_1d(columns)
+        if name not in ("categorical", "target", "codes") or isinstance(step, str):
+            continue
+        if len(columns) == 0:  # not fitted
+            continue
+        for position, levels in zip(columns, step[1].categories_, strict=True):
+            numbers = [level for level in map(str, levels) if level != _MISSING]
+            if numbers and all(_prints_a_number(level) for level in numbers):
+                forms[int(position)] = any("." in level or "e" in level for level in numbers)
+    return forms
+
+
+def _prints_a_number(level: str) -> bool:
+    try:
+        float(level)
+    except ValueError:
+        return False
+    return True
 
 
 def check_numeric_columns(preprocessor: Any, X: pd.DataFrame) -> None:
