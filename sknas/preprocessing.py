@@ -685,23 +685,27 @@ def with_fitted_level_numbers(preprocessor: Any, X: pd.DataFrame) -> pd.DataFram
     fitted hold their numbers as the fitted levels print them: integral floats as
     integers where the levels are integers (``2.0`` was level ``"2"``: a column of ints
     with a missing value, read back as floats), integers as floats where the levels are
-    floats (``2`` was ``"2.0"``). Levels are matched as strings, so these would otherwise
-    all be unknown levels. ``X`` itself when nothing changes (never modified)."""
+    floats (``2`` was ``"2.0"``), 0 and 1 as False and True where the levels are those.
+    Levels are matched as strings, so these would otherwise all be unknown levels.
+    ``X`` itself when nothing changes (never modified)."""
     forms = _LEVEL_FORMS.get(preprocessor)
     if forms is None:
         forms = _LEVEL_FORMS[preprocessor] = _level_forms(preprocessor)
     changed = {}
-    for position, floats in forms.items():
+    for position, form in forms.items():
         column = X.iloc[:, position]
         if pd.api.types.is_bool_dtype(column.dtype) or not pd.api.types.is_numeric_dtype(
             column.dtype
         ):
             continue
-        if floats:
+        if form == "float":
             changed[position] = column.astype(np.float64)
-        elif not pd.api.types.is_integer_dtype(column.dtype):
-            values = column.to_numpy(np.float64, na_value=np.nan)
-            present = values[~np.isnan(values)]
+            continue
+        values = column.to_numpy(np.float64, na_value=np.nan)
+        present = values[~np.isnan(values)]
+        if form == "bool" and np.isin(present, (0, 1)).all():
+            changed[position] = column.astype("boolean")
+        elif form == "int" and not pd.api.types.is_integer_dtype(column.dtype):
             exact = np.abs(present) < 2**53  # and finite: others are not integers to match
             if exact.all() and np.array_equal(present, np.round(present)):
                 changed[position] = column.astype("Int64")
@@ -713,11 +717,11 @@ def with_fitted_level_numbers(preprocessor: Any, X: pd.DataFrame) -> pd.DataFram
     return X
 
 
-def _level_forms(preprocessor: Any) -> dict[int, bool]:
+def _level_forms(preprocessor: Any) -> dict[int, str]:
     """For each input column a fitted table preprocessor encodes as levels and whose
-    levels all print as numbers: whether they print as floats (``"2.0"``) rather than
-    integers (``"2"``)."""
-    forms: dict[int, bool] = {}
+    levels all print as numbers or truth values: ``"int"`` (``"2"``), ``"float"``
+    (``"2.0"``) or ``"bool"`` (``"True"``, ``"False"``)."""
+    forms: dict[int, str] = {}
     if not isinstance(preprocessor, ColumnTransformer):
         return forms
     for name, step, columns in preprocessor.transformers_:
@@ -727,9 +731,12 @@ def _level_forms(preprocessor: Any) -> dict[int, bool]:
         if len(columns) == 0:  # not fitted
             continue
         for position, levels in zip(columns, step[1].categories_, strict=True):
-            numbers = [level for level in map(str, levels) if level != _MISSING]
-            if numbers and all(_prints_a_number(level) for level in numbers):
-                forms[int(position)] = any("." in level or "e" in level for level in numbers)
+            printed = [level for level in map(str, levels) if level != _MISSING]
+            if printed and set(printed) <= {"True", "False"}:
+                forms[int(position)] = "bool"
+            elif printed and all(_prints_a_number(level) for level in printed):
+                floats = any("." in level or "e" in level for level in printed)
+                forms[int(position)] = "float" if floats else "int"
     return forms
 
 

@@ -554,7 +554,8 @@ def test_levels_given_as_numbers_of_another_type_at_predict_are_the_fitted_level
     (ints with a missing value, read back from CSV): the same levels. Levels are
     matched as they print, and the ints used to become a float array ("2.0", an unknown
     level: accuracy 0.68 instead of 1.0 here); a category column of float levels (ints
-    with a missing value at fit) served as ints likewise."""
+    with a missing value at fit) served as ints, and a bool column served as 0 and 1,
+    likewise."""
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 3, 400)
     x = rng.normal(size=400)
@@ -575,3 +576,9 @@ def test_levels_given_as_numbers_of_another_type_at_predict_are_the_fitted_level
     served = X.assign(shop=pd.array(floats, dtype="Int64"))  # 2, <NA>
     np.testing.assert_array_equal(clf.predict_proba(served), expected)
     assert clf.score(X.assign(shop=codes), y) > 0.95
+    # A bool column served as 0 and 1.
+    flag = codes == 1
+    clf = NASClassifier(**search).fit(X.assign(shop=flag), y)
+    expected = clf.predict_proba(X.assign(shop=flag))
+    np.testing.assert_array_equal(clf.predict_proba(X.assign(shop=flag.astype(int))), expected)
+    assert clf.score(X.assign(shop=flag.astype(float)), y) > 0.95
