@@ -530,19 +530,24 @@ def _best_trial(est: Any, history: SearchHistory, compile_seconds: float = 0.0) 
     if best is None:
         if history.interrupted:
             raise KeyboardInterrupt
+        if not history.results:
+            advice = (
+                f"time_budget={est.time_budget} s ended before the first trial could run; "
+                "give a larger time_budget (a few seconds at least)"
+            )
+            if compile_seconds >= 1.0:
+                advice = (
+                    f"compiling MiniRocket's numba code took {compile_seconds:.1f} s of the "
+                    "budget (once per machine: later fits load it from numba's cache in "
+                    "under a second); fit again, or raise time_budget"
+                )
+            raise SearchFailedError(f"No trial ran, so nothing was fitted: {advice}.")
         errors = sorted(
             {r.error or f"{r.state.value} without a finite score" for r in history.results}
         )
-        no_trial = "no trial ran (budget too small)"
-        if compile_seconds >= 1.0:
-            no_trial = (
-                f"no trial ran: compiling MiniRocket's numba code took {compile_seconds:.1f} "
-                "s of the budget (once per machine: later fits load it from numba's cache "
-                "in under a second); fit again, or raise time_budget"
-            )
         raise SearchFailedError(
             f"All {len(history.results)} trials of the search failed, so nothing was "
-            f"fitted. Errors: {'; '.join(errors[:5]) or no_trial}."
+            f"fitted. Errors: {'; '.join(errors[:5])}."
         )
     if history.interrupted:
         warnings.warn(

@@ -241,6 +241,16 @@ def test_all_trials_failing_raises_and_leaves_estimator_unfitted(iris):
     assert not [name for name in vars(clf) if name.endswith("_")]
 
 
+def test_a_budget_too_small_for_any_trial_says_so(iris):
+    X, y = iris
+    with pytest.raises(
+        SearchFailedError,
+        match=r"No trial ran, so nothing was fitted: time_budget=0.01 s ended before the "
+        r"first trial could run; give a larger time_budget",
+    ):
+        NASClassifier(time_budget=0.01, random_state=0).fit(X, y)
+
+
 def test_same_seed_same_search_and_caller_rng_untouched(iris, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     X, y = iris
