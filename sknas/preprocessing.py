@@ -1087,7 +1087,7 @@ class TargetPipeline(Pipeline):
     ``transform`` gives a level seen in training (the label of its row or two) up to
     hundreds of units: predictions on such rows were garbage. With the bound they stay
     within the range of the other columns. Where levels have many rows the two spreads
-    agree and the scale is as before (within 0.02 % at 30 rows a level, 0.08 % on the
+    agree and the scale is as before (within 0.02 % at 30 rows a level, 0.4 % on the
     tables of ``benchmarks/large.py``).
     """
 
