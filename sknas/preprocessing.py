@@ -1091,6 +1091,10 @@ class TargetPipeline(Pipeline):
     tables of ``benchmarks/large.py``).
     """
 
+    def fit(self, X: Any, y: Any = None, **params: Any) -> TargetPipeline:
+        self.fit_transform(X, y, **params)
+        return self
+
     def fit_transform(self, X: Any, y: Any = None, **params: Any) -> Any:
         matrix = super().fit_transform(X, y, **params)
         scaler = self[-1]

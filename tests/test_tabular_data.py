@@ -338,6 +338,8 @@ def test_target_encodings_of_levels_seen_in_training_stay_in_range():
     column = preprocessor.output_indices_["target"]
     seen = preprocessor.transform(X)[:, column]
     assert np.abs(seen).max() < 3  # 160 with the scale of the cross-fitted column
+    alone = preprocessing._target_pipeline("binary").fit(X[["id"]], y)  # fit: the same bound
+    assert alone[-1].scale_ == preprocessor.named_transformers_["target"][-1].scale_
     clf = NASClassifier(n_trials=2, families=["mlp"], max_epochs=20, random_state=0)
     assert clf.fit(X, y).score(X, y) > 0.75
 
