@@ -46,7 +46,12 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from .preprocessing import categorical_columns, datetime_columns, fitted_datetime_columns
+from .preprocessing import (
+    categorical_columns,
+    datetime_columns,
+    duration_columns,
+    fitted_part_columns,
+)
 from .scoring import PredictionScorer, get_prediction_scorer, predicted_classes
 
 __all__ = [
@@ -167,7 +172,8 @@ def reference_statistics(
     if n_rows > MAX_REFERENCE_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(n_rows, MAX_REFERENCE_ROWS, replace=False))
         X = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
-    names, columns, kinds = _feature_columns(estimator, X, datetime_columns(X))
+    special = datetime_columns(X), duration_columns(X)
+    names, columns, kinds = _feature_columns(estimator, X, *special)
     reference = {
         "version": REFERENCE_VERSION,
         "task": estimator._task,
@@ -342,8 +348,8 @@ def monitor(estimator: Any, X: Any, y: Any = None) -> MonitorReport:
         y = _validated_targets(estimator, X, y)
     pred = estimator.ensemble_.predict(estimator._model_rows(X))
 
-    dates = fitted_datetime_columns(estimator.preprocessor_)
-    _, columns, _ = _feature_columns(estimator, X, dates)
+    special = [fitted_part_columns(estimator.preprocessor_, p) for p in ("datetime", "duration")]
+    _, columns, _ = _feature_columns(estimator, X, *special)
     features = _compare_all(reference["features"], columns)
     threshold = getattr(estimator, "decision_threshold_", None)  # None in older model files
     predicted = [values for _, values, _ in _prediction_columns(estimator, pred, threshold)]
@@ -362,12 +368,12 @@ def _image_channels(estimator: Any) -> int | None:
 
 
 def _feature_columns(
-    estimator: Any, X: Any, dates: list[int]
+    estimator: Any, X: Any, dates: list[int], durations: list[int]
 ) -> tuple[list[str], list[np.ndarray], list[str]]:
     """Names, values and kinds (``"numeric"`` or ``"categorical"``) of the compared columns:
-    the table's but its datetime ones (positions ``dates``), the per-channel mean and
-    standard deviation of images, or the non-zeros and norm of each row of a sparse
-    matrix (whose columns are too many and too empty)."""
+    the table's but its datetime ones (positions ``dates``; durations, ``durations``, as
+    numbers), the per-channel mean and standard deviation of images, or the non-zeros and
+    norm of each row of a sparse matrix (whose columns are too many and too empty)."""
     if sp.issparse(X):
         X = sp.csr_matrix(X)
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
@@ -387,7 +393,7 @@ def _feature_columns(
     names = [
         str(feature_names[j]) if feature_names is not None else f"x{j}" for j in range(n_features)
     ]
-    categorical = set(categorical_columns(X))
+    categorical = set(categorical_columns(X)) - set(durations)
     names = [name for j, name in enumerate(names) if j not in dates]
     columns, kinds = [], []
     for j in range(n_features):
@@ -397,6 +403,10 @@ def _feature_columns(
         if j in categorical:
             columns.append(pd.Series(column))
             kinds.append("categorical")
+        elif j in durations:  # in days
+            days = pd.to_timedelta(pd.Series(column)) / pd.Timedelta(days=1)
+            columns.append(days.to_numpy(np.float64, na_value=np.nan))
+            kinds.append("numeric")
         else:
             columns.append(pd.to_numeric(pd.Series(column)).to_numpy(np.float64, na_value=np.nan))
             kinds.append("numeric")

@@ -161,6 +161,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sknas.preprocessing.TextDocuments",
     "sknas.preprocessing._as_category_strings",
     "sknas.preprocessing._datetime_features",
+    "sknas.preprocessing._duration_days",
 )
 
 

@@ -2,19 +2,20 @@
 matrices, images and sequences.
 
 Networks and the classical families all see the same numeric matrix. Images and
-sequences are flattened to rows (``input_rows``) and standardised per channel. In tables, numeric
-columns imputed (median, plus a missing-value indicator where values were
-missing) and standardised; datetime columns turned into numbers (``DATETIME_FEATURES``)
-and treated as numeric ones; free-text columns (``text_columns_of``) vectorised with
-TF-IDF and reduced to a few dense components; the other categorical, string and bool
-columns one-hot encoded, with missing values as a category of their own, unknown
-categories at predict time as all-zero (or infrequent) columns, and high cardinality
-bounded by grouping rare levels into one "infrequent" column; a column with more levels
-than one-hot keeps is also target encoded (with the targets, when ``fit`` gives them),
-so that no level's information is lost, and, up to ``MAX_CODED_LEVELS``, becomes a column
-of level codes, on which gradient boosting splits natively; on large tables, the widest
-one-hot blocks give way to those two as well (``ONE_HOT_MAX_BYTES``). Sparse matrices are scaled
-column by column by their largest absolute value, which keeps them sparse.
+sequences are flattened to rows (``input_rows``) and standardised per channel. In tables,
+numeric columns are imputed (median, plus a missing-value indicator where values were
+missing) and standardised; datetime columns become numbers (``DATETIME_FEATURES``) and
+durations days, then are treated as numeric ones; free-text columns
+(``text_columns_of``) are vectorised with TF-IDF and reduced to a few dense components;
+the other categorical, string and bool columns are one-hot encoded, with missing values
+as a category of their own, unknown categories at predict time as all-zero (or
+infrequent) columns, and high cardinality bounded by grouping rare levels into one
+"infrequent" column; a column with more levels than one-hot keeps is also target
+encoded (with the targets, when ``fit`` gives them), so that no level's information is
+lost, and, up to ``MAX_CODED_LEVELS``, becomes a column of level codes, on which
+gradient boosting splits natively; on large tables, the widest one-hot blocks give way
+to those two as well (``ONE_HOT_MAX_BYTES``). Sparse matrices are scaled column by
+column by their largest absolute value, which keeps them sparse.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ __all__ = [
     "check_numeric_columns",
     "coded_target_columns",
     "datetime_columns",
-    "fitted_datetime_columns",
+    "duration_columns",
+    "fitted_part_columns",
     "with_fitted_level_numbers",
     "fit_preprocessor",
     "input_rows",
@@ -112,6 +114,8 @@ _MISSING = "__missing__"
 #: calendar (year, month, day of the month, day of the week with Monday 0, day of the
 #: year) and the time of day in hours. Time zones are converted to UTC first.
 DATETIME_FEATURES = ("days", "year", "month", "day", "weekday", "day_of_year", "hour")
+#: Parts of a table's preprocessor that turn dates and durations into numbers.
+_DATES, _DURATIONS = "datetime", "duration"
 #: ``pandas.api.types.infer_dtype`` kinds whose equal values print alike.
 _PRINT_ALIKE = frozenset({"string", "integer", "boolean", "empty"})
 
@@ -119,8 +123,8 @@ _PRINT_ALIKE = frozenset({"string", "integer", "boolean", "empty"})
 def categorical_columns(X: Any) -> list[int]:
     """Positions of the columns one-hot encoded: non-numeric or bool columns of a DataFrame.
 
-    Free-text and datetime columns are among them; ``make_tabular_preprocessor``
-    vectorises the former and turns the latter into numbers instead.
+    Free-text, datetime and duration columns are among them; ``make_tabular_preprocessor``
+    vectorises the first and turns the others into numbers instead.
 
     Examples
     --------
@@ -156,13 +160,33 @@ def datetime_columns(X: Any) -> list[int]:
     ]
 
 
-def fitted_datetime_columns(preprocessor: Any) -> list[int]:
-    """Positions of the input columns ``preprocessor`` (fitted) turns into
-    ``DATETIME_FEATURES``: none for preprocessors other than a table's."""
+def duration_columns(X: Any) -> list[int]:
+    """Positions of a DataFrame's duration columns (``timedelta64``), which become their
+    length in days.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> duration_columns(pd.DataFrame({"a": [1.0], "b": pd.to_timedelta(["36h"])}))
+    [1]
+    """
+    if not isinstance(X, pd.DataFrame):
+        return []
+    return [
+        position
+        for position, (_, column) in enumerate(X.items())
+        if pd.api.types.is_timedelta64_dtype(column.dtype)
+    ]
+
+
+def fitted_part_columns(preprocessor: Any, part: str) -> list[int]:
+    """Positions of the input columns that the part named ``part`` (``"datetime"``,
+    ``"duration"``, ...) of a fitted table preprocessor takes: none for other
+    preprocessors, or where it has no such part."""
     if not isinstance(preprocessor, ColumnTransformer):
         return []
     for name, _, columns in preprocessor.transformers_:
-        if name == "datetime":
+        if name == part:
             return [int(column) for column in np.atleast_1d(columns)]
     return []
 
@@ -217,10 +241,38 @@ def _as_utc_dates(name: Any, column: pd.Series) -> np.ndarray:
     return np.asarray(dates)
 
 
-def _datetime_pipeline() -> Pipeline:
-    """``DATETIME_FEATURES`` of each datetime column, then as numeric columns are."""
-    features = FunctionTransformer(_datetime_features)
-    return Pipeline([("datetimefeatures", features), *_numeric_pipeline().steps])
+def _duration_days(X: pd.DataFrame) -> np.ndarray:
+    """Each column of ``X`` (durations at fit) as its length in days (:func:`_days`)."""
+    blocks = [_days(name, column) for name, column in X.items()]
+    return np.hstack(blocks) if blocks else np.empty((len(X), 0))
+
+
+def _days(name: Any, column: pd.Series) -> np.ndarray:
+    """One column that held durations at fit as days, one float column, NaN where a value
+    is missing. Strings are parsed as durations (``"36h"``, ``"2 days"``); a column of
+    other values, or of strings that are not durations, is refused by name."""
+    if not pd.api.types.is_timedelta64_dtype(column.dtype):
+        if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
+            raise ValueError(
+                f"Column {name!r} of X held durations at fit and now holds numbers; pass "
+                "it as timedeltas (pd.to_timedelta, with the unit)."
+            )
+        try:
+            column = pd.to_timedelta(column)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise ValueError(
+                f"Column {name!r} of X held durations at fit and now holds values that are "
+                f"not durations ({error}). Pass it as timedeltas (pd.to_timedelta), with "
+                "NaT where a duration is missing."
+            ) from None
+    days = np.asarray(column.array) / np.timedelta64(1, "D")  # NaT: NaN
+    return days.reshape(-1, 1)
+
+
+def _as_numbers_pipeline(convert: Callable[[pd.DataFrame], np.ndarray]) -> Pipeline:
+    """``convert`` of the columns, then as numeric columns are."""
+    steps = [("tonumbers", FunctionTransformer(convert)), *_numeric_pipeline().steps]
+    return Pipeline(steps)
 
 
 def _is_free_text(column: pd.Series) -> bool:
@@ -274,8 +326,8 @@ def text_columns_of(X: Any, text_columns: Iterable[Any] | None = None) -> list[A
     Raises
     ------
     ValueError
-        When ``text_columns`` names a column ``X`` lacks, or a numeric, bool or datetime
-        one.
+        When ``text_columns`` names a column ``X`` lacks, or a numeric, bool, datetime
+        or duration one.
     TypeError
         When ``text_columns`` is a single string rather than a list of names.
 
@@ -312,15 +364,15 @@ def text_columns_of(X: Any, text_columns: Iterable[Any] | None = None) -> list[A
     missing = [name for name in wanted if name not in names]
     if missing:
         raise ValueError(f"text_columns names columns that X lacks: {missing!r}.")
-    dates = set(datetime_columns(X))
-    categorical = {names[position] for position in categorical_columns(X) if position not in dates}
+    not_text = set(datetime_columns(X) + duration_columns(X))
+    categorical = {names[i] for i in categorical_columns(X) if i not in not_text}
     not_strings = [
         name for name in wanted if name not in categorical or pd.api.types.is_bool_dtype(X[name])
     ]
     if not_strings:
         raise ValueError(
-            f"text_columns names numeric, bool or datetime columns: {not_strings!r}; text "
-            "columns hold strings."
+            f"text_columns names numeric, bool, datetime or duration columns: "
+            f"{not_strings!r}; text columns hold strings."
         )
     return [name for name in names if name in wanted]
 
@@ -641,8 +693,8 @@ class FrameTransform:
                 self.parts.append((columns, NumericTransform.from_pipeline(step)))
             elif name in ("categorical", "target", "codes"):  # encoder after the strings
                 self.parts.append((columns, _CategoryTables(step[1], step[1:].transform)))
-            elif name == "datetime":  # the dates' numbers, then as numeric columns
-                self.parts.append((columns, _DatesTransform(step)))
+            elif name in _CONVERSIONS:  # the dates' (durations') numbers, then numeric
+                self.parts.append((columns, _ConvertedColumns(step, _CONVERSIONS[name])))
             else:
                 raise ValueError(f"No fast path for the {name!r} part.")
 
@@ -655,7 +707,7 @@ class FrameTransform:
             if isinstance(transform, NumericTransform):
                 values = _numeric_columns([series[j] for j in columns])
                 blocks.append(transform(values))
-            elif isinstance(transform, _DatesTransform):
+            elif isinstance(transform, _ConvertedColumns):
                 blocks.append(transform([series[j] for j in columns]))
             else:
                 strings = [_as_category_strings(series[j]) for j in columns]
@@ -663,18 +715,23 @@ class FrameTransform:
         return np.hstack(blocks)
 
 
-class _DatesTransform:
-    """A fitted datetime pipeline's ``transform`` for :class:`FrameTransform`: the
-    ``DATETIME_FEATURES``, then imputed and standardised by :class:`NumericTransform`."""
+class _ConvertedColumns:
+    """A fitted dates or durations pipeline's ``transform`` for :class:`FrameTransform`:
+    each column's numbers (``convert``), then imputed and standardised by
+    :class:`NumericTransform`."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, convert: Callable[[Any, pd.Series], np.ndarray]):
         numeric = NumericTransform.from_pipeline(pipeline[1:])
         if numeric is None:
-            raise ValueError("No fast path for this datetime pipeline.")
-        self.numeric = numeric
+            raise ValueError("No fast path for this pipeline.")
+        self.numeric, self.convert = numeric, convert
 
     def __call__(self, columns: list[pd.Series]) -> np.ndarray:
-        return self.numeric(np.hstack([_date_numbers(c.name, c) for c in columns]))
+        return self.numeric(np.hstack([self.convert(c.name, c) for c in columns]))
+
+
+#: Each column's numbers, by the part that converts them.
+_CONVERSIONS = {_DATES: _date_numbers, _DURATIONS: _days}
 
 
 _LEVEL_FORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -1006,16 +1063,20 @@ def make_tabular_preprocessor(
     if sp.issparse(X):
         return MaxAbsScaler()
     text = text_columns_of(X, text_columns)
-    dates = datetime_columns(X)
-    categorical = [i for i in categorical_columns(X) if i not in dates]
-    if not categorical and not dates:
+    dates, durations = datetime_columns(X), duration_columns(X)
+    categorical = [i for i in categorical_columns(X) if i not in dates + durations]
+    if not categorical + dates + durations:
         return _numeric_pipeline()
     names = list(X.columns)
     text_positions = [names.index(name) for name in text]
-    numeric = [i for i in range(X.shape[1]) if i not in categorical and i not in dates]
+    numeric = [i for i in range(X.shape[1]) if i not in categorical + dates + durations]
     parts: list[tuple[str, Any, Any]] = [("numeric", _numeric_pipeline(), numeric)]
-    if dates:
-        parts.append(("datetime", _datetime_pipeline(), dates))
+    for part, columns, convert in [
+        (_DATES, dates, _datetime_features),
+        (_DURATIONS, durations, _duration_days),
+    ]:
+        if columns:
+            parts.append((part, _as_numbers_pipeline(convert), columns))
     for position in text_positions:
         pipeline = _text_pipeline(X.iloc[:, position])
         parts.append((f"text{position}", "drop" if pipeline is None else pipeline, position))

@@ -12,6 +12,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
+import sknas
 from sknas import NASClassifier, NASRegressor, preprocessing
 from sknas.evaluation.classical import category_codes_of
 from sknas.preprocessing import (
@@ -531,13 +532,48 @@ def test_datetime_columns_save_load_and_are_left_out_of_monitoring_and_text():
     clf = NASClassifier(n_trials=2, families=["linear"], random_state=0, cv=None).fit(X, y)
     report = clf.monitor(X[:100])
     assert list(report.features.index) == ["x"]  # new dates are not drift
-    with pytest.raises(ValueError, match="numeric, bool or datetime columns: \\['when'\\]"):
+    with pytest.raises(ValueError, match="bool, datetime or duration columns: \\['when'\\]"):
         NASClassifier(text_columns=["when"]).fit(X, y)
 
 
-def test_datetime_columns_round_trip_through_a_model_file(tmp_path):
-    import sknas
+def test_duration_columns_are_days(tmp_path):
+    """A timedelta column is its length in days (it was one category per duration): a
+    threshold on it is learnt; strings of durations are read at predict, numbers and
+    other strings refused by name; monitoring compares days; ONNX refuses it by name."""
+    rng = np.random.default_rng(0)
+    age = pd.Series(pd.to_timedelta(rng.integers(0, 2000, 600), unit="D"))
+    age[3] = pd.NaT
+    X = pd.DataFrame({"x": rng.normal(size=600), "age": age})
+    y = np.where(age.dt.days.fillna(0) > 1000, "old", "new")
+    np.testing.assert_allclose(
+        preprocessing._duration_days(pd.DataFrame({"d": pd.to_timedelta(["36h", None])})),
+        [[1.5], [np.nan]],
+    )
+    clf = NASClassifier(n_trials=2, families=["hist_gbdt"], random_state=0, cv=None)
+    clf.fit(X[:450], y[:450])
+    assert [name for name, _, cols in clf.preprocessor_.transformers_ if len(cols)] == [
+        "numeric",
+        "duration",
+    ]
+    assert clf.score(X[450:], y[450:]) > 0.95
+    fast = serving_transform(clf.preprocessor_)
+    np.testing.assert_array_equal(fast(X[450:]), clf.preprocessor_.transform(X[450:]))
+    as_strings = X.astype({"age": str})  # "0 days 01:00:00", "NaT"
+    np.testing.assert_array_equal(clf.predict_proba(as_strings), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="'age' of X held durations at fit and now holds num"):
+        clf.predict(X.assign(age=1.0))
+    with pytest.raises(ValueError, match="'age' of X held durations at fit and now holds val"):
+        clf.predict(X.astype({"age": object}).assign(age="soon"))
+    assert clf.monitor(X[450:]).features.loc["age", "kind"] == "numeric"
+    clf.save(tmp_path / "aged.sknas")
+    loaded = sknas.load(tmp_path / "aged.sknas")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    pytest.importorskip("onnx")
+    with pytest.raises(NotImplementedError, match="does not support duration columns"):
+        clf.to_onnx()
 
+
+def test_datetime_columns_round_trip_through_a_model_file(tmp_path):
     X, y = _dated_frame(200)
     clf = NASClassifier(n_trials=2, families=["linear"], random_state=0, cv=None).fit(X, y)
     clf.save(tmp_path / "dated.sknas")

@@ -113,7 +113,7 @@ def test_text_columns_override_the_rule():
         text_columns_of(frame, text_columns="review")
     with pytest.raises(ValueError, match="lacks"):
         text_columns_of(frame, text_columns=["comment"])
-    with pytest.raises(ValueError, match="numeric, bool or datetime"):
+    with pytest.raises(ValueError, match="numeric, bool, datetime or duration"):
         text_columns_of(frame, text_columns=["stars"])
     with pytest.raises(ValueError, match="not a DataFrame"):
         text_columns_of(frame.to_numpy(), text_columns=["review"])

@@ -191,12 +191,12 @@ def _preprocess(g: _Graph, estimator: Any) -> str:
                 f"{_input_names(estimator)[columns[0]]!r}); give it the 'category' dtype "
                 "before fitting to one-hot encode it instead."
             )
-        if name == "datetime":
+        if name in ("datetime", "duration"):
             raise NotImplementedError(
-                f"ONNX export does not support datetime columns "
+                f"ONNX export does not support {name} columns "
                 f"({[_input_names(estimator)[c] for c in columns]}); turn them into numbers "
-                "(for example days since an epoch, and the calendar parts you need) before "
-                "fitting."
+                "(days since an epoch and the calendar parts you need, or a duration's "
+                "days) before fitting."
             )
         parts.append(_pipeline(g, transformer, [inputs[c] for c in columns]))
     return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
