@@ -139,6 +139,7 @@ def _fit(args: argparse.Namespace) -> int:
             f"no column {args.target!r} in {args.data}; its columns are {list(frame.columns)}"
         )
     y = frame.pop(args.target)
+    frame = _with_dates(frame, args.dates or [], args.data)
     task = args.task
     if task == "auto":
         task = "regression" if type_of_target(y.dropna()) == "continuous" else "classification"
@@ -152,6 +153,22 @@ def _fit(args: argparse.Namespace) -> int:
         f"model saved to {args.output}"
     )
     return 0
+
+
+def _with_dates(frame: Any, columns: list[str], path: str) -> Any:
+    """``frame`` with ``columns`` (date strings in the CSV file) read as dates."""
+    import pandas as pd
+
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise CommandError(f"--dates names columns {path} lacks: {missing}")
+    frame = frame.copy()
+    for column in columns:
+        try:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
+        except (TypeError, ValueError, OverflowError) as error:
+            raise CommandError(f"{path}: column {column!r} does not hold dates: {error}") from None
+    return frame
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -213,6 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     fit.add_argument("--time-budget", type=float, default=60.0, help="seconds (default 60)")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     fit.add_argument("--verbose", type=int, default=1, help=_VERBOSE)
+    fit.add_argument(
+        "--dates",
+        nargs="+",
+        metavar="COLUMN",
+        help="columns of date strings to read as dates (the calendar as numbers); predict "
+        "and monitor then read those columns as dates too",
+    )
     fit.add_argument("-o", "--output", default="model.skn", help="model file (model.skn)")
     fit.add_argument(
         "--format", choices=["auto", "sknas", "pickle"], default="auto", help=_FORMAT_HELP

@@ -106,6 +106,29 @@ def test_fit_detects_a_regression_target(tmp_path, regression_data, capsys, monk
     assert capsys.readouterr().out.startswith("regression:")
 
 
+def test_fit_reads_the_named_columns_as_dates(tmp_path, capsys, monkeypatch):
+    """`--dates`: date strings become the calendar as numbers (a weekend effect is
+    learnt); predict reads the same strings as dates; a column of other strings, or one
+    the file lacks, is one clear line."""
+    bounded_by_trials(monkeypatch, sknas, n_trials=2, max_epochs=20)
+    when = pd.Series(pd.date_range("2024-01-01", periods=300, freq="11h"))
+    frame = pd.DataFrame({"when": when.astype(str), "weekend": when.dt.dayofweek >= 5})
+    frame[:200].to_csv(tmp_path / "train.csv", index=False)
+    frame[200:].drop(columns="weekend").to_csv(tmp_path / "new.csv", index=False)
+    model, predictions = tmp_path / "model.skn", tmp_path / "predictions.csv"
+    fit = ["fit", str(tmp_path / "train.csv"), "--target", "weekend", "-o", str(model)]
+    assert main([*fit, "--dates", "when"]) == 0
+    assert main(["predict", str(model), str(tmp_path / "new.csv"), "-o", str(predictions)]) == 0
+    predicted = pd.read_csv(predictions)["prediction"].to_numpy()
+    assert np.mean(predicted == frame["weekend"][200:].to_numpy()) > 0.9
+    capsys.readouterr()
+    assert main([*fit, "--dates", "weekend"]) == 2  # the target is not among the columns
+    assert "--dates names columns" in capsys.readouterr().err
+    pd.DataFrame({"when": ["soon"] * 10, "y": [0, 1] * 5}).to_csv(tmp_path / "bad.csv")
+    assert main(["fit", str(tmp_path / "bad.csv"), "--target", "y", "--dates", "when"]) == 2
+    assert "column 'when' does not hold dates" in capsys.readouterr().err
+
+
 def test_command_errors_are_one_clear_line(iris_csv, tmp_path, capsys, monkeypatch):
     bounded_by_trials(monkeypatch, sknas, n_trials=1, max_epochs=5)
     path, frame = iris_csv
