@@ -143,7 +143,7 @@ def categorical_columns(X: Any) -> list[int]:
 
 def datetime_columns(X: Any) -> list[int]:
     """Positions of a DataFrame's datetime columns (``datetime64``, with or without a
-    time zone), which become ``DATETIME_FEATURES``.
+    time zone, and periods, taken at their start), which become ``DATETIME_FEATURES``.
 
     Examples
     --------
@@ -156,7 +156,8 @@ def datetime_columns(X: Any) -> list[int]:
     return [
         position
         for position, (_, column) in enumerate(X.items())
-        if pd.api.types.is_datetime64_any_dtype(column)
+        if pd.api.types.is_datetime64_any_dtype(column.dtype)
+        or isinstance(column.dtype, pd.PeriodDtype)
     ]
 
 
@@ -221,6 +222,8 @@ def _date_numbers(name: Any, column: pd.Series) -> np.ndarray:
 
 def _as_utc_dates(name: Any, column: pd.Series) -> np.ndarray:
     """``column`` as time-zone-naive numpy datetimes in UTC, or a ValueError naming it."""
+    if isinstance(column.dtype, pd.PeriodDtype):
+        column = column.dt.to_timestamp()  # each period's start
     if not pd.api.types.is_datetime64_any_dtype(column.dtype):
         if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
             raise ValueError(

@@ -490,13 +490,17 @@ def test_datetime_columns_become_the_calendar_as_numbers():
             "zoned": pd.to_datetime(["2024-02-29 14:30", None]).tz_localize("Europe/Paris"),
         }
     )
-    assert preprocessing.datetime_columns(X) == [0, 1]
+    X["month"] = pd.PeriodIndex(["2024-02", None], freq="M")  # a period: its start
+    assert preprocessing.datetime_columns(X) == [0, 1, 2]
     features = preprocessing._datetime_features(X)
     expected = [19782 + 13.5 / 24, 2024, 2, 29, 3, 60, 13.5]  # a Thursday, day 60
-    np.testing.assert_allclose(features[0], expected * 2)
+    february = [19754, 2024, 2, 1, 3, 32, 0]
+    np.testing.assert_allclose(features[0], expected * 2 + february)
     assert np.isnan(features[1]).all()
     parts = make_tabular_preprocessor(X).fit(X).transformers_
     assert [name for name, _, columns in parts if len(columns)] == ["datetime"]
+    as_strings = preprocessing._datetime_features(X.astype({"month": str}))  # "2024-02"
+    np.testing.assert_array_equal(as_strings, features)
 
 
 def test_search_learns_from_datetime_columns_and_serves_them_fast():
