@@ -1222,6 +1222,11 @@ def _equal_length_sequences(X: Any) -> Any:
     return np.asarray([np.asarray(series) for series in X])
 
 
+#: Channel counts of images (grey, RGB, RGBA): an array whose last axis has one of these,
+#: and whose second has not, is channels-last.
+_CHANNELS = (1, 3, 4)
+
+
 def input_rows(
     X: Any, image_shape: Any = None, sequence_shape: Any = None
 ) -> tuple[Any, tuple[int, ...] | None]:
@@ -1251,8 +1256,10 @@ def input_rows(
     Raises
     ------
     ValueError
-        When the shapes disagree with ``X``, both shapes are given, or series of
-        different lengths are given (pad or resample them first).
+        When the shapes disagree with ``X``, both shapes are given, series of
+        different lengths are given (pad or resample them first), or images look
+        channels-last (a last axis of 1, 3 or 4 after a longer one) and no
+        ``image_shape`` says to read them as they are.
 
     Examples
     --------
@@ -1288,9 +1295,22 @@ def input_rows(
         X = np.asarray(X)
         shape = tuple(int(d) for d in X.shape[1:])
         given = image_shape if ndim == 4 else sequence_shape
+        channels_last = ndim == 4 and shape[2] in _CHANNELS and shape[0] not in _CHANNELS
+        hint = (
+            " They look channels-last (n, H, W, C), as PIL, matplotlib and TensorFlow "
+            "give them; sknas takes (n, C, H, W): pass X.transpose(0, 3, 1, 2)"
+            if channels_last
+            else ""
+        )
         if given is not None and shape != given:
             kind, name = ("images", "image_shape") if ndim == 4 else ("sequences", "sequence_shape")
-            raise ValueError(f"X holds {kind} of shape {shape}, but {name} is {given}.")
+            raise ValueError(f"X holds {kind} of shape {shape}, but {name} is {given}.{hint}")
+        if channels_last and given is None:
+            raise ValueError(
+                f"X of shape {X.shape} would be read as images of {shape[0]} channels of "
+                f"{shape[1]} x {shape[2]} pixels.{hint}, or image_shape={shape} to read them "
+                "as they are."
+            )
         return X.reshape(len(X), -1), shape
     shape = image_shape if image_shape is not None else sequence_shape
     n_columns = np.shape(X)[1] if ndim == 2 else None

@@ -66,11 +66,21 @@ def test_image_arrays_become_rows_with_their_shape():
         (np.zeros((4, 64)), (8, 8), "image_shape must be"),
         (np.zeros((4, 64)), (1, -8, 8), "image_shape must be"),
         (np.zeros((2, 1, 1, 8, 8)), None, "X has 5 dimensions"),
+        # Channels-last arrays (PIL, matplotlib, TensorFlow) were read as 8 or 32
+        # channels of 8 x 1 or 32 x 3 pixels, silently.
+        (np.zeros((4, 8, 8, 1)), None, r"look channels-last .* X.transpose\(0, 3, 1, 2\)"),
+        (np.zeros((4, 32, 32, 3)), None, r"32 channels of 32 x 3 pixels\. They look"),
+        (np.zeros((4, 8, 8, 1)), (1, 8, 8), r"but image_shape is \(1, 8, 8\)\. They look"),
     ],
 )
 def test_image_shape_errors_say_what_to_fix(X, image_shape, match):
     with pytest.raises(ValueError, match=match):
         input_rows(X, image_shape)
+
+
+def test_image_shape_confirms_an_array_that_looks_channels_last():
+    rows, shape = input_rows(np.zeros((4, 8, 8, 3)), (8, 8, 3))  # 8 channels of 8 x 3
+    assert rows.shape == (4, 192) and shape == (8, 8, 3)
 
 
 def test_a_wrong_image_shape_for_flat_rows_is_a_clear_error(digits):
