@@ -1225,6 +1225,8 @@ def _equal_length_sequences(X: Any) -> Any:
 #: Channel counts of images (grey, RGB, RGBA): an array whose last axis has one of these,
 #: and whose second has not, is channels-last.
 _CHANNELS = (1, 3, 4)
+#: Sequences shorter than this, of more channels than steps, are (n, L, C) arrays.
+_FEWEST_STEPS = 4
 
 
 def input_rows(
@@ -1258,8 +1260,9 @@ def input_rows(
     ValueError
         When the shapes disagree with ``X``, both shapes are given, series of
         different lengths are given (pad or resample them first), or images look
-        channels-last (a last axis of 1, 3 or 4 after a longer one) and no
-        ``image_shape`` says to read them as they are.
+        channels-last (a last axis of 1, 3 or 4 after a longer one) or sequences look
+        like ``(n, L, C)`` (fewer than 4 steps, of more channels) and no shape says to
+        read them as they are.
 
     Examples
     --------
@@ -1295,21 +1298,32 @@ def input_rows(
         X = np.asarray(X)
         shape = tuple(int(d) for d in X.shape[1:])
         given = image_shape if ndim == 4 else sequence_shape
-        channels_last = ndim == 4 and shape[2] in _CHANNELS and shape[0] not in _CHANNELS
-        hint = (
-            " They look channels-last (n, H, W, C), as PIL, matplotlib and TensorFlow "
-            "give them; sknas takes (n, C, H, W): pass X.transpose(0, 3, 1, 2)"
-            if channels_last
-            else ""
-        )
+        if ndim == 4:
+            channels_last = shape[2] in _CHANNELS and shape[0] not in _CHANNELS
+            hint = (
+                " They look channels-last (n, H, W, C), as PIL, matplotlib and TensorFlow "
+                "give them; sknas takes (n, C, H, W): pass X.transpose(0, 3, 1, 2)"
+            )
+        else:
+            channels_last = shape[1] < _FEWEST_STEPS < shape[0]
+            hint = (
+                " They look like (n, L, C), as tslearn and Keras give them; sknas takes "
+                "(n, C, L): pass X.transpose(0, 2, 1)"
+            )
+        hint = hint if channels_last else ""
         if given is not None and shape != given:
             kind, name = ("images", "image_shape") if ndim == 4 else ("sequences", "sequence_shape")
             raise ValueError(f"X holds {kind} of shape {shape}, but {name} is {given}.{hint}")
         if channels_last and given is None:
+            read = (
+                f"images of {shape[0]} channels of {shape[1]} x {shape[2]} pixels"
+                if ndim == 4
+                else f"sequences of {shape[0]} channels of length {shape[1]}"
+            )
+            name = "image_shape" if ndim == 4 else "sequence_shape"
             raise ValueError(
-                f"X of shape {X.shape} would be read as images of {shape[0]} channels of "
-                f"{shape[1]} x {shape[2]} pixels.{hint}, or image_shape={shape} to read them "
-                "as they are."
+                f"X of shape {X.shape} would be read as {read}.{hint}, or {name}={shape} "
+                "to read them as they are."
             )
         return X.reshape(len(X), -1), shape
     shape = image_shape if image_shape is not None else sequence_shape

@@ -71,6 +71,8 @@ def test_image_arrays_become_rows_with_their_shape():
         (np.zeros((4, 8, 8, 1)), None, r"look channels-last .* X.transpose\(0, 3, 1, 2\)"),
         (np.zeros((4, 32, 32, 3)), None, r"32 channels of 32 x 3 pixels\. They look"),
         (np.zeros((4, 8, 8, 1)), (1, 8, 8), r"but image_shape is \(1, 8, 8\)\. They look"),
+        # Sequences laid out (n, L, C) were read as L channels of C steps.
+        (np.zeros((4, 150, 3)), None, r"150 channels of length 3\. .* X.transpose\(0, 2, 1\)"),
     ],
 )
 def test_image_shape_errors_say_what_to_fix(X, image_shape, match):
@@ -81,6 +83,8 @@ def test_image_shape_errors_say_what_to_fix(X, image_shape, match):
 def test_image_shape_confirms_an_array_that_looks_channels_last():
     rows, shape = input_rows(np.zeros((4, 8, 8, 3)), (8, 8, 3))  # 8 channels of 8 x 3
     assert rows.shape == (4, 192) and shape == (8, 8, 3)
+    rows, shape = input_rows(np.zeros((4, 150, 3)), None, (150, 3))
+    assert rows.shape == (4, 450) and shape == (150, 3)
 
 
 def test_a_wrong_image_shape_for_flat_rows_is_a_clear_error(digits):
