@@ -25,6 +25,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -151,14 +152,12 @@ def datetime_columns(X: Any) -> list[int]:
     >>> datetime_columns(pd.DataFrame({"a": [1.0], "b": pd.to_datetime(["2024-05-01"])}))
     [1]
     """
-    if not isinstance(X, pd.DataFrame):
-        return []
-    return [
-        position
-        for position, (_, column) in enumerate(X.items())
-        if pd.api.types.is_datetime64_any_dtype(column.dtype)
-        or isinstance(column.dtype, pd.PeriodDtype)
-    ]
+    return _positions(
+        X,
+        lambda dtype: (
+            pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype)
+        ),
+    )
 
 
 def duration_columns(X: Any) -> list[int]:
@@ -171,13 +170,14 @@ def duration_columns(X: Any) -> list[int]:
     >>> duration_columns(pd.DataFrame({"a": [1.0], "b": pd.to_timedelta(["36h"])}))
     [1]
     """
+    return _positions(X, pd.api.types.is_timedelta64_dtype)
+
+
+def _positions(X: Any, of_kind: Callable[[Any], bool]) -> list[int]:
+    """Positions of the columns of a DataFrame ``X`` whose dtype is ``of_kind``."""
     if not isinstance(X, pd.DataFrame):
         return []
-    return [
-        position
-        for position, (_, column) in enumerate(X.items())
-        if pd.api.types.is_timedelta64_dtype(column.dtype)
-    ]
+    return [position for position, dtype in enumerate(X.dtypes) if of_kind(dtype)]
 
 
 def fitted_part_columns(preprocessor: Any, part: str) -> list[int]:
@@ -195,7 +195,17 @@ def fitted_part_columns(preprocessor: Any, part: str) -> list[int]:
 def _datetime_features(X: pd.DataFrame) -> np.ndarray:
     """Each column of ``X`` (datetime at fit) as the ``DATETIME_FEATURES`` floats
     (:func:`_date_numbers`)."""
-    blocks = [_date_numbers(name, column) for name, column in X.items()]
+    return _side_by_side(X, _date_numbers)
+
+
+def _duration_days(X: pd.DataFrame) -> np.ndarray:
+    """Each column of ``X`` (durations at fit) as its length in days (:func:`_days`)."""
+    return _side_by_side(X, _days)
+
+
+def _side_by_side(X: pd.DataFrame, convert: Callable[[Any, pd.Series], np.ndarray]) -> Any:
+    """``convert(name, column)`` of each column of ``X``, side by side."""
+    blocks = [convert(name, column) for name, column in X.items()]
     return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
 
@@ -225,29 +235,12 @@ def _as_utc_dates(name: Any, column: pd.Series) -> np.ndarray:
     if isinstance(column.dtype, pd.PeriodDtype):
         column = column.dt.to_timestamp()  # each period's start
     if not pd.api.types.is_datetime64_any_dtype(column.dtype):
-        if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
-            raise ValueError(
-                f"Column {name!r} of X held dates at fit and now holds numbers; pass "
-                "it as datetimes (pd.to_datetime)."
-            )
-        try:
-            column = pd.to_datetime(column, utc=True, format="mixed")
-        except (TypeError, ValueError, OverflowError) as error:
-            raise ValueError(
-                f"Column {name!r} of X held dates at fit and now holds values that are "
-                f"not dates ({error}). Pass it as datetimes (pd.to_datetime), with NaT "
-                "where a date is missing."
-            ) from None
+        parse = partial(pd.to_datetime, utc=True, format="mixed")
+        column = _parsed(name, column, parse, "dates", "datetimes (pd.to_datetime)")
     dates = column.array
     if getattr(column.dtype, "tz", None) is not None:
         dates = dates.tz_convert(None)  # to UTC, then without the zone
     return np.asarray(dates)
-
-
-def _duration_days(X: pd.DataFrame) -> np.ndarray:
-    """Each column of ``X`` (durations at fit) as its length in days (:func:`_days`)."""
-    blocks = [_days(name, column) for name, column in X.items()]
-    return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
 
 def _days(name: Any, column: pd.Series) -> np.ndarray:
@@ -255,21 +248,26 @@ def _days(name: Any, column: pd.Series) -> np.ndarray:
     is missing. Strings are parsed as durations (``"36h"``, ``"2 days"``); a column of
     other values, or of strings that are not durations, is refused by name."""
     if not pd.api.types.is_timedelta64_dtype(column.dtype):
-        if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
-            raise ValueError(
-                f"Column {name!r} of X held durations at fit and now holds numbers; pass "
-                "it as timedeltas (pd.to_timedelta, with the unit)."
-            )
-        try:
-            column = pd.to_timedelta(column)
-        except (TypeError, ValueError, OverflowError) as error:
-            raise ValueError(
-                f"Column {name!r} of X held durations at fit and now holds values that are "
-                f"not durations ({error}). Pass it as timedeltas (pd.to_timedelta), with "
-                "NaT where a duration is missing."
-            ) from None
+        column = _parsed(name, column, pd.to_timedelta, "durations", "timedeltas (pd.to_timedelta)")
     days = np.asarray(column.array) / np.timedelta64(1, "D")  # NaT: NaN
     return days.reshape(-1, 1)
+
+
+def _parsed(name: Any, column: pd.Series, parse: Callable, kind: str, as_: str) -> pd.Series:
+    """``parse(column)`` of a column that held ``kind`` (dates, durations) at fit and now
+    holds something else; a ValueError naming the column where that is numbers or values
+    ``parse`` refuses."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
+        raise ValueError(
+            f"Column {name!r} of X held {kind} at fit and now holds numbers; pass it as {as_}."
+        )
+    try:
+        return parse(column)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(
+            f"Column {name!r} of X held {kind} at fit and now holds values that are not "
+            f"{kind} ({error}). Pass it as {as_}, with NaT where a value is missing."
+        ) from None
 
 
 def _as_numbers_pipeline(convert: Callable[[pd.DataFrame], np.ndarray]) -> Pipeline:

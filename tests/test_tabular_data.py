@@ -569,22 +569,22 @@ def test_duration_columns_are_days(tmp_path):
     with pytest.raises(ValueError, match="'age' of X held durations at fit and now holds val"):
         clf.predict(X.astype({"age": object}).assign(age="soon"))
     assert clf.monitor(X[450:]).features.loc["age", "kind"] == "numeric"
-    clf.save(tmp_path / "aged.sknas")
-    loaded = sknas.load(tmp_path / "aged.sknas")
-    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-    pytest.importorskip("onnx")
-    with pytest.raises(NotImplementedError, match="does not support duration columns"):
-        clf.to_onnx()
+    _round_trips_and_is_not_exported(clf, X, tmp_path, "duration")
 
 
 def test_datetime_columns_round_trip_through_a_model_file(tmp_path):
     X, y = _dated_frame(200)
     clf = NASClassifier(n_trials=2, families=["linear"], random_state=0, cv=None).fit(X, y)
-    clf.save(tmp_path / "dated.sknas")
-    loaded = sknas.load(tmp_path / "dated.sknas")
+    _round_trips_and_is_not_exported(clf, X, tmp_path, "datetime")
+
+
+def _round_trips_and_is_not_exported(clf, X, tmp_path, kind):
+    """A model file predicts as ``clf`` does; ONNX export refuses ``kind`` columns."""
+    clf.save(tmp_path / "model.sknas")
+    loaded = sknas.load(tmp_path / "model.sknas")
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     pytest.importorskip("onnx")
-    with pytest.raises(NotImplementedError, match="does not support datetime columns"):
+    with pytest.raises(NotImplementedError, match=f"does not support {kind} columns"):
         clf.to_onnx()
 
 
