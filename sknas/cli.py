@@ -157,7 +157,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _with_dates(frame: Any, columns: list[str], path: str) -> Any:
     """``frame`` with ``columns`` (date strings in the CSV file) read as dates."""
-    import pandas as pd
+    from .preprocessing import parse_dates
 
     missing = [column for column in columns if column not in frame.columns]
     if missing:
@@ -165,7 +165,7 @@ def _with_dates(frame: Any, columns: list[str], path: str) -> Any:
     frame = frame.copy()
     for column in columns:
         try:
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
+            frame[column] = parse_dates(frame[column])
         except (TypeError, ValueError, OverflowError) as error:
             raise CommandError(f"{path}: column {column!r} does not hold dates: {error}") from None
     return frame

@@ -390,15 +390,11 @@ def _feature_columns(
         return names, columns, ["numeric"] * len(columns)
     feature_names = getattr(estimator, "feature_names_in_", None)
     n_features = X.shape[1]
-    names = [
-        str(feature_names[j]) if feature_names is not None else f"x{j}" for j in range(n_features)
-    ]
+    kept = [j for j in range(n_features) if j not in dates]  # new dates are not drift
+    names = [str(feature_names[j]) if feature_names is not None else f"x{j}" for j in kept]
     categorical = set(categorical_columns(X)) - set(durations)
-    names = [name for j, name in enumerate(names) if j not in dates]
     columns, kinds = [], []
-    for j in range(n_features):
-        if j in dates:  # new dates are not drift: a batch's dates always are
-            continue
+    for j in kept:
         column = X.iloc[:, j] if isinstance(X, pd.DataFrame) else X[:, j]
         if j in categorical:
             columns.append(pd.Series(column))

@@ -25,7 +25,6 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -78,6 +77,7 @@ __all__ = [
     "with_fitted_level_numbers",
     "fit_preprocessor",
     "input_rows",
+    "parse_dates",
     "level_code_columns",
     "make_tabular_preprocessor",
     "one_hot_blocks",
@@ -230,13 +230,20 @@ def _date_numbers(name: Any, column: pd.Series) -> np.ndarray:
     return block
 
 
+def parse_dates(column: pd.Series) -> pd.Series:
+    """Date strings as datetimes in UTC (naive strings taken as UTC), each string in its
+    own format: how a datetime column given as strings is read at ``predict``, and
+    ``sknas fit --dates`` reads a CSV file's. Raises pandas' error for a value that is not
+    a date."""
+    return pd.to_datetime(column, utc=True, format="mixed")
+
+
 def _as_utc_dates(name: Any, column: pd.Series) -> np.ndarray:
     """``column`` as time-zone-naive numpy datetimes in UTC, or a ValueError naming it."""
     if isinstance(column.dtype, pd.PeriodDtype):
         column = column.dt.to_timestamp()  # each period's start
     if not pd.api.types.is_datetime64_any_dtype(column.dtype):
-        parse = partial(pd.to_datetime, utc=True, format="mixed")
-        column = _parsed(name, column, parse, "dates", "datetimes (pd.to_datetime)")
+        column = _parsed(name, column, parse_dates, "dates", "datetimes (pd.to_datetime)")
     dates = column.array
     if getattr(column.dtype, "tz", None) is not None:
         dates = dates.tz_convert(None)  # to UTC, then without the zone
@@ -810,10 +817,9 @@ def check_numeric_columns(preprocessor: Any, X: pd.DataFrame) -> None:
     """Refuse, by name, the columns of ``X`` that were numeric when ``preprocessor`` (a
     fitted tabular ``ColumnTransformer``) was fitted and now hold infinity or values that
     are not numbers; nothing for other preprocessors."""
-    if isinstance(preprocessor, ColumnTransformer):
-        for name, _, columns in preprocessor.transformers_:
-            if name == "numeric" and len(np.atleast_1d(columns)):
-                _numeric_columns([X.iloc[:, j] for j in np.atleast_1d(columns)])
+    columns = fitted_part_columns(preprocessor, "numeric")
+    if columns:
+        _numeric_columns([X.iloc[:, j] for j in columns])
 
 
 def _numeric_columns(columns: list[pd.Series]) -> np.ndarray:
